@@ -1,0 +1,57 @@
+// swift-tools-version: 6.0
+// bertqa: extractive question answering with BERT-family transformers, in Swift.
+//
+// The targets follow the data's path, and dependencies point one way:
+//   Tokenization (text → tokens → windows)      knows nothing of the model
+//   SQuAD        (data, features, spans, metrics) builds on Tokenization
+//   Kernels      (BLAS + SIMD numeric kernels)    knows nothing of text
+//   BERT         (config, weights, layers)        builds on Kernels
+//   Training / Inference join the two sides; the CLI sits on top.
+import PackageDescription
+
+// Hot numeric loops: drop exclusivity checks in the kernels (they only touch raw buffers).
+let fastMath: [SwiftSetting] = [
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "bertqa",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "bertqa", targets: ["bertqa"]),
+        .library(name: "Tokenization", targets: ["Tokenization"]),
+        .library(name: "SQuAD", targets: ["SQuAD"]),
+        .library(name: "BERT", targets: ["BERT"]),
+        .library(name: "Inference", targets: ["Inference"]),
+        .library(name: "Training", targets: ["Training"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // OpenBLAS (Debian: libopenblas-dev) for every matrix product.
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(name: "Tokenization"),
+        .target(name: "SQuAD", dependencies: ["Tokenization"]),
+        .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: fastMath),
+        .target(name: "BERT", dependencies: ["Kernels"], swiftSettings: fastMath),
+        .target(name: "Inference", dependencies: ["BERT", "SQuAD", "Tokenization"]),
+        .target(name: "Training", dependencies: ["BERT", "SQuAD", "Tokenization", "Kernels"], swiftSettings: fastMath),
+        .executableTarget(
+            name: "bertqa",
+            dependencies: [
+                "Tokenization", "SQuAD", "BERT", "Inference", "Training",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Test-only helpers: find ../shared, read JSON lines, compare arrays.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "TestSupport"]),
+        .testTarget(name: "SQuADTests", dependencies: ["SQuAD", "Tokenization", "TestSupport"]),
+        .testTarget(name: "BERTTests", dependencies: ["BERT", "Kernels", "TestSupport"]),
+    ]
+)

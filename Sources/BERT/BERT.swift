@@ -1,0 +1,1 @@
+// The BERT module. See README.md for the map of modules.

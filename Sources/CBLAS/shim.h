@@ -1,0 +1,2 @@
+// OpenBLAS's CBLAS interface; pkg-config "openblas" supplies the include path.
+#include <cblas.h>

@@ -1,0 +1,1 @@
+// The Inference module. See README.md for the map of modules.

@@ -1,0 +1,1 @@
+// The Kernels module. See README.md for the map of modules.

@@ -1,0 +1,1 @@
+// The SQuAD module. See README.md for the map of modules.

@@ -1,0 +1,1 @@
+// BERT tests live here.

@@ -1,0 +1,1 @@
+// SQuAD tests live here.
