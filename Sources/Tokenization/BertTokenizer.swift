@@ -123,7 +123,7 @@ public final class BertTokenizer: Sendable {
         try validate(options)
         var windows = try Self.windows(question: tokenize(question), context: tokenize(context),
                                        options: options, sampleIndex: sampleIndex,
-                                       clsId: clsId, sepId: sepId)
+                                       clsId: clsId, sepId: sepId, single: context.isEmpty)
         pad(&windows, options)
         return windows
     }
@@ -138,7 +138,7 @@ public final class BertTokenizer: Sendable {
                 try Self.windows(question: self.tokenize(pairs[i].question),
                                  context: self.tokenize(pairs[i].context),
                                  options: options, sampleIndex: i,
-                                 clsId: self.clsId, sepId: self.sepId)
+                                 clsId: self.clsId, sepId: self.sepId, single: pairs[i].context.isEmpty)
             }
         }
         var windows: [Encoding] = []
@@ -160,6 +160,10 @@ public final class BertTokenizer: Sendable {
         if options.stride < 0 {
             throw TokenizerError.invalidOption("stride must not be negative, got \(options.stride)")
         }
+        // `tokenizers` rejects this up front (against max_length − 2), whatever the texts.
+        if options.stride > options.maxLength - 2 {
+            throw TokenizerError.invalidOption("stride \(options.stride) must be at most max_length − 2 = \(options.maxLength - 2)")
+        }
     }
 
     private func pad(_ windows: inout [Encoding], _ options: WindowOptions) {
@@ -175,8 +179,24 @@ public final class BertTokenizer: Sendable {
     /// The windowing rule of `tokenizers`' `truncate_encodings` + `Encoding::truncate`:
     /// room = max_length − 3 − |question|; when the context does not fit, windows of `room`
     /// tokens start every `room − stride` tokens until one reaches the end.
+    ///
+    /// `single`: `transformers` treats an empty context string as "no pair" (it is falsy in
+    /// Python) and returns `[CLS] question [SEP]` alone; we do the same.
     static func windows(question q: TokenSequence, context c: TokenSequence, options: WindowOptions,
-                        sampleIndex: Int, clsId: Int32, sepId: Int32) throws -> [Encoding] {
+                        sampleIndex: Int, clsId: Int32, sepId: Int32, single: Bool = false) throws -> [Encoding] {
+        if single {
+            var e = Encoding()
+            e.sampleIndex = sampleIndex
+            e.append(clsId, type: 0, offset: .zero, sequence: -1)
+            for k in 0..<q.count { e.append(q.ids[k], type: 0, offset: q.offsets[k], sequence: 0) }
+            e.append(sepId, type: 0, offset: .zero, sequence: -1)
+            // With no context there is nothing to window: HF fails `only_second` truncation here
+            // ("second sequence not provided"); we name the real problem instead.
+            if e.count > options.maxLength {
+                throw TokenizerError.questionTooLong(questionTokens: q.count, maxLength: options.maxLength)
+            }
+            return [e]
+        }
         let total = q.count + c.count + 3
         var ranges: [Range<Int>] = []
         if total <= options.maxLength {

@@ -8,6 +8,7 @@ struct BenchCommand: ParsableCommand {
         abstract: "Measure throughput: tokenizer, SQuAD features, inference, training.",
         subcommands: [
             // Each bench verb lives in its own file: Bench<Name>Command.swift.
+            BenchTokenizeCommand.self,
         ]
     )
 }

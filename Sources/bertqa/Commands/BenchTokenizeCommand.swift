@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import Tokenization
+
+/// `bertqa bench tokenize`: every question and distinct context of a SQuAD file, one text at a
+/// time on one thread and batched on all cores; texts/s and MB/s.
+struct BenchTokenizeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokenize",
+        abstract: "Tokenizer throughput on the questions and contexts of a SQuAD file."
+    )
+
+    @Option(help: "Model folder with the tokenizer files.")
+    var model: String
+
+    @Option(help: "SQuAD JSON file whose questions and contexts are tokenized.")
+    var data: String
+
+    @Option(help: "Timed passes over the texts (the best is reported).")
+    var repeats: Int = 3
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func validate() throws {
+        if repeats < 1 { throw ValidationError("--repeats must be at least 1") }
+    }
+
+    func run() throws {
+        let tokenizer = try CLIError.wrap { try BertTokenizer(directory: URL(fileURLWithPath: model)) }
+        let texts = try CLIError.wrap { try Self.squadTexts(data) }
+        let bytes = texts.reduce(0) { $0 + $1.utf8.count }
+        var tokens = 0
+        let single = bestOf(repeats) {
+            tokens = 0
+            for t in texts { tokens += tokenizer.tokenize(t).count }
+        }
+        let batched = bestOf(repeats) { _ = tokenizer.tokenizeBatch(texts) }
+        let mb = Double(bytes) / 1e6
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        if json {
+            print("{\"texts\":\(texts.count),\"bytes\":\(bytes),\"tokens\":\(tokens),\"cores\":\(cores),"
+                + "\"single_thread_texts_per_second\":\(Int(Double(texts.count) / single)),"
+                + "\"single_thread_mb_per_second\":\(String(format: "%.3f", mb / single)),"
+                + "\"batched_texts_per_second\":\(Int(Double(texts.count) / batched)),"
+                + "\"batched_mb_per_second\":\(String(format: "%.3f", mb / batched))}")
+        } else {
+            print("\(texts.count) texts, \(String(format: "%.2f", mb)) MB, \(tokens) tokens")
+            print(String(format: "one at a time, 1 thread: %8.0f texts/s  %6.2f MB/s  (%.3f s)", Double(texts.count) / single, mb / single, single))
+            print(String(format: "batched, %d cores:       %8.0f texts/s  %6.2f MB/s  (%.3f s)", cores, Double(texts.count) / batched, mb / batched, batched))
+        }
+    }
+
+    /// Questions and distinct contexts, in file order (what the golden encodings file holds).
+    static func squadTexts(_ path: String) throws -> [String] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        guard let root = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let articles = root["data"] as? [[String: Any]] else {
+            throw CLIError(description: "\(path): not a SQuAD file (no \"data\" list)")
+        }
+        var texts: [String] = []
+        for article in articles {
+            for paragraph in article["paragraphs"] as? [[String: Any]] ?? [] {
+                if let context = paragraph["context"] as? String { texts.append(context) }
+                for qa in paragraph["qas"] as? [[String: Any]] ?? [] {
+                    if let q = qa["question"] as? String { texts.append(q) }
+                }
+            }
+        }
+        return texts
+    }
+}
+
+/// Best wall time of `n` runs of `body`, in seconds.
+func bestOf(_ n: Int, _ body: () -> Void) -> Double {
+    var best = Double.infinity
+    for _ in 0..<n {
+        let start = DispatchTime.now().uptimeNanoseconds
+        body()
+        best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+    return best
+}

@@ -1,0 +1,47 @@
+import Foundation
+
+/// Runs the `bertqa` executable that `swift test` built next to the test bundle.
+public enum CLI {
+    public struct Result {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
+    }
+
+    /// The products folder (.build/<config>/), where the `bertqa` binary is.
+    public static var binary: URL {
+        var dir = Bundle.main.bundleURL
+        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
+            dir = bundle.bundleURL.deletingLastPathComponent()
+        }
+        let candidate = dir.appendingPathComponent("bertqa")
+        if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
+        return Bundle.main.bundleURL.appendingPathComponent("bertqa")
+    }
+
+    /// Runs `bertqa args...` with `stdin` as standard input; waits for it to exit.
+    public static func run(_ args: [String], stdin: String = "", timeout: TimeInterval = 300) throws -> Result {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = args
+        let inPipe = Pipe(), outPipe = Pipe(), errPipe = Pipe()
+        process.standardInput = inPipe
+        process.standardOutput = outPipe
+        process.standardError = errPipe
+        try process.run()
+        // Read both pipes on other threads so a full pipe never blocks the child.
+        nonisolated(unsafe) var out = Data(), err = Data()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async { out = outPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        group.enter()
+        DispatchQueue.global().async { err = errPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        inPipe.fileHandleForWriting.write(Data(stdin.utf8))
+        try? inPipe.fileHandleForWriting.close()
+        process.waitUntilExit()
+        group.wait()
+        return Result(status: process.terminationStatus,
+                      stdout: String(decoding: out, as: UTF8.self),
+                      stderr: String(decoding: err, as: UTF8.self))
+    }
+}
