@@ -27,7 +27,8 @@ texts = [
 ]
 for t in texts:
     enc = tok(t, return_offsets_mapping=True)
-    print(json.dumps({"text": t, "input_ids": enc["input_ids"], "offsets": [list(o) for o in enc["offset_mapping"]]}))
+    print(json.dumps({"text": t, "input_ids": enc["input_ids"], "offsets": [list(o) for o in enc["offset_mapping"]],
+                      "word_ids": enc.word_ids()}))
 
 pairs = [
     ("Who?", "A short context.", 384, 128),
@@ -55,6 +56,7 @@ for q, c, m, s in pairs:
                 "token_type_ids": enc["token_type_ids"][i],
                 "offsets": [list(o) for o in enc["offset_mapping"][i]],
                 "sequence_ids": enc.sequence_ids(i),
+                "word_ids": enc.word_ids(i),
             })
         print(json.dumps({"question": q, "context": c, "max_length": m, "stride": s, "windows": windows}))
     except BaseException as e:  # HF rejects the setting

@@ -58,6 +58,8 @@ public final class BertTokenizer: Sendable {
         // struct would overlap under Swift's exclusivity rules.
         var ids: [Int32] = []
         var offsets: [TokenOffset] = []
+        var words: [Int32] = []
+        var nextWord: Int32 = 0
         ids.reserveCapacity(scalars.count / 3 + 4)
         offsets.reserveCapacity(scalars.count / 3 + 4)
         var normalized = NormalizedText()
@@ -70,7 +72,7 @@ public final class BertTokenizer: Sendable {
                 guard end > segmentStart else { return }
                 normalized.removeAll()
                 files.normalizer.normalize(text, segmentStart..<end, into: &normalized)
-                wordPiece.tokenize(normalized, ids: &ids, offsets: &offsets,
+                wordPiece.tokenize(normalized, ids: &ids, offsets: &offsets, words: &words, nextWord: &nextWord,
                                    scratch: &utf8, scalarEnds: &ends)
             }
             while i < text.count {
@@ -78,6 +80,8 @@ public final class BertTokenizer: Sendable {
                     flush(i)
                     ids.append(id)
                     offsets.append(TokenOffset(i, i + length))
+                    words.append(nextWord)
+                    nextWord += 1
                     i += length
                     segmentStart = i
                 } else {
@@ -89,6 +93,7 @@ public final class BertTokenizer: Sendable {
         var result = TokenSequence()
         result.ids = ids
         result.offsets = offsets
+        result.wordIds = words
         return result
     }
 
@@ -107,7 +112,7 @@ public final class BertTokenizer: Sendable {
         var encoding = Encoding()
         if addSpecialTokens { encoding.append(clsId, type: 0, offset: .zero, sequence: -1) }
         for k in 0..<tokens.count {
-            encoding.append(tokens.ids[k], type: 0, offset: tokens.offsets[k], sequence: 0)
+            encoding.append(tokens.ids[k], type: 0, offset: tokens.offsets[k], sequence: 0, word: tokens.wordIds[k])
         }
         if addSpecialTokens { encoding.append(sepId, type: 0, offset: .zero, sequence: -1) }
         return encoding
@@ -188,7 +193,7 @@ public final class BertTokenizer: Sendable {
             var e = Encoding()
             e.sampleIndex = sampleIndex
             e.append(clsId, type: 0, offset: .zero, sequence: -1)
-            for k in 0..<q.count { e.append(q.ids[k], type: 0, offset: q.offsets[k], sequence: 0) }
+            for k in 0..<q.count { e.append(q.ids[k], type: 0, offset: q.offsets[k], sequence: 0, word: q.wordIds[k]) }
             e.append(sepId, type: 0, offset: .zero, sequence: -1)
             // With no context there is nothing to window: HF fails `only_second` truncation here
             // ("second sequence not provided"); we name the real problem instead.
@@ -228,9 +233,9 @@ public final class BertTokenizer: Sendable {
             e.sequenceIds.reserveCapacity(length)
             e.sampleIndex = sampleIndex
             e.append(clsId, type: 0, offset: .zero, sequence: -1)
-            for k in 0..<q.count { e.append(q.ids[k], type: 0, offset: q.offsets[k], sequence: 0) }
+            for k in 0..<q.count { e.append(q.ids[k], type: 0, offset: q.offsets[k], sequence: 0, word: q.wordIds[k]) }
             e.append(sepId, type: 0, offset: .zero, sequence: -1)
-            for k in range { e.append(c.ids[k], type: 1, offset: c.offsets[k], sequence: 1) }
+            for k in range { e.append(c.ids[k], type: 1, offset: c.offsets[k], sequence: 1, word: c.wordIds[k]) }
             e.append(sepId, type: 1, offset: .zero, sequence: -1)
             return e
         }

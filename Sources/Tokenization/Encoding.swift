@@ -22,6 +22,8 @@ public struct TokenOffset: Hashable, Sendable, CustomStringConvertible {
 public struct TokenSequence: Sendable, Equatable {
     public var ids: [Int32] = []
     public var offsets: [TokenOffset] = []
+    /// The pre-tokenized word each token belongs to (HF `word_ids`), from 0.
+    public var wordIds: [Int32] = []
     public init() {}
     public var count: Int { ids.count }
 }
@@ -36,6 +38,8 @@ public struct Encoding: Sendable, Equatable {
     /// 0 for the first text (question), 1 for the second (context), -1 for special/padding
     /// tokens (HF's `None`). Use `sequenceId(at:)` for the optional form.
     public var sequenceIds: [Int8] = []
+    /// The word of its sequence each token belongs to (HF `word_ids`); -1 for special/padding.
+    public var wordIds: [Int32] = []
     /// Which input (question/context pair) this window belongs to: HF's
     /// `overflow_to_sample_mapping`.
     public var sampleIndex: Int = 0
@@ -51,7 +55,19 @@ public struct Encoding: Sendable, Equatable {
         return s < 0 ? nil : Int(s)
     }
 
-    mutating func append(_ id: Int32, type: Int32, offset: TokenOffset, sequence: Int8) {
+    /// The character span of word `word` of sequence `sequence` within this encoding, as
+    /// HF `Encoding.word_to_chars` gives it (first token's start, last token's end).
+    public func wordToChars(_ word: Int32, sequence: Int8) -> TokenOffset? {
+        var span: TokenOffset? = nil
+        for k in 0..<wordIds.count where wordIds[k] == word && sequenceIds[k] == sequence {
+            if span == nil { span = TokenOffset(start: offsets[k].start, end: offsets[k].end) }
+            span!.end = offsets[k].end
+        }
+        return span
+    }
+
+    mutating func append(_ id: Int32, type: Int32, offset: TokenOffset, sequence: Int8, word: Int32 = -1) {
+        wordIds.append(word)
         inputIds.append(id)
         tokenTypeIds.append(type)
         attentionMask.append(1)
@@ -68,6 +84,7 @@ public struct Encoding: Sendable, Equatable {
         attentionMask.append(contentsOf: repeatElement(0, count: extra))
         offsets.append(contentsOf: repeatElement(.zero, count: extra))
         sequenceIds.append(contentsOf: repeatElement(-1, count: extra))
+        wordIds.append(contentsOf: repeatElement(-1, count: extra))
     }
 }
 

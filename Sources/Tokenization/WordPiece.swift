@@ -8,7 +8,9 @@ struct WordPiece: Sendable {
 
     /// Appends the tokens of the normalized text to `ids` / `offsets`; offsets are original
     /// scalar indices (`origins`) shifted by nothing: `origins` already hold text indices.
+    /// `words` gets each token's word index (HF `word_ids`), counted from `nextWord`.
     func tokenize(_ text: NormalizedText, ids: inout [Int32], offsets: inout [TokenOffset],
+                  words: inout [Int32], nextWord: inout Int32,
                   scratch: inout [UInt8], scalarEnds: inout [Int]) {
         let n = text.scalars.count
         text.scalars.withUnsafeBufferPointer { scalars in
@@ -19,6 +21,8 @@ struct WordPiece: Sendable {
                 if flags & CharClass.whitespace != 0 { i += 1; continue }
                 if flags & CharClass.punctuation != 0 {
                     wordPiece(scalars, i, i + 1, text.origins, &ids, &offsets, &scratch, &scalarEnds)
+                    words.append(contentsOf: repeatElement(nextWord, count: ids.count - words.count))
+                    nextWord += 1
                     i += 1
                     continue
                 }
@@ -30,6 +34,8 @@ struct WordPiece: Sendable {
                     j += 1
                 }
                 wordPiece(scalars, i, j, text.origins, &ids, &offsets, &scratch, &scalarEnds)
+                words.append(contentsOf: repeatElement(nextWord, count: ids.count - words.count))
+                nextWord += 1
                 i = j
             }
         }

@@ -28,6 +28,8 @@ final class TokenizerCaseTests: XCTestCase {
             XCTAssertEqual(encoding.inputIds.map(Int.init), Golden.ints(line["input_ids"])!, "ids of \(text.debugDescription)")
             XCTAssertEqual(encoding.offsets.map { [Int($0.start), Int($0.end)] },
                            Golden.offsets(line["offsets"])!.map { $0! }, "offsets of \(text.debugDescription)")
+            XCTAssertEqual(encoding.wordIds.map { $0 < 0 ? nil : Int($0) }, (line["word_ids"] as! [Any]).map { $0 as? Int },
+                           "word ids of \(text.debugDescription)")
             checked += 1
         }
         XCTAssertGreaterThanOrEqual(checked, 40)
@@ -55,6 +57,7 @@ final class TokenizerCaseTests: XCTestCase {
                 XCTAssertEqual(w.tokenTypeIds.map(Int.init), Golden.ints(ref["token_type_ids"])!, label)
                 XCTAssertEqual(w.offsets.map { [Int($0.start), Int($0.end)] }, Golden.offsets(ref["offsets"])!.map { $0! }, label)
                 XCTAssertEqual((0..<w.count).map { w.sequenceId(at: $0) }, (ref["sequence_ids"] as! [Any]).map { $0 as? Int }, label)
+                XCTAssertEqual(w.wordIds.map { $0 < 0 ? nil : Int($0) }, (ref["word_ids"] as! [Any]).map { $0 as? Int }, label)
             }
             checked += 1
         }
