@@ -53,5 +53,7 @@ let package = Package(
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "TestSupport"]),
         .testTarget(name: "SQuADTests", dependencies: ["SQuAD", "Tokenization", "TestSupport"]),
         .testTarget(name: "BERTTests", dependencies: ["BERT", "Kernels", "TestSupport"]),
+        // Runs the built `bertqa` binary as a user would.
+        .testTarget(name: "CLITests", dependencies: ["bertqa", "TestSupport"]),
     ]
 )
