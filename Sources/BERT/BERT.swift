@@ -1,1 +1,0 @@
-// The BERT module. See README.md for the map of modules.

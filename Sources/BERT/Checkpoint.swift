@@ -1,0 +1,116 @@
+import Foundation
+import Kernels
+
+/// What loading a checkpoint found, as HF's `from_pretrained` reports it.
+public struct LoadReport: Sendable, Equatable {
+    /// Model tensors absent from the file and freshly initialized (only `qa_outputs.*`).
+    public var newlyInitialized: [String] = []
+    /// File tensors the model does not use (e.g. `pooler.*`, `embeddings.position_ids`).
+    public var unexpected: [String] = []
+
+    public init() {}
+
+    /// HF-style warning lines; empty when the checkpoint matched exactly.
+    public var messages: [String] {
+        var out: [String] = []
+        if !newlyInitialized.isEmpty {
+            out.append("Some weights were newly initialized (not in the checkpoint): \(newlyInitialized.joined(separator: ", ")). Train the model before using it for predictions.")
+        }
+        if !unexpected.isEmpty {
+            out.append("Some checkpoint weights were not used: \(unexpected.joined(separator: ", ")).")
+        }
+        return out
+    }
+}
+
+extension BertForQuestionAnswering {
+    public static let configFileName = "config.json"
+    public static let weightsFileName = "model.safetensors"
+    /// Tokenizer files `save` copies along when asked, as `save_pretrained` of a pipeline would.
+    public static let tokenizerFileNames = ["vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]
+
+    /// Loads a Hugging Face folder (`config.json` + `model.safetensors`). A missing QA head is
+    /// initialized N(0, initializer_range) with zero bias from `seed` and reported.
+    public static func load(from folder: URL, seed: UInt64 = 0) throws -> (model: BertForQuestionAnswering, report: LoadReport) {
+        let config = try BertConfig.load(from: folder.appendingPathComponent(configFileName))
+        let weightsURL = folder.appendingPathComponent(weightsFileName)
+        guard FileManager.default.fileExists(atPath: weightsURL.path) else {
+            throw BertError.fileNotFound(path: weightsURL.path)
+        }
+        let file = try SafetensorsFile(contentsOf: weightsURL)
+        return try load(config: config, weights: [file], seed: seed)
+    }
+
+    /// Builds a model from `config` and one or more safetensors files (later files override
+    /// earlier ones, e.g. a base model then a separately saved QA head).
+    public static func load(config: BertConfig, weights files: [SafetensorsFile], seed: UInt64 = 0) throws
+        -> (model: BertForQuestionAnswering, report: LoadReport) {
+        let model = try BertForQuestionAnswering(config: config, uninitialized: ())
+        var report = LoadReport()
+        var loaded = Set<String>()
+        for file in files {
+            let result = try model.loadTensors(from: file)
+            loaded.formUnion(result.loaded)
+            report.unexpected.append(contentsOf: result.unexpected)
+        }
+        var rng = SeededGenerator(seed: seed)
+        for t in model.layout.tensors where !loaded.contains(t.name) {
+            guard t.name.hasPrefix("qa_outputs.") else {
+                throw BertError.missingTensor(name: t.hfName, file: files.map(\.path).joined(separator: ", "))
+            }
+            model.initialize(t, rng: &rng)
+            report.newlyInitialized.append(t.hfName)
+        }
+        report.unexpected = Array(Set(report.unexpected).subtracting(loaded)).sorted()
+        return (model, report)
+    }
+
+    /// Copies every tensor of `file` that the model has into the parameter buffer (converting
+    /// F16/BF16), checking shapes. Returns the model names loaded and the file names unused.
+    public func loadTensors(from file: SafetensorsFile) throws -> (loaded: [String], unexpected: [String]) {
+        var loaded: [String] = [], unexpected: [String] = []
+        for name in file.names {
+            let modelName = name.hasPrefix("bert.") ? String(name.dropFirst(5)) : name
+            guard let t = layout[modelName] else {
+                unexpected.append(name)
+                continue
+            }
+            let entry = try file.entry(name)
+            guard entry.shape == t.shape else {
+                throw BertError.shapeMismatch(tensor: name, expected: t.shape, found: entry.shape, file: file.path)
+            }
+            try file.copyFloats(name, into: t.buffer(in: parameters.pointer))
+            loaded.append(modelName)
+        }
+        return (loaded, unexpected)
+    }
+
+    /// Writes `config.json` and `model.safetensors` with HF's names (`bert.` prefix, as
+    /// `BertForQuestionAnswering.save_pretrained` does), each atomically, creating `folder`;
+    /// copies `auxiliaryFiles` (e.g. tokenizer files) beside them.
+    public func save(to folder: URL, auxiliaryFiles: [URL] = []) throws {
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        } catch {
+            throw BertError.writeFailed(path: folder.path, reason: "\(error)")
+        }
+        try AtomicFile.write(try config.jsonData(), to: folder.appendingPathComponent(Self.configFileName))
+        let base = parameters.pointer
+        let tensors = layout.tensors.map { t in
+            SafetensorsWriter.Tensor(name: t.hfName, shape: t.shape, floats: UnsafeBufferPointer(t.buffer(in: base)))
+        }
+        try SafetensorsWriter.write(tensors, metadata: ["format": "pt"], to: folder.appendingPathComponent(Self.weightsFileName))
+        for source in auxiliaryFiles {
+            let data: Data
+            do { data = try Data(contentsOf: source) } catch {
+                throw BertError.unreadableFile(path: source.path, reason: "\(error)")
+            }
+            try AtomicFile.write(data, to: folder.appendingPathComponent(source.lastPathComponent))
+        }
+    }
+
+    /// A zeroed model whose parameters the caller fills.
+    convenience init(config: BertConfig, uninitialized: Void) throws {
+        try self.init(config: config, seed: nil)
+    }
+}

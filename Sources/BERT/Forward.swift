@@ -1,0 +1,134 @@
+import Kernels
+
+// The forward pass, module by module. Each step writes into workspace slots that the
+// backward pass will read (see LayerActivations); nothing is allocated here.
+// Eval mode: no dropout. Where training applies dropout is marked "dropout:".
+
+extension BertForQuestionAnswering {
+    /// Runs the model on `batch`; start/end logits land in `workspace.startLogits`/`endLogits`.
+    public func forward(_ batch: BertBatch, workspace ws: BertWorkspace) throws {
+        try prepare(batch, workspace: ws)
+        let p = parameters.pointer
+        embeddings.forward(p, ws)
+        for (l, layer) in encoder.layers.enumerated() {
+            let input = l == 0 ? ws.embeddings.output : ws.layers[l - 1].output
+            layer.forward(p, input: input, ws.layers[l], ws)
+        }
+        headForward(p, ws)
+    }
+
+    /// Convenience: one forward with a fresh workspace, logits returned as arrays.
+    public func predict(_ batch: BertBatch) throws -> (startLogits: [Float], endLogits: [Float]) {
+        let ws = try BertWorkspace(config: config, maxBatch: batch.batchSize, maxSequence: batch.sequenceLength)
+        try forward(batch, workspace: ws)
+        return (Array(ws.startLogits), Array(ws.endLogits))
+    }
+
+    /// HF's QA loss on the last forward's logits: positions clamped to [0, T], T ignored,
+    /// cross-entropy of start and of end each averaged over non-ignored rows, then averaged.
+    /// (NaN when every row is ignored, as PyTorch's mean over nothing.) Saves the softmax
+    /// probabilities and clamped targets for the backward pass.
+    public func qaLoss(startPositions: [Int], endPositions: [Int], workspace ws: BertWorkspace) throws -> Float {
+        let B = ws.batch, T = ws.sequence
+        guard startPositions.count == B, endPositions.count == B else {
+            throw BertError.invalidInput("need \(B) start and end positions, got \(startPositions.count) and \(endPositions.count)")
+        }
+        for b in 0..<B {
+            ws.startTargets[b] = Int32(min(max(startPositions[b], 0), T))
+            ws.endTargets[b] = Int32(min(max(endPositions[b], 0), T))
+        }
+        let s = crossEntropyForward(probs: ws.head.startProbs, logits: ws.head.startLogits, targets: ws.startTargets,
+                                    batch: B, classes: T, ignoreIndex: T)
+        let e = crossEntropyForward(probs: ws.head.endProbs, logits: ws.head.endLogits, targets: ws.endTargets,
+                                    batch: B, classes: T, ignoreIndex: T)
+        return Float((s.sum / Double(s.count) + e.sum / Double(e.count)) / 2)
+    }
+
+    /// Validates inputs against the config and copies them into the workspace.
+    private func prepare(_ batch: BertBatch, workspace ws: BertWorkspace) throws {
+        let B = batch.batchSize, T = batch.sequenceLength
+        guard ws.config == config else {
+            throw BertError.invalidInput("the workspace was planned for a different config")
+        }
+        guard B <= ws.maxBatch, T <= ws.maxSequence else {
+            throw BertError.invalidInput("batch \(B) × \(T) exceeds the workspace's \(ws.maxBatch) × \(ws.maxSequence)")
+        }
+        guard T <= config.maxPositionEmbeddings else {
+            throw BertError.invalidInput("sequence length \(T) exceeds max_position_embeddings \(config.maxPositionEmbeddings)")
+        }
+        // HF's extended mask: (1 - mask) · finfo(float32).min, added to every score.
+        let minValue = -Float.greatestFiniteMagnitude
+        for i in 0..<(B * T) {
+            let id = batch.inputIDs[i], type = batch.tokenTypeIDs[i]
+            guard id >= 0, Int(id) < config.vocabSize else {
+                throw BertError.invalidInput("input_ids[\(i / T)][\(i % T)] = \(id) is outside the vocabulary (\(config.vocabSize))")
+            }
+            guard type >= 0, Int(type) < config.typeVocabSize else {
+                throw BertError.invalidInput("token_type_ids[\(i / T)][\(i % T)] = \(type) is outside 0..<\(config.typeVocabSize)")
+            }
+            ws.inputIDs[i] = id
+            ws.tokenTypeIDs[i] = type
+            ws.additiveMask[i] = (1 - Float(batch.attentionMask[i])) * minValue
+        }
+        ws.batch = B
+        ws.sequence = T
+    }
+
+    /// qa_outputs, then HF's split of the (B,T,2) logits into start (B,T) and end (B,T).
+    private func headForward(_ p: UnsafeMutablePointer<Float>, _ ws: BertWorkspace) {
+        let BT = ws.batch * ws.sequence, C = config.hiddenSize
+        let input = encoder.layers.isEmpty ? ws.embeddings.output : ws.layers[encoder.layers.count - 1].output
+        matmulForward(out: ws.head.logits, inp: input, weight: qaOutputs.weight.pointer(in: p),
+                      bias: qaOutputs.bias.pointer(in: p), rows: BT, inFeatures: C, outFeatures: 2)
+        for i in 0..<BT {
+            ws.head.startLogits[i] = ws.head.logits[2 * i]
+            ws.head.endLogits[i] = ws.head.logits[2 * i + 1]
+        }
+    }
+}
+
+extension BertEmbeddings {
+    func forward(_ p: UnsafeMutablePointer<Float>, _ ws: BertWorkspace) {
+        let B = ws.batch, T = ws.sequence, C = wordEmbeddings.shape[1]
+        embeddingForward(out: ws.embeddings.sum, ids: ws.inputIDs, types: ws.tokenTypeIDs,
+                         wordTable: wordEmbeddings.pointer(in: p), positionTable: positionEmbeddings.pointer(in: p),
+                         typeTable: tokenTypeEmbeddings.pointer(in: p), batch: B, seq: T, channels: C)
+        layerNormForward(out: ws.embeddings.output, mean: ws.embeddings.mean, rstd: ws.embeddings.rstd,
+                         inp: ws.embeddings.sum, weight: layerNorm.weight.pointer(in: p), bias: layerNorm.bias.pointer(in: p),
+                         rows: B * T, channels: C, eps: layerNorm.eps)
+        // dropout: on embeddings.output (hidden_dropout_prob)
+    }
+}
+
+extension BertLayer {
+    /// input is (B,T,C): the embeddings' or the previous layer's output.
+    func forward(_ p: UnsafeMutablePointer<Float>, input: UnsafeMutablePointer<Float>,
+                 _ a: LayerActivations, _ ws: BertWorkspace) {
+        let B = ws.batch, T = ws.sequence, BT = B * T
+        let sa = attention.selfAttention, C = sa.query.inFeatures, I = intermediate.dense.outFeatures
+        // BertSelfAttention: fused q|k|v projection, then per-head attention.
+        matmulForward(out: a.qkv, inp: input, weight: sa.qkv.weight.pointer(in: p), bias: sa.qkv.bias.pointer(in: p),
+                      rows: BT, inFeatures: C, outFeatures: 3 * C)
+        attentionForward(ctx: a.context, att: a.attention, qkv: a.qkv, mask: ws.additiveMask,
+                         batch: B, seq: T, channels: C, heads: sa.heads, saveProbabilities: ws.saveForBackward)
+        // BertSelfOutput: dense, (dropout:), LayerNorm(dense + input).
+        let so = attention.output
+        matmulForward(out: a.attentionResidual, inp: a.context, weight: so.dense.weight.pointer(in: p),
+                      bias: so.dense.bias.pointer(in: p), rows: BT, inFeatures: C, outFeatures: C)
+        residualLayerNormForward(out: a.attentionOutput, mean: a.attentionMean, rstd: a.attentionRstd,
+                                 x: a.attentionResidual, residual: input,
+                                 weight: so.layerNorm.weight.pointer(in: p), bias: so.layerNorm.bias.pointer(in: p),
+                                 rows: BT, channels: C, eps: so.layerNorm.eps)
+        // BertIntermediate: dense + activation, fused per chunk of rows.
+        matmulActivationForward(pre: a.intermediatePre, out: a.intermediate, inp: a.attentionOutput,
+                                weight: intermediate.dense.weight.pointer(in: p), bias: intermediate.dense.bias.pointer(in: p),
+                                rows: BT, inFeatures: C, outFeatures: I, activation: intermediate.activation)
+        // BertOutput: dense, (dropout:), LayerNorm(dense + attention output).
+        matmulForward(out: a.outputResidual, inp: a.intermediate, weight: output.dense.weight.pointer(in: p),
+                      bias: output.dense.bias.pointer(in: p), rows: BT, inFeatures: I, outFeatures: C)
+        residualLayerNormForward(out: a.output, mean: a.outputMean, rstd: a.outputRstd,
+                                 x: a.outputResidual, residual: a.attentionOutput,
+                                 weight: output.layerNorm.weight.pointer(in: p), bias: output.layerNorm.bias.pointer(in: p),
+                                 rows: BT, channels: C, eps: output.layerNorm.eps)
+    }
+}

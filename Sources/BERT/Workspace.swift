@@ -1,0 +1,137 @@
+import Kernels
+
+/// Embedding activations; B·T rows of C.
+public struct EmbeddingActivations {
+    /// word + type + position, the LayerNorm's input (B,T,C)
+    public let sum: UnsafeMutablePointer<Float>
+    /// LayerNorm output = layer 0's input (B,T,C)
+    public let output: UnsafeMutablePointer<Float>
+    public let mean: UnsafeMutablePointer<Float>   // (B,T)
+    public let rstd: UnsafeMutablePointer<Float>   // (B,T)
+}
+
+/// One encoder layer's activations: what its forward writes and its backward reads.
+public struct LayerActivations {
+    public let qkv: UnsafeMutablePointer<Float>          // (B,T,3C) rows [q | k | v]
+    /// (B,NH,T,T) softmax probabilities when saved for backward; per-worker scratch otherwise
+    public let attention: UnsafeMutablePointer<Float>
+    public let context: UnsafeMutablePointer<Float>      // (B,T,C) heads merged
+    public let attentionResidual: UnsafeMutablePointer<Float> // (B,T,C) dense(context) + input: LayerNorm 1's input
+    public let attentionOutput: UnsafeMutablePointer<Float>   // (B,T,C) LayerNorm 1 output
+    public let attentionMean: UnsafeMutablePointer<Float>     // (B,T)
+    public let attentionRstd: UnsafeMutablePointer<Float>     // (B,T)
+    public let intermediatePre: UnsafeMutablePointer<Float>   // (B,T,I) before the activation
+    public let intermediate: UnsafeMutablePointer<Float>      // (B,T,I) after it
+    public let outputResidual: UnsafeMutablePointer<Float>    // (B,T,C) dense(intermediate) + attentionOutput
+    public let output: UnsafeMutablePointer<Float>            // (B,T,C) LayerNorm 2 output = next layer's input
+    public let outputMean: UnsafeMutablePointer<Float>        // (B,T)
+    public let outputRstd: UnsafeMutablePointer<Float>        // (B,T)
+}
+
+/// QA head activations.
+public struct HeadActivations {
+    public let logits: UnsafeMutablePointer<Float>       // (B,T,2) as qa_outputs writes them
+    public let startLogits: UnsafeMutablePointer<Float>  // (B,T)
+    public let endLogits: UnsafeMutablePointer<Float>    // (B,T)
+    public let startProbs: UnsafeMutablePointer<Float>   // (B,T) softmax, for the loss backward
+    public let endProbs: UnsafeMutablePointer<Float>     // (B,T)
+}
+
+/// Every buffer one forward pass needs, planned once for a maximum (batch, sequence) shape and
+/// reused: a forward allocates nothing. Any smaller shape fits (tensors are packed at the
+/// current shape inside the maximum-shape slots), which is what dynamic padding needs.
+///
+/// With `saveForBackward`, each layer gets its own slots, kept for the backward pass;
+/// without it (inference), all layers share one set and attention keeps only per-worker
+/// T×T scratch.
+public final class BertWorkspace {
+    public let config: BertConfig
+    public let maxBatch: Int
+    public let maxSequence: Int
+    public let saveForBackward: Bool
+    /// The shape of the last forward pass.
+    public internal(set) var batch = 0
+    public internal(set) var sequence = 0
+
+    public let embeddings: EmbeddingActivations
+    /// One entry per layer (all pointing at the same slots when not saving for backward).
+    public let layers: [LayerActivations]
+    public let head: HeadActivations
+    /// Inputs copied in by the forward (B,T), and HF's additive key mask (B,T).
+    public let inputIDs: UnsafeMutablePointer<Int32>
+    public let tokenTypeIDs: UnsafeMutablePointer<Int32>
+    public let additiveMask: UnsafeMutablePointer<Float>
+    /// Clamped loss targets (B) each.
+    public let startTargets: UnsafeMutablePointer<Int32>
+    public let endTargets: UnsafeMutablePointer<Int32>
+
+    private let floats: FloatBuffer
+    private let ints: UnsafeMutablePointer<Int32>
+
+    /// Floats the activations take, for memory planning and reports.
+    public var floatCount: Int { floats.count }
+
+    public init(config: BertConfig, maxBatch: Int, maxSequence: Int, saveForBackward: Bool = false) throws {
+        guard maxBatch > 0, maxSequence > 0 else {
+            throw BertError.invalidInput("workspace shape must be positive, got batch \(maxBatch) × sequence \(maxSequence)")
+        }
+        guard maxSequence <= config.maxPositionEmbeddings else {
+            throw BertError.invalidInput("sequence length \(maxSequence) exceeds max_position_embeddings \(config.maxPositionEmbeddings)")
+        }
+        self.config = config
+        self.maxBatch = maxBatch
+        self.maxSequence = maxSequence
+        self.saveForBackward = saveForBackward
+        let BT = maxBatch * maxSequence, C = config.hiddenSize, I = config.intermediateSize
+        let NH = config.numAttentionHeads, T = maxSequence
+        let attentionCount = saveForBackward ? maxBatch * NH * T * T : Parallel.workers * T * T
+        let perLayer = BT * 3 * C + attentionCount + 5 * BT * C + 2 * BT * I + 4 * BT
+        let slots = saveForBackward ? config.numHiddenLayers : 1
+        let total = 2 * BT * C + 2 * BT + slots * perLayer + BT * 2 + 4 * BT + BT
+        floats = FloatBuffer(count: total)
+
+        var cursor = floats.pointer
+        func take(_ n: Int) -> UnsafeMutablePointer<Float> {
+            defer { cursor += n }
+            return cursor
+        }
+        embeddings = EmbeddingActivations(sum: take(BT * C), output: take(BT * C), mean: take(BT), rstd: take(BT))
+        var slotList: [LayerActivations] = []
+        for _ in 0..<slots {
+            slotList.append(LayerActivations(
+                qkv: take(BT * 3 * C), attention: take(attentionCount), context: take(BT * C),
+                attentionResidual: take(BT * C), attentionOutput: take(BT * C),
+                attentionMean: take(BT), attentionRstd: take(BT),
+                intermediatePre: take(BT * I), intermediate: take(BT * I),
+                outputResidual: take(BT * C), output: take(BT * C), outputMean: take(BT), outputRstd: take(BT)))
+        }
+        layers = (0..<config.numHiddenLayers).map { slotList[saveForBackward ? $0 : 0] }
+        head = HeadActivations(logits: take(BT * 2), startLogits: take(BT), endLogits: take(BT),
+                               startProbs: take(BT), endProbs: take(BT))
+        additiveMask = take(BT)
+        ints = UnsafeMutablePointer<Int32>.allocate(capacity: 2 * BT + 2 * maxBatch)
+        ints.initialize(repeating: 0, count: 2 * BT + 2 * maxBatch)
+        inputIDs = ints
+        tokenTypeIDs = ints + BT
+        startTargets = ints + 2 * BT
+        endTargets = ints + 2 * BT + maxBatch
+    }
+
+    deinit { ints.deallocate() }
+
+    /// Start logits (B,T) of the last forward.
+    public var startLogits: UnsafeBufferPointer<Float> {
+        UnsafeBufferPointer(start: head.startLogits, count: batch * sequence)
+    }
+
+    /// End logits (B,T) of the last forward.
+    public var endLogits: UnsafeBufferPointer<Float> {
+        UnsafeBufferPointer(start: head.endLogits, count: batch * sequence)
+    }
+
+    /// The encoder's output (B,T,C) of the last forward.
+    public var sequenceOutput: UnsafeBufferPointer<Float> {
+        let last = layers.last?.output ?? embeddings.output
+        return UnsafeBufferPointer(start: last, count: batch * sequence * config.hiddenSize)
+    }
+}

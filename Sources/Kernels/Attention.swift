@@ -1,0 +1,76 @@
+// Multi-head self-attention core: softmax(q·kᵀ/√d + mask) · v for every (batch, head),
+// as strided sgemm calls straight on the fused qkv buffer (no head split/merge copies).
+
+/// ctx is (B,T,C), heads side by side as HF's context_layer after its permute/reshape.
+/// att is (B,NH,T,T) softmax probabilities when `saveProbabilities` (the backward needs them),
+/// otherwise scratch of `Parallel.workers`·T·T floats.
+/// qkv is (B,T,3C), each row [q | k | v]; head h owns columns h·d..<(h+1)·d of each part.
+/// mask is (B,T): HF's additive key mask, 0 to attend, `-Float.greatestFiniteMagnitude` to not.
+public func attentionForward(
+    ctx: UnsafeMutablePointer<Float>, att: UnsafeMutablePointer<Float>,
+    qkv: UnsafePointer<Float>, mask: UnsafePointer<Float>,
+    batch: Int, seq: Int, channels: Int, heads: Int, saveProbabilities: Bool
+) {
+    BLAS.ensureConfigured()
+    let B = batch, T = seq, C = channels, NH = heads, hs = C / heads
+    let scale = 1 / Float(hs).squareRoot()
+    let out = SendablePointer(ctx), probs = SendablePointer(att)
+    let src = SendablePointer(UnsafeMutablePointer(mutating: qkv))
+    let m = SendablePointer(UnsafeMutablePointer(mutating: mask))
+    Parallel.forEachChunk(B * NH, chunks: T * T * hs < 1 << 14 ? 1 : Parallel.workers) { worker, range in
+        for pair in range {
+            let b = pair / NH, h = pair % NH
+            let q = src.pointer + b * T * 3 * C + h * hs
+            let k = q + C, v = q + 2 * C
+            let s = probs.pointer + (saveProbabilities ? pair : worker) * T * T
+            // scores (T,T) = scale · q (T,hs) · kᵀ, reading q and k with row stride 3C
+            sgemm(transA: false, transB: true, m: T, n: T, k: hs, alpha: scale,
+                  a: q, lda: 3 * C, b: k, ldb: 3 * C, beta: 0, c: s, ldc: T)
+            for i in 0..<T {
+                maskedSoftmaxRow(s + i * T, mask: m.pointer + b * T, count: T)
+            }
+            // (training adds attention-probability dropout here, keeping the mask for backward)
+            // ctx (T,hs) = probs (T,T) · v (T,hs), written into its head's columns (stride C)
+            sgemm(transA: false, transB: false, m: T, n: hs, k: T, alpha: 1,
+                  a: s, lda: T, b: v, ldb: 3 * C, beta: 0, c: out.pointer + b * T * C + h * hs, ldc: C)
+        }
+    }
+}
+
+/// row (N) ← softmax(row + mask) in place. A masked key's score becomes ≈ -FLT_MAX, so its
+/// exp is exactly 0 as in HF; a row with every key masked comes out uniform, as in HF's eager path.
+@inline(__always)
+public func maskedSoftmaxRow(_ row: UnsafeMutablePointer<Float>, mask: UnsafePointer<Float>, count: Int) {
+    var maxV = Vec16(repeating: -.infinity)
+    var maxT = -Float.infinity
+    var j = 0
+    while j + 16 <= count {
+        let v = load16(row + j) + load16(mask + j)
+        store16(v, row + j)
+        maxV = pointwiseMax(maxV, v)
+        j += 16
+    }
+    while j < count { row[j] += mask[j]; maxT = Swift.max(maxT, row[j]); j += 1 }
+    let mx = Swift.max(maxV.max(), maxT)
+    let mv = Vec16(repeating: mx)
+    var sumV = Vec16(repeating: 0)
+    j = 0
+    while j + 16 <= count {
+        let e = VectorMath.exp(load16(row + j) - mv)
+        store16(e, row + j)
+        sumV += e
+        j += 16
+    }
+    var sumT: Float = 0
+    while j < count {
+        let e = VectorMath.exp(Vec16(repeating: row[j] - mx))[0]
+        row[j] = e
+        sumT += e
+        j += 1
+    }
+    let inv = 1 / (sumV.sum() + sumT)
+    let iv = Vec16(repeating: inv)
+    j = 0
+    while j + 16 <= count { store16(load16(row + j) * iv, row + j); j += 16 }
+    while j < count { row[j] *= inv; j += 1 }
+}

@@ -1,0 +1,34 @@
+import Foundation
+
+// Cross-entropy over positions, as torch.nn.CrossEntropyLoss(ignore_index:) computes it per
+// row; BertForQuestionAnswering averages the start and end losses of these.
+
+/// probs and logits are (B,T); targets are (B) in 0...T, where T is the ignore index.
+/// Writes softmax(logits) into probs (the backward's input) and returns the summed loss over
+/// rows whose target is not ignored, with the count of those rows.
+public func crossEntropyForward(
+    probs: UnsafeMutablePointer<Float>, logits: UnsafePointer<Float>, targets: UnsafePointer<Int32>,
+    batch: Int, classes: Int, ignoreIndex: Int
+) -> (sum: Double, count: Int) {
+    var total = 0.0
+    var count = 0
+    for b in 0..<batch {
+        let row = logits + b * classes, p = probs + b * classes
+        var mx = -Float.infinity
+        for j in 0..<classes { mx = max(mx, row[j]) }
+        var sum: Float = 0
+        for j in 0..<classes {
+            let e = VectorMath.exp(Vec16(repeating: row[j] - mx))[0]
+            p[j] = e
+            sum += e
+        }
+        let inv = 1 / sum
+        for j in 0..<classes { p[j] *= inv }
+        let target = Int(targets[b])
+        guard target != ignoreIndex, target >= 0, target < classes else { continue }
+        // -log softmax = logsumexp - x = (max + log sum) - x
+        total += Double(mx) + log(Double(sum)) - Double(row[target])
+        count += 1
+    }
+    return (total, count)
+}

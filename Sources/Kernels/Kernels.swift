@@ -1,1 +1,0 @@
-// The Kernels module. See README.md for the map of modules.

@@ -1,0 +1,68 @@
+// Linear layers through cblas_sgemm. Weights stay in PyTorch's Linear layout (OC,C), read
+// as a transposed operand: no copies, and the gradient buffer uses the same layout.
+// Rows are split over the workers; each worker calls single-threaded OpenBLAS on its rows.
+
+/// out is (N,OC); inp is (N,C); weight is (OC,C); bias is (OC) or nil.
+/// out = inp · weightᵀ + bias (bias broadcast first, then the product accumulated onto it,
+/// as torch.addmm does).
+public func matmulForward(
+    out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
+    weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+    rows: Int, inFeatures: Int, outFeatures: Int
+) {
+    BLAS.ensureConfigured()
+    let o = SendablePointer(out), x = SendablePointer(UnsafeMutablePointer(mutating: inp))
+    Parallel.forEachChunk(rows, chunks: gemmChunks(rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)) { _, range in
+        linearRows(out: o.pointer, inp: x.pointer, weight: weight, bias: bias,
+                   range: range, inFeatures: inFeatures, outFeatures: outFeatures)
+    }
+}
+
+/// The feed-forward up-projection with its activation fused per chunk of rows (while the
+/// chunk is still in cache): pre = inp · weightᵀ + bias, out = act(pre).
+/// pre and out are (N,OC) (pre is kept for the backward pass); inp is (N,C); weight (OC,C).
+public func matmulActivationForward(
+    pre: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
+    weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+    rows: Int, inFeatures: Int, outFeatures: Int, activation: Activation
+) {
+    BLAS.ensureConfigured()
+    let p = SendablePointer(pre), o = SendablePointer(out)
+    let x = SendablePointer(UnsafeMutablePointer(mutating: inp))
+    Parallel.forEachChunk(rows, chunks: gemmChunks(rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)) { _, range in
+        // Pieces of ≤ 128 rows keep each piece's output in L2 while the activation reads it.
+        var lo = range.lowerBound
+        while lo < range.upperBound {
+            let hi = min(lo + 128, range.upperBound)
+            linearRows(out: p.pointer, inp: x.pointer, weight: weight, bias: bias,
+                       range: lo..<hi, inFeatures: inFeatures, outFeatures: outFeatures)
+            activationForward(out: o.pointer + lo * outFeatures, inp: p.pointer + lo * outFeatures,
+                              count: (hi - lo) * outFeatures, kind: activation)
+            lo = hi
+        }
+    }
+}
+
+/// Rows `range` of out = inp · weightᵀ + bias, on the calling thread.
+@inline(__always)
+private func linearRows(
+    out: UnsafeMutablePointer<Float>, inp: UnsafeMutablePointer<Float>,
+    weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+    range: Range<Int>, inFeatures: Int, outFeatures: Int
+) {
+    let o = out + range.lowerBound * outFeatures
+    if let bias {
+        for r in 0..<range.count {
+            (o + r * outFeatures).update(from: bias, count: outFeatures)
+        }
+    }
+    sgemm(transA: false, transB: true, m: range.count, n: outFeatures, k: inFeatures,
+          alpha: 1, a: inp + range.lowerBound * inFeatures, lda: inFeatures,
+          b: weight, ldb: inFeatures, beta: bias == nil ? 0 : 1, c: o, ldc: outFeatures)
+}
+
+/// One chunk per worker when the product is big enough to share; tiny products run inline.
+@inline(__always)
+func gemmChunks(rows: Int, inFeatures: Int, outFeatures: Int) -> Int {
+    rows * inFeatures * outFeatures < 1 << 18 || rows < 2 * Parallel.workers ? 1 : Parallel.workers
+}

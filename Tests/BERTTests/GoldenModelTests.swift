@@ -1,0 +1,83 @@
+import BERT
+import Foundation
+import TestSupport
+import XCTest
+
+/// Parity with Hugging Face transformers 4.57 on the reference outputs in ../shared/golden.
+final class GoldenModelTests: XCTestCase {
+    /// MiniLM-L6 + the seed-0 QA head on a padded batch of 3 dev questions.
+    func testMiniLMLogitsAndLossMatchTransformers() throws {
+        let rel = "golden/model/minilm-l6-qa-seed0-reference.safetensors"
+        guard let folder = Golden.miniLM, let refURL = Golden.file(rel),
+              let headURL = Golden.file("golden/model/qa_head_seed0.safetensors") else {
+            throw XCTSkip(Golden.skipMessage(rel))
+        }
+        let config = try BertConfig.load(from: folder.appendingPathComponent("config.json"))
+        let (model, report) = try BertForQuestionAnswering.load(
+            config: config,
+            weights: [SafetensorsFile(contentsOf: folder.appendingPathComponent("model.safetensors")),
+                      SafetensorsFile(contentsOf: headURL)])
+        XCTAssertEqual(report.newlyInitialized, [])
+        XCTAssertEqual(report.unexpected, ["embeddings.position_ids", "pooler.dense.bias", "pooler.dense.weight"])
+
+        let ref = try SafetensorsFile(contentsOf: refURL)
+        let result = try ReferenceBatch(ref).run(model)
+        let startDiff = maxAbsDifference(result.start, try ref.floats("start_logits"))
+        let endDiff = maxAbsDifference(result.end, try ref.floats("end_logits"))
+        let lossDiff = abs(result.loss - (try ref.floats("loss"))[0])
+        print("MiniLM-L6 parity: start logits max |Δ| \(startDiff), end \(endDiff), loss |Δ| \(lossDiff)")
+        XCTAssertLessThanOrEqual(startDiff, 1e-4)
+        XCTAssertLessThanOrEqual(endDiff, 1e-4)
+        XCTAssertLessThanOrEqual(lossDiff, 1e-5)
+    }
+
+    /// The tiny random BERT QA checkpoint saved by transformers' save_pretrained.
+    func testTinyBertLogitsMatchTransformers() throws {
+        let rel = "golden/tiny-bert/reference.safetensors"
+        guard let folder = Golden.file("golden/tiny-bert/model"), let refURL = Golden.file(rel) else {
+            throw XCTSkip(Golden.skipMessage(rel))
+        }
+        let (model, report) = try BertForQuestionAnswering.load(from: folder)
+        XCTAssertEqual(report, LoadReport())
+        let ref = try SafetensorsFile(contentsOf: refURL)
+        let result = try ReferenceBatch(ref).run(model)
+        let startDiff = maxAbsDifference(result.start, try ref.floats("start_logits"))
+        let endDiff = maxAbsDifference(result.end, try ref.floats("end_logits"))
+        let lossDiff = abs(result.loss - (try ref.floats("loss"))[0])
+        print("tiny-bert parity: start logits max |Δ| \(startDiff), end \(endDiff), loss |Δ| \(lossDiff)")
+        XCTAssertLessThanOrEqual(startDiff, 1e-5)
+        XCTAssertLessThanOrEqual(endDiff, 1e-5)
+        XCTAssertLessThanOrEqual(lossDiff, 1e-5)
+    }
+}
+
+/// The inputs stored in a reference file (input_ids, token_type_ids, attention_mask, positions).
+struct ReferenceBatch {
+    let batch: BertBatch
+    let startPositions: [Int]
+    let endPositions: [Int]
+
+    init(_ ref: SafetensorsFile) throws {
+        let shape = try ref.entry("input_ids").shape
+        batch = try BertBatch(
+            batchSize: shape[0], sequenceLength: shape[1], inputIDs: try ref.integers("input_ids"),
+            tokenTypeIDs: try ref.integers("token_type_ids"), attentionMask: try ref.integers("attention_mask"))
+        startPositions = try ref.integers("start_positions")
+        endPositions = try ref.integers("end_positions")
+    }
+
+    func run(_ model: BertForQuestionAnswering, saveForBackward: Bool = false) throws -> (start: [Float], end: [Float], loss: Float) {
+        let ws = try BertWorkspace(config: model.config, maxBatch: batch.batchSize, maxSequence: batch.sequenceLength,
+                                   saveForBackward: saveForBackward)
+        try model.forward(batch, workspace: ws)
+        let loss = try model.qaLoss(startPositions: startPositions, endPositions: endPositions, workspace: ws)
+        return (Array(ws.startLogits), Array(ws.endLogits), loss)
+    }
+}
+
+func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
+    guard a.count == b.count else { return .infinity }
+    var m: Float = 0
+    for (x, y) in zip(a, b) { m = max(m, abs(x - y)) }
+    return m
+}

@@ -1,1 +1,0 @@
-// BERT tests live here.

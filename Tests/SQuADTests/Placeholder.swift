@@ -1,1 +1,0 @@
-// SQuAD tests live here.
