@@ -9,6 +9,7 @@ struct BertQA: ParsableCommand {
         abstract: "Extractive question answering with BERT models: tokenize, train, evaluate, answer.",
         subcommands: [
             TokenizeCommand.self,
+            ScoreCommand.self,
             BenchCommand.self,
         ]
     )

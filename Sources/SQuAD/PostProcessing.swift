@@ -1,0 +1,82 @@
+import Foundation
+
+/// Settings of `postprocess_qa_predictions` (HF `utils_qa.py`).
+public struct PostProcessOptions: Sendable, Equatable {
+    /// SQuAD v2: the null answer ("") competes with the spans.
+    public var versionTwo: Bool
+    public var nBestSize: Int
+    public var maxAnswerLength: Int
+    /// v2: predict "" when null score − best span score exceeds this.
+    public var nullScoreDiffThreshold: Float
+
+    public init(versionTwo: Bool = false, nBestSize: Int = 20, maxAnswerLength: Int = 30,
+                nullScoreDiffThreshold: Float = 0) {
+        self.versionTwo = versionTwo
+        self.nBestSize = nBestSize
+        self.maxAnswerLength = maxAnswerLength
+        self.nullScoreDiffThreshold = nullScoreDiffThreshold
+    }
+}
+
+/// One n-best candidate. Scores are float32 sums, as numpy computes them on float32 logits.
+public struct NBestEntry: Sendable, Equatable {
+    public var text: String
+    public var startLogit: Float
+    public var endLogit: Float
+    public var probability: Float
+    /// The placeholder HF inserts when no span survived (`{"text": "empty", ...}`).
+    public var isPlaceholder: Bool = false
+}
+
+/// The answer to one question.
+public struct ExamplePrediction: Sendable, Equatable {
+    public var id: String
+    public var text: String
+    public var nBest: [NBestEntry]
+    /// v2 only: null score − best span score (`null_odds.json`).
+    public var nullOdds: Float?
+}
+
+/// Answers for a whole dataset, in example order, with the three files HF writes.
+public struct PostProcessResult: Sendable {
+    public var predictions: [ExamplePrediction]
+
+    /// `predictions.json`: id → answer text (the official scripts' input).
+    public var predictionsJSON: String {
+        PythonJSON.dumps(PythonJSON.Value.object(predictions.map { ($0.id, .string($0.text)) }), indent: 4) + "\n"
+    }
+
+    /// `nbest_predictions.json`, keys in HF's order.
+    public var nBestJSON: String {
+        let members: [(String, PythonJSON.Value)] = predictions.map { p in
+            (p.id, .array(p.nBest.map { e in
+                let logits: [(String, PythonJSON.Value)] = [
+                    ("start_logit", .double(Double(e.startLogit))), ("end_logit", .double(Double(e.endLogit)))]
+                let text: (String, PythonJSON.Value) = ("text", .string(e.text))
+                let probability: (String, PythonJSON.Value) = ("probability", .double(Double(e.probability)))
+                return .object(e.isPlaceholder ? [text] + logits + [probability] : logits + [text, probability])
+            }))
+        }
+        return PythonJSON.dumps(PythonJSON.Value.object(members), indent: 4) + "\n"
+    }
+
+    /// `null_odds.json` (v2 only; empty object otherwise).
+    public var nullOddsJSON: String {
+        let members = predictions.compactMap { p in p.nullOdds.map { (p.id, PythonJSON.Value.double(Double($0))) } }
+        return PythonJSON.dumps(PythonJSON.Value.object(members), indent: 4) + "\n"
+    }
+
+    /// Writes predictions.json, nbest_predictions.json and (v2) null_odds.json into `directory`.
+    public func write(to directory: URL, versionTwo: Bool) throws(SQuADError) {
+        var files = [("predictions.json", predictionsJSON), ("nbest_predictions.json", nBestJSON)]
+        if versionTwo { files.append(("null_odds.json", nullOddsJSON)) }
+        for (name, text) in files {
+            let url = directory.appendingPathComponent(name)
+            do {
+                try Data(text.utf8).write(to: url)
+            } catch {
+                throw .unreadableFile(path: url.path, reason: "cannot write: \(error.localizedDescription)")
+            }
+        }
+    }
+}
