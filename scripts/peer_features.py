@@ -13,7 +13,7 @@ import json
 import os
 import time
 
-from datasets import Dataset, disable_caching
+from datasets import Dataset, disable_caching, disable_progress_bars
 from transformers import BertTokenizerFast
 
 MAX_LENGTH, STRIDE = 384, 128
@@ -101,6 +101,7 @@ def main():
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     disable_caching()
+    disable_progress_bars()
 
     start = time.perf_counter()
     tokenizer = BertTokenizerFast.from_pretrained(args.model)
