@@ -90,4 +90,18 @@ final class FeatureGoldenTests: XCTestCase {
             }
         }
     }
+
+    /// The seed left-strips questions (as run_qa does); for BERT it changes nothing in the
+    /// features, since the normalizer drops whitespace and only context offsets are kept.
+    func testQuestionStrippingDoesNotChangeFeatures() throws {
+        let tok = try tokenizer()
+        for file in ["squad/train-v1.1.first44articles.json", "squad/dev-v1.1.json"] {
+            let padded = try dataset(file).examples.filter { $0.question.unicodeScalars.first.map(PythonText.isSpace) ?? false }
+            XCTAssertFalse(padded.isEmpty, file)
+            let stripped = FeatureBuilder(tokenizer: tok)
+            let raw = FeatureBuilder(tokenizer: tok, options: FeatureOptions(questionStripping: .none))
+            XCTAssertEqual(try stripped.trainingFeatures(padded), try raw.trainingFeatures(padded))
+            XCTAssertEqual(try stripped.evaluationFeatures(padded), try raw.evaluationFeatures(padded))
+        }
+    }
 }
