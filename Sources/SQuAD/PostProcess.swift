@@ -102,7 +102,7 @@ public enum PostProcess {
         let bestSpan = entries.first { !$0.text.isEmpty }
         let diff = minNull.score - (bestSpan?.startLogit ?? 0) - (bestSpan?.endLogit ?? 0)
         var text = ""
-        if let bestSpan, !(diff > options.nullScoreDiffThreshold) { text = bestSpan.text }
+        if let bestSpan, !(Double(diff) > options.nullScoreDiffThreshold) { text = bestSpan.text }
         return ExamplePrediction(id: example.id, text: text, nBest: entries, nullOdds: diff)
     }
 

@@ -7,10 +7,11 @@ public struct PostProcessOptions: Sendable, Equatable {
     public var nBestSize: Int
     public var maxAnswerLength: Int
     /// v2: predict "" when null score − best span score exceeds this.
-    public var nullScoreDiffThreshold: Float
+    /// A Python float: numpy compares the float32 difference against it in double precision.
+    public var nullScoreDiffThreshold: Double
 
     public init(versionTwo: Bool = false, nBestSize: Int = 20, maxAnswerLength: Int = 30,
-                nullScoreDiffThreshold: Float = 0) {
+                nullScoreDiffThreshold: Double = 0) {
         self.versionTwo = versionTwo
         self.nBestSize = nBestSize
         self.maxAnswerLength = maxAnswerLength
