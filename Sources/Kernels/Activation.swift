@@ -35,7 +35,7 @@ public func activationForward(
     case .relu:
         let zero = Vec16(repeating: 0)
         while i + 16 <= count {
-            store16(pointwiseMax(load16(inp + i), zero), out + i)
+            store16(vmax(load16(inp + i), zero), out + i)
             i += 16
         }
     }

@@ -47,7 +47,7 @@ public func maskedSoftmaxRow(_ row: UnsafeMutablePointer<Float>, mask: UnsafePoi
     while j + 16 <= count {
         let v = load16(row + j) + load16(mask + j)
         store16(v, row + j)
-        maxV = pointwiseMax(maxV, v)
+        maxV = vmax(maxV, v)
         j += 16
     }
     while j < count { row[j] += mask[j]; maxT = Swift.max(maxT, row[j]); j += 1 }

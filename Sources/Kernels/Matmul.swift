@@ -12,7 +12,15 @@ public func matmulForward(
 ) {
     BLAS.ensureConfigured()
     let o = SendablePointer(out), x = SendablePointer(UnsafeMutablePointer(mutating: inp))
-    Parallel.forEachChunk(rows, chunks: gemmChunks(rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)) { _, range in
+    let chunks = gemmChunks(rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)
+    if splitColumns(rows: rows, outFeatures: outFeatures) {
+        Parallel.forEachChunk(outFeatures / 16, chunks: chunks) { _, blocks in
+            linearColumns(out: o.pointer, inp: x.pointer, weight: weight, bias: bias, rows: rows,
+                          columns: columnRange(blocks, outFeatures), inFeatures: inFeatures, outFeatures: outFeatures)
+        }
+        return
+    }
+    Parallel.forEachChunk(rows, chunks: chunks) { _, range in
         linearRows(out: o.pointer, inp: x.pointer, weight: weight, bias: bias,
                    range: range, inFeatures: inFeatures, outFeatures: outFeatures)
     }
@@ -29,7 +37,20 @@ public func matmulActivationForward(
     BLAS.ensureConfigured()
     let p = SendablePointer(pre), o = SendablePointer(out)
     let x = SendablePointer(UnsafeMutablePointer(mutating: inp))
-    Parallel.forEachChunk(rows, chunks: gemmChunks(rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)) { _, range in
+    let chunks = gemmChunks(rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)
+    if splitColumns(rows: rows, outFeatures: outFeatures) {
+        Parallel.forEachChunk(outFeatures / 16, chunks: chunks) { _, blocks in
+            let cols = columnRange(blocks, outFeatures)
+            linearColumns(out: p.pointer, inp: x.pointer, weight: weight, bias: bias, rows: rows,
+                          columns: cols, inFeatures: inFeatures, outFeatures: outFeatures)
+            for r in 0..<rows {
+                let offset = r * outFeatures + cols.lowerBound
+                activationForward(out: o.pointer + offset, inp: p.pointer + offset, count: cols.count, kind: activation)
+            }
+        }
+        return
+    }
+    Parallel.forEachChunk(rows, chunks: chunks) { _, range in
         // Pieces of ≤ 128 rows keep each piece's output in L2 while the activation reads it.
         var lo = range.lowerBound
         while lo < range.upperBound {
@@ -59,6 +80,39 @@ private func linearRows(
     sgemm(transA: false, transB: true, m: range.count, n: outFeatures, k: inFeatures,
           alpha: 1, a: inp + range.lowerBound * inFeatures, lda: inFeatures,
           b: weight, ldb: inFeatures, beta: bias == nil ? 0 : 1, c: o, ldc: outFeatures)
+}
+
+/// Columns `columns` of out = inp · weightᵀ + bias (all rows), on the calling thread: the
+/// weight rows for those columns are contiguous, so each worker packs only its share of the
+/// weights. Pays when rows are few (a batch of one window) and weight packing dominates.
+@inline(__always)
+private func linearColumns(
+    out: UnsafeMutablePointer<Float>, inp: UnsafeMutablePointer<Float>,
+    weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+    rows: Int, columns: Range<Int>, inFeatures: Int, outFeatures: Int
+) {
+    let o = out + columns.lowerBound
+    if let bias {
+        for r in 0..<rows {
+            (o + r * outFeatures).update(from: bias + columns.lowerBound, count: columns.count)
+        }
+    }
+    sgemm(transA: false, transB: true, m: rows, n: columns.count, k: inFeatures,
+          alpha: 1, a: inp, lda: inFeatures, b: weight + columns.lowerBound * inFeatures, ldb: inFeatures,
+          beta: bias == nil ? 0 : 1, c: o, ldc: outFeatures)
+}
+
+/// Split by output columns (in blocks of 16) when there are few rows and enough columns.
+@inline(__always)
+func splitColumns(rows: Int, outFeatures: Int) -> Bool {
+    rows <= 1024 && outFeatures % 16 == 0 && outFeatures >= 32 * Parallel.workers
+}
+
+/// Blocks of 16 columns → column range; the last block also takes any remainder.
+@inline(__always)
+func columnRange(_ blocks: Range<Int>, _ outFeatures: Int) -> Range<Int> {
+    let hi = blocks.upperBound == outFeatures / 16 ? outFeatures : blocks.upperBound * 16
+    return (blocks.lowerBound * 16)..<hi
 }
 
 /// One chunk per worker when the product is big enough to share; tiny products run inline.

@@ -10,6 +10,7 @@ struct BenchCommand: ParsableCommand {
             // Each bench verb lives in its own file: Bench<Name>Command.swift.
             BenchTokenizeCommand.self,
             BenchFeaturesCommand.self,
+            BenchInferCommand.self,
         ]
     )
 }
