@@ -7,6 +7,9 @@ import XCTest
 /// `PostProcess.run` against HF `utils_qa.postprocess_qa_predictions` itself, run in Python on
 /// windows of 64 tokens (several per question, so answers pool across windows) with
 /// deterministic pseudo-random logits (Tests/Fixtures/squad/postprocess-hf-reference.json).
+/// The fixture came from a scratch script: BertTokenizerFast windows (max_length 64, stride 16,
+/// question lstripped) of the first 25 questions, the logit formula below in numpy float32, and
+/// `postprocess_qa_predictions` as utils_qa.py defines it (n_best 20, max_answer_length 30).
 final class PostProcessReferenceTests: XCTestCase {
     /// The fixture's logit formula: exact in doubles, then one rounding to float32 on both sides.
     static func logit(feature f: Int, position j: Int, kind k: Int, clsBoost: Double) -> Float {
