@@ -86,3 +86,43 @@ public enum Batching {
         return stride(from: 0, to: items.count, by: size).map { Array(items[$0..<min($0 + size, items.count)]) }
     }
 }
+
+/// Gathers a model's per-row start/end logits from batches back into per-feature rows, in
+/// feature order, for `PostProcess.run`. Rows keep the batch's padded length, as HF keeps
+/// the padded logits: with `.maxLength` padding the padding positions compete for the top
+/// n-best indices exactly as in HF; with `.longest` they are partly absent.
+public struct LogitCollector: Sendable {
+    public private(set) var start: [[Float]?]
+    public private(set) var end: [[Float]?]
+
+    public init(featureCount: Int) {
+        start = Array(repeating: nil, count: featureCount)
+        end = Array(repeating: nil, count: featureCount)
+    }
+
+    /// `startLogits` / `endLogits`: row-major `[batch.batchSize, batch.sequenceLength]`.
+    public mutating func add(_ batch: FeatureBatch, startLogits: [Float], endLogits: [Float]) throws(SQuADError) {
+        let t = batch.sequenceLength
+        guard startLogits.count == batch.batchSize * t, endLogits.count == batch.batchSize * t else {
+            throw .mismatch("a batch of \(batch.batchSize)×\(t) got \(startLogits.count) start and \(endLogits.count) end logits")
+        }
+        for (row, f) in batch.featureIndices.enumerated() {
+            guard f >= 0, f < start.count else { throw .mismatch("feature index \(f) is outside the \(start.count) features") }
+            start[f] = Array(startLogits[row * t..<(row + 1) * t])
+            end[f] = Array(endLogits[row * t..<(row + 1) * t])
+        }
+    }
+
+    /// All rows; throws when a feature never got logits.
+    public func rows() throws(SQuADError) -> (start: [[Float]], end: [[Float]]) {
+        var s: [[Float]] = [], e: [[Float]] = []
+        s.reserveCapacity(start.count)
+        e.reserveCapacity(end.count)
+        for f in start.indices {
+            guard let a = start[f], let b = end[f] else { throw .mismatch("feature \(f) has no logits") }
+            s.append(a)
+            e.append(b)
+        }
+        return (s, e)
+    }
+}

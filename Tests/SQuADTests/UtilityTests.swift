@@ -25,6 +25,20 @@ final class UtilityTests: XCTestCase {
         XCTAssertThrowsError(try FeatureBatch.make(features, indices: [3], padding: .longest, padId: 0))
     }
 
+    func testLogitCollectorRestoresFeatureOrder() throws {
+        let features = [feature([1, 2]), feature([1, 2, 3]), feature([4])]
+        var collector = LogitCollector(featureCount: 3)
+        let b = try FeatureBatch.make(features, indices: [2, 0], padding: .longest, padId: 0)
+        try collector.add(b, startLogits: [20, 21, 0, 1], endLogits: [-20, -21, 0, -1])
+        XCTAssertThrowsError(try collector.rows())
+        let c = try FeatureBatch.make(features, indices: [1], padding: .longest, padId: 0)
+        XCTAssertThrowsError(try collector.add(c, startLogits: [1], endLogits: [1]))
+        try collector.add(c, startLogits: [10, 11, 12], endLogits: [-10, -11, -12])
+        let rows = try collector.rows()
+        XCTAssertEqual(rows.start, [[0, 1], [10, 11, 12], [20, 21]])
+        XCTAssertEqual(rows.end, [[0, -1], [-10, -11, -12], [-20, -21]])
+    }
+
     func testBatchOrders() {
         XCTAssertEqual(Batching.sequential(count: 5, batchSize: 2), [[0, 1], [2, 3], [4]])
         let lengths = [3, 9, 5, 9, 1, 7]
