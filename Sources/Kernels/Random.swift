@@ -41,8 +41,18 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         return Float((-2 * Foundation.log(u1)).squareRoot() * cos(2 * Double.pi * u2))
     }
 
-    /// Fills `buffer` with N(0, std²).
+    /// Fills `buffer` with N(0, std²), using both values of each Box–Muller pair (random
+    /// BERT-base weights are 110M draws).
     public mutating func fillNormal(_ buffer: UnsafeMutableBufferPointer<Float>, std: Float) {
-        for i in buffer.indices { buffer[i] = nextNormal() * std }
+        var i = 0
+        while i + 1 < buffer.count {
+            let u1 = (Double(next() >> 11) + 1) * (1 / 9_007_199_254_740_993.0)
+            let u2 = Double(next() >> 11) * (1 / 9_007_199_254_740_992.0)
+            let r = (-2 * Foundation.log(u1)).squareRoot(), angle = 2 * Double.pi * u2
+            buffer[i] = Float(r * cos(angle)) * std
+            buffer[i + 1] = Float(r * sin(angle)) * std
+            i += 2
+        }
+        if i < buffer.count { buffer[i] = nextNormal() * std }
     }
 }

@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""PyTorch peer of `bertqa bench infer`: BertForQuestionAnswering forward passes, fp32, eval mode,
+no grad, on the same random full-length windows shape. Prints one JSON object like --json.
+
+    python3 scripts/bench_torch_infer.py --model ../shared/models/all-MiniLM-L6-v2 --batch 16 --seq 384
+    python3 scripts/bench_torch_infer.py --model bert-base --batch 1 --seq 384   # random weights
+"""
+import argparse
+import json
+import resource
+import time
+
+import torch
+from transformers import BertConfig, BertForQuestionAnswering
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--model", required=True)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--seq", type=int, default=384)
+    p.add_argument("--iterations", type=int, default=10)
+    p.add_argument("--threads", type=int, default=2)
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    if a.model == "bert-base":
+        model = BertForQuestionAnswering(BertConfig())
+    else:
+        model = BertForQuestionAnswering.from_pretrained(a.model)
+    model.eval()
+    cfg = model.config
+    g = torch.Generator().manual_seed(42)
+    ids = torch.randint(1000, cfg.vocab_size, (a.batch, a.seq), generator=g)
+    types = (torch.arange(a.seq) >= a.seq // 4).long().expand(a.batch, a.seq)
+    mask = torch.ones(a.batch, a.seq, dtype=torch.long)
+    with torch.no_grad():
+        model(input_ids=ids, token_type_ids=types, attention_mask=mask)
+        times = []
+        for _ in range(a.iterations):
+            t = time.perf_counter()
+            model(input_ids=ids, token_type_ids=types, attention_mask=mask)
+            times.append(time.perf_counter() - t)
+    mean = sum(times) / len(times)
+    C, I, T, L = cfg.hidden_size, cfg.intermediate_size, a.seq, cfg.num_hidden_layers
+    flops = L * (2 * a.batch * T * (4 * C * C + 2 * C * I) + 4 * a.batch * T * T * C) + 4 * a.batch * T * C
+    print(json.dumps({"model": a.model, "batch": a.batch, "seq": a.seq, "torch": torch.__version__,
+                      "attn_implementation": getattr(cfg, "_attn_implementation", None),
+                      "ms_per_batch": round(mean * 1000, 2), "best_ms_per_batch": round(min(times) * 1000, 2),
+                      "sequences_per_second": round(a.batch / mean, 2), "gflops": round(flops / mean / 1e9, 2),
+                      "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+
+
+if __name__ == "__main__":
+    main()
