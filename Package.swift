@@ -34,6 +34,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // OpenBLAS (Debian: libopenblas-dev) for every matrix product.
@@ -48,10 +49,15 @@ let package = Package(
         .target(name: "BERT", dependencies: ["Kernels"], swiftSettings: fastMath),
         .target(name: "Inference", dependencies: ["BERT", "SQuAD", "Tokenization"]),
         .target(name: "Training", dependencies: ["BERT", "SQuAD", "Tokenization", "Kernels"], swiftSettings: fastMath),
+        // The HTTP service; only the CLI imports it.
+        .target(
+            name: "Server",
+            dependencies: ["Inference", .product(name: "Hummingbird", package: "hummingbird")]
+        ),
         .executableTarget(
             name: "bertqa",
             dependencies: [
-                "Tokenization", "SQuAD", "BERT", "Inference", "Training",
+                "Tokenization", "SQuAD", "BERT", "Inference", "Training", "Server",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -60,7 +66,8 @@ let package = Package(
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "TestSupport"]),
         .testTarget(name: "SQuADTests", dependencies: ["SQuAD", "Tokenization", "TestSupport"]),
         .testTarget(name: "BERTTests", dependencies: ["BERT", "Kernels", "TestSupport"]),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "BERT", "Tokenization", "TestSupport"]),
         // Runs the built `bertqa` binary as a user would.
-        .testTarget(name: "CLITests", dependencies: ["bertqa", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["bertqa", "BERT", "TestSupport"]),
     ]
 )

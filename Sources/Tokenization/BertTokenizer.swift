@@ -133,6 +133,18 @@ public final class BertTokenizer: Sendable {
         return windows
     }
 
+    /// Windows of an already tokenized pair (see `encodePair`); `contextIsEmpty` tells whether
+    /// the context string was empty (HF then encodes the question alone).
+    public func encodePair(question: TokenSequence, context: TokenSequence, contextIsEmpty: Bool = false,
+                           options: WindowOptions, sampleIndex: Int = 0) throws -> [Encoding] {
+        try validate(options)
+        var windows = try Self.windows(question: question, context: context, options: options,
+                                       sampleIndex: sampleIndex, clsId: clsId, sepId: sepId,
+                                       single: contextIsEmpty)
+        pad(&windows, options)
+        return windows
+    }
+
     /// Windows of many pairs, tokenized on all cores; in input order, each window carrying its
     /// pair's index in `sampleIndex`. Throws the error of the first pair that fails.
     public func encodePairs(_ pairs: [(question: String, context: String)],

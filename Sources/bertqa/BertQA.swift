@@ -3,11 +3,13 @@ import Foundation
 
 /// The `bertqa` command line: one `ParsableCommand` per verb.
 @main
-struct BertQA: ParsableCommand {
+struct BertQA: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bertqa",
         abstract: "Extractive question answering with BERT models: tokenize, train, evaluate, answer.",
         subcommands: [
+            AnswerCommand.self,
+            ServeCommand.self,
             TokenizeCommand.self,
             ScoreCommand.self,
             BenchCommand.self,

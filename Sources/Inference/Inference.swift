@@ -1,1 +1,0 @@
-// The Inference module. See README.md for the map of modules.

@@ -1,0 +1,150 @@
+import BERT
+import Foundation
+import Tokenization
+
+/// Answers questions about contexts with a BERT QA model, as Hugging Face's
+/// `pipeline("question-answering")` does, but batched: all windows of all questions of a call
+/// go through the model together, in chunks of similar length padded to their longest.
+///
+/// Thread-safe: the model's weights are read-only; each call takes a workspace from a pool.
+public final class QuestionAnswerer: QuestionAnswering, @unchecked Sendable {
+    public let tokenizer: BertTokenizer
+    public let model: BertForQuestionAnswering
+    /// Most windows per forward pass; bounds memory (activations grow with batch × length).
+    public var maxWindowsPerForward = 32
+    private let pool = WorkspacePool()
+
+    public init(tokenizer: BertTokenizer, model: BertForQuestionAnswering) {
+        self.tokenizer = tokenizer
+        self.model = model
+    }
+
+    /// Loads tokenizer files and a Hugging Face checkpoint from `directory`.
+    public convenience init(directory: URL) throws {
+        let tokenizer = try BertTokenizer(directory: directory)
+        let (model, _) = try BertForQuestionAnswering.load(from: directory)
+        self.init(tokenizer: tokenizer, model: model)
+    }
+
+    /// Answers for one question, best first (at most `options.topK`).
+    public func answer(question: String, context: String, options: AnswerOptions = AnswerOptions()) throws -> [Answer] {
+        try answer([AnswerJob(question: question, context: context, options: options)])[0].get()
+    }
+
+    /// Answers for many jobs in one batched pass; one result per job, in order.
+    public func answer(_ jobs: [AnswerJob]) -> [Result<[Answer], Error>] {
+        var results = [Result<[Answer], Error>](repeating: .success([]), count: jobs.count)
+        // 1. Tokenize and window every job (a bad job fails alone).
+        var windows: [Encoding] = []
+        var jobWindows = [[Int]](repeating: [], count: jobs.count)
+        for (j, job) in jobs.enumerated() {
+            do {
+                let w = try self.windows(job, index: j)
+                jobWindows[j] = Array(windows.count ..< windows.count + w.count)
+                windows.append(contentsOf: w)
+            } catch {
+                results[j] = .failure(error)
+            }
+        }
+        // 2. One forward over all windows, in length-sorted chunks.
+        let logits: [(start: [Float], end: [Float])]
+        do {
+            logits = try forward(windows)
+        } catch {
+            for j in jobs.indices where !jobWindows[j].isEmpty { results[j] = .failure(InferenceError.model("\(error)")) }
+            return results
+        }
+        // 3. Spans → answers per job.
+        for (j, job) in jobs.enumerated() where !jobWindows[j].isEmpty {
+            let assembler = AnswerAssembler(options: job.options, clsId: tokenizer.clsId)
+            let mine = jobWindows[j]
+            let answers = assembler.answers(context: job.context, windows: mine.map { windows[$0] }) { w in
+                logits[mine[w]]
+            }
+            results[j] = .success(answers)
+        }
+        return results
+    }
+
+    /// The pipeline's windows of one job: question first, `only_second` truncation.
+    func windows(_ job: AnswerJob, index: Int) throws -> [Encoding] {
+        try job.options.validate()
+        if job.question.isEmpty { throw InferenceError.emptyQuestion }
+        if job.context.isEmpty { throw InferenceError.emptyContext }
+        let question = tokenizer.tokenize(job.question)
+        let context = tokenizer.tokenize(job.context)
+        let maxLength = job.options.maxSeqLength
+        if maxLength > model.config.maxPositionEmbeddings {
+            throw InferenceError.invalidOption("max_seq_len \(maxLength) is above the model's \(model.config.maxPositionEmbeddings) positions")
+        }
+        let room = maxLength - 3 - question.count
+        if room <= 0 && question.count + context.count + 3 > maxLength {
+            throw InferenceError.invalidOption("the question has \(question.count) tokens: too long for max_seq_len \(maxLength)")
+        }
+        // HF's default stride is min(max_seq_len / 2, 128); never above what the window allows.
+        let requested = job.options.docStride ?? min(maxLength / 2, 128)
+        let stride = max(0, min(requested, room - 1, maxLength - 2))
+        return try tokenizer.encodePair(question: question, context: context,
+                                        options: WindowOptions(maxLength: maxLength, stride: stride),
+                                        sampleIndex: index)
+    }
+
+    /// Start/end logits of each window (unpadded length), computed in chunks of similar length.
+    func forward(_ windows: [Encoding]) throws -> [(start: [Float], end: [Float])] {
+        var out = [(start: [Float], end: [Float])](repeating: ([], []), count: windows.count)
+        let order = windows.indices.sorted { windows[$0].count < windows[$1].count }
+        var k = 0
+        while k < order.count {
+            let chunk = Array(order[k ..< min(k + maxWindowsPerForward, order.count)])
+            k += chunk.count
+            let T = chunk.map { windows[$0].count }.max() ?? 0
+            let B = chunk.count
+            var ids = [Int32](repeating: tokenizer.padId, count: B * T)
+            var types = [Int32](repeating: 0, count: B * T)
+            var mask = [Int32](repeating: 0, count: B * T)
+            for (b, w) in chunk.enumerated() {
+                let e = windows[w]
+                for t in 0..<e.count {
+                    ids[b * T + t] = e.inputIds[t]
+                    types[b * T + t] = e.tokenTypeIds[t]
+                    mask[b * T + t] = e.attentionMask[t]
+                }
+            }
+            let batch = try BertBatch(batchSize: B, sequenceLength: T, inputIDs: ids, tokenTypeIDs: types, attentionMask: mask)
+            let workspace = try pool.take(config: model.config, batch: B, sequence: T)
+            defer { pool.give(workspace) }
+            try model.forward(batch, workspace: workspace)
+            for (b, w) in chunk.enumerated() {
+                let n = windows[w].count
+                out[w] = (Array(workspace.startLogits[b * T ..< b * T + n]), Array(workspace.endLogits[b * T ..< b * T + n]))
+            }
+        }
+        return out
+    }
+}
+
+/// Reuses forward workspaces across calls (one per concurrent caller).
+final class WorkspacePool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var free: [BertWorkspace] = []
+
+    func take(config: BertConfig, batch: Int, sequence: Int) throws -> BertWorkspace {
+        lock.lock()
+        if let i = free.firstIndex(where: { $0.maxBatch >= batch && $0.maxSequence >= sequence }) {
+            let w = free.remove(at: i)
+            lock.unlock()
+            return w
+        }
+        lock.unlock()
+        return try BertWorkspace(config: config, maxBatch: batch, maxSequence: sequence)
+    }
+
+    func give(_ workspace: BertWorkspace) {
+        lock.lock()
+        // Keep a few, largest first, so memory stays bounded.
+        free.append(workspace)
+        free.sort { $0.maxBatch * $0.maxSequence > $1.maxBatch * $1.maxSequence }
+        if free.count > 2 { free.removeLast(free.count - 2) }
+        lock.unlock()
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+
+/// Counters and a latency histogram, rendered in Prometheus text format for `GET /metrics`.
+final class ServerMetrics: @unchecked Sendable {
+    private let lock = NSLock()
+    private var requests: [String: Int] = [:]       // "route|status" → count
+    private var errors = 0
+    private var batches = 0
+    private var batchedJobs = 0
+    private var latencyCount = 0
+    private var latencySum = 0.0
+    private var buckets = [Int](repeating: 0, count: ServerMetrics.bounds.count)
+    static let bounds: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+
+    func record(route: String, status: Int, seconds: Double) {
+        lock.lock()
+        defer { lock.unlock() }
+        requests["\(route)|\(status)", default: 0] += 1
+        if status >= 400 { errors += 1 }
+        latencyCount += 1
+        latencySum += seconds
+        for (i, bound) in Self.bounds.enumerated() where seconds <= bound { buckets[i] += 1 }
+    }
+
+    func recordBatch(jobs: Int) {
+        lock.lock()
+        batches += 1
+        batchedJobs += jobs
+        lock.unlock()
+    }
+
+    func render() -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        var out = "# HELP bertqa_requests_total HTTP requests by route and status.\n# TYPE bertqa_requests_total counter\n"
+        for key in requests.keys.sorted() {
+            let parts = key.split(separator: "|", maxSplits: 1)
+            out += "bertqa_requests_total{route=\"\(parts[0])\",status=\"\(parts[1])\"} \(requests[key]!)\n"
+        }
+        out += "# HELP bertqa_errors_total Requests answered with a 4xx or 5xx status.\n# TYPE bertqa_errors_total counter\n"
+        out += "bertqa_errors_total \(errors)\n"
+        out += "# HELP bertqa_request_duration_seconds Request latency.\n# TYPE bertqa_request_duration_seconds histogram\n"
+        for (i, bound) in Self.bounds.enumerated() {
+            out += "bertqa_request_duration_seconds_bucket{le=\"\(bound)\"} \(buckets[i])\n"
+        }
+        out += "bertqa_request_duration_seconds_bucket{le=\"+Inf\"} \(latencyCount)\n"
+        out += "bertqa_request_duration_seconds_sum \(latencySum)\n"
+        out += "bertqa_request_duration_seconds_count \(latencyCount)\n"
+        out += "# HELP bertqa_model_batches_total Batches run by the model.\n# TYPE bertqa_model_batches_total counter\n"
+        out += "bertqa_model_batches_total \(batches)\n"
+        out += "# HELP bertqa_model_batched_questions_total Questions answered in those batches.\n# TYPE bertqa_model_batched_questions_total counter\n"
+        out += "bertqa_model_batched_questions_total \(batchedJobs)\n"
+        return out
+    }
+}

@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+import Inference
+
+/// The pipeline's options as command-line flags (shared by `answer` and `demo`).
+struct AnswerOptionGroup: ParsableArguments {
+    @Option(name: .long, help: "Answers to return, best first.")
+    var topK: Int = 1
+
+    @Option(name: .long, help: "Longest answer, in tokens.")
+    var maxAnswerLen: Int = 15
+
+    @Option(name: .long, help: "Tokens per window, special tokens included.")
+    var maxSeqLen: Int = 384
+
+    @Option(name: .long, help: "Tokens of overlap between windows of a long context (default: min(max-seq-len/2, 128)).")
+    var docStride: Int?
+
+    @Flag(name: .long, help: "Allow the empty answer when the model finds none.")
+    var handleImpossibleAnswer = false
+
+    @Flag(name: .long, inversion: .prefixedNo, help: "Widen answers to whole words.")
+    var alignToWords = true
+
+    var options: AnswerOptions {
+        AnswerOptions(topK: topK, maxAnswerLength: maxAnswerLen, maxSeqLength: maxSeqLen, docStride: docStride,
+                      handleImpossibleAnswer: handleImpossibleAnswer, alignToWords: alignToWords)
+    }
+
+    func validate() throws {
+        do { try options.validate() } catch { throw ValidationError("\(error)") }
+    }
+}
+
+/// `bertqa answer`: one question from flags, or JSON lines `{question, context}` on stdin.
+struct AnswerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "answer",
+        abstract: "Answer questions about contexts with a fine-tuned model.",
+        discussion: """
+        With --question and --context: prints one JSON answer {score, start, end, answer} (a list when
+        several). Without them: reads JSON lines {"question": Q, "context": C} on stdin and prints one
+        JSON line per input, batching the model work; a bad line gives {"error": "..."}.
+        """
+    )
+
+    @Option(help: "Model folder (Hugging Face layout: config.json, model.safetensors, vocab.txt).")
+    var model: String
+
+    @Option(help: "The question.")
+    var question: String?
+
+    @Option(help: "The context to find the answer in.")
+    var context: String?
+
+    @Option(help: "Questions answered per model batch when reading stdin.")
+    var batchSize: Int = 32
+
+    @OptionGroup var answerOptions: AnswerOptionGroup
+
+    func validate() throws {
+        if (question == nil) != (context == nil) {
+            throw ValidationError("give both --question and --context, or neither (then JSON lines are read from stdin)")
+        }
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+    }
+
+    func run() throws {
+        let answerer = try CLIError.wrap { try QuestionAnswerer(directory: URL(fileURLWithPath: model)) }
+        let options = answerOptions.options
+        if let question, let context {
+            let answers = try CLIError.wrap { try answerer.answer(question: question, context: context, options: options) }
+            print(AnswerJSON.encode(answers))
+            return
+        }
+        var output = BufferedOutput()
+        var pending: [Result<AnswerJob, CLIError>] = []
+        func flush() {
+            let jobs = pending.compactMap { try? $0.get() }
+            var results = answerer.answer(jobs).makeIterator()
+            for item in pending {
+                switch item {
+                case .failure(let error): output.write("{\"error\":\(JSONText.string(error.description))}\n")
+                case .success:
+                    switch results.next()! {
+                    case .success(let answers): output.write(AnswerJSON.encode(answers) + "\n")
+                    case .failure(let error): output.write("{\"error\":\(JSONText.string("\(error)"))}\n")
+                    }
+                }
+            }
+            output.flush()
+            pending.removeAll()
+        }
+        while let line = readLine() {
+            if line.allSatisfy(\.isWhitespace) { continue }
+            pending.append(Self.parse(line, options))
+            if pending.count >= batchSize { flush() }
+        }
+        flush()
+    }
+
+    static func parse(_ line: String, _ options: AnswerOptions) -> Result<AnswerJob, CLIError> {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+            return .failure(CLIError(description: "not a JSON object"))
+        }
+        guard let question = object["question"] as? String, let context = object["context"] as? String else {
+            return .failure(CLIError(description: "expected {\"question\": string, \"context\": string}"))
+        }
+        return .success(AnswerJob(question: question, context: context, options: options))
+    }
+}
+
+enum AnswerJSON {
+    /// HF's pipeline returns a bare object for one answer, a list otherwise.
+    static func encode(_ answers: [Answer]) -> String {
+        let items = answers.map {
+            "{\"score\":\($0.score),\"start\":\($0.start),\"end\":\($0.end),\"answer\":\(JSONText.string($0.answer))}"
+        }
+        return items.count == 1 ? items[0] : "[" + items.joined(separator: ",") + "]"
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import TestSupport
+import XCTest
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// `bertqa serve` started for real on a loopback port, spoken to over HTTP.
+final class ServerTests: XCTestCase {
+    var process: Process!
+    var base: URL!
+
+    override func setUpWithError() throws {
+        let model = try CLITestModel.folder()
+        process = Process()
+        process.executableURL = CLI.binary
+        process.arguments = ["serve", "--model", model.path, "--port", "0", "--max-body-bytes", "65536"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // The server prints "bertqa serving on http://127.0.0.1:PORT" once it listens.
+        var buffer = Data()
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            buffer.append(chunk)
+            if let text = String(data: buffer, encoding: .utf8), let range = text.range(of: "http://") {
+                let rest = text[range.lowerBound...].prefix { !$0.isNewline }
+                if text[range.lowerBound...].contains("\n") { base = URL(string: String(rest)); break }
+            }
+        }
+        guard base != nil else { throw XCTSkip("server did not start: \(String(decoding: buffer, as: UTF8.self))") }
+    }
+
+    override func tearDown() {
+        if let process, process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+
+    func request(_ path: String, method: String = "GET", body: Data? = nil) throws -> (Int, Data) {
+        var request = URLRequest(url: base.appendingPathComponent(path))
+        request.httpMethod = method
+        request.httpBody = body
+        request.timeoutInterval = 120
+        nonisolated(unsafe) var result: (Int, Data)? = nil
+        nonisolated(unsafe) var failure: Error? = nil
+        let done = DispatchSemaphore(value: 0)
+        URLSession.shared.dataTask(with: request) { data, response, error in
+            if let error { failure = error } else {
+                result = ((response as? HTTPURLResponse)?.statusCode ?? 0, data ?? Data())
+            }
+            done.signal()
+        }.resume()
+        done.wait()
+        if let failure { throw failure }
+        return result!
+    }
+
+    func post(_ json: String) throws -> (Int, Any?) {
+        let (status, data) = try request("answer", method: "POST", body: Data(json.utf8))
+        return (status, try? JSONSerialization.jsonObject(with: data))
+    }
+
+    func testHealthAnswerBatchAndMetrics() throws {
+        XCTAssertEqual(try request("health").0, 200)
+        let single = try post(#"{"inputs": {"question": "Who developed relativity?", "context": "Albert Einstein developed the theory of relativity."}}"#)
+        XCTAssertEqual(single.0, 200)
+        let answer = try XCTUnwrap(single.1 as? [String: Any])
+        XCTAssertNotNil(answer["answer"] as? String)
+        XCTAssertNotNil(answer["score"] as? Double)
+        XCTAssertNotNil(answer["start"] as? Int)
+        let topK = try post(#"{"inputs": {"question": "Who?", "context": "Albert Einstein developed the theory of relativity in the early 20th century."}, "parameters": {"top_k": 3, "max_answer_len": 4}}"#)
+        XCTAssertEqual(topK.0, 200)
+        XCTAssertEqual((topK.1 as? [Any])?.count, 3)
+        let batch = try post(#"{"inputs": [{"question": "Who?", "context": "Paris is in France."}, {"question": "What?", "context": "Water boils at 100 degrees."}]}"#)
+        XCTAssertEqual(batch.0, 200)
+        XCTAssertEqual((batch.1 as? [Any])?.count, 2)
+        let (status, metrics) = try request("metrics")
+        XCTAssertEqual(status, 200)
+        let text = String(decoding: metrics, as: UTF8.self)
+        XCTAssertTrue(text.contains("bertqa_requests_total{route=\"/answer\",status=\"200\"} 3"), text)
+        XCTAssertTrue(text.contains("bertqa_request_duration_seconds_count"))
+    }
+
+    func testBadRequestsGet400And413AndServerSurvives() throws {
+        let cases: [(String, String)] = [
+            ("{not json", "malformed"),
+            ("[1,2]", "object"),
+            (#"{"inputs": {"question": "q"}}"#, "context"),
+            (#"{"inputs": {"question": 5, "context": "c"}}"#, "string"),
+            (#"{"inputs": {"question": "", "context": "c"}}"#, "empty"),
+            (#"{"inputs": {"question": "q", "context": "c"}, "parameters": {"top_k": "3"}}"#, "integer"),
+            (#"{"inputs": {"question": "q", "context": "c"}, "parameters": {"top_k": 0}}"#, "top_k"),
+            (#"{"inputs": {"question": "q", "context": "c"}, "parameters": {"handle_impossible_answer": 1}}"#, "true or false"),
+            (#"{"inputs": {"question": "q", "context": "c"}, "parameters": {"bogus": 1}}"#, "unknown"),
+            (#"{"inputs": []}"#, "empty"),
+        ]
+        for (body, fragment) in cases {
+            let (status, object) = try post(body)
+            XCTAssertEqual(status, 400, body)
+            let message = (object as? [String: Any])?["error"] as? String ?? ""
+            XCTAssertTrue(message.contains(fragment), "\(body) → \(message)")
+        }
+        let huge = #"{"inputs": {"question": "q", "context": ""# + String(repeating: "x", count: 70_000) + #""}}"#
+        XCTAssertEqual(try post(huge).0, 413)
+        XCTAssertEqual(try request("health").0, 200)
+    }
+
+    func testConcurrentRequestsAreBatched() throws {
+        let count = 24
+        nonisolated(unsafe) var statuses = [Int](repeating: 0, count: count)
+        nonisolated(unsafe) let test = self
+        DispatchQueue.concurrentPerform(iterations: count) { i in
+            let body = #"{"inputs": {"question": "What number is mentioned?", "context": "The answer is \#(i) and nothing else."}}"#
+            statuses[i] = (try? test.post(body).0) ?? -1
+        }
+        XCTAssertEqual(statuses, [Int](repeating: 200, count: count))
+        let text = String(decoding: try request("metrics").1, as: UTF8.self)
+        let batches = text.split(separator: "\n").first { $0.hasPrefix("bertqa_model_batches_total ") }
+        let n = Int(batches?.split(separator: " ").last ?? "") ?? count
+        XCTAssertLessThanOrEqual(n, count)
+        print("\(count) concurrent requests ran in \(n) model batches")
+    }
+
+    func testGracefulShutdownOnSIGTERM() throws {
+        XCTAssertEqual(try request("health").0, 200)
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationReason, .exit)
+        XCTAssertEqual(process.terminationStatus, 0)
+    }
+}
