@@ -109,22 +109,39 @@ public struct FeatureBuilder: Sendable {
     }
 
     /// Unpadded windows of every example, tokenized on all cores.
+    ///
+    /// SQuAD asks ~5 questions per paragraph, and the context dominates the text, so each
+    /// distinct context is tokenized once (consecutive examples sharing it, as the files list
+    /// them) and its tokens reused for every question.
     func encode(_ examples: [SQuADExample]) throws(SQuADError) -> [Encoding] {
         let window = WindowOptions(maxLength: options.maxLength, stride: options.stride, padding: .none)
-        let pairs = examples.map { (question: options.questionStripping.apply($0.question), context: $0.context) }
-        do {
-            return try tokenizer.encodePairs(pairs, options: window)
-        } catch {
-            // The batch call does not say which pair failed: find it (error path only).
-            for (i, pair) in pairs.enumerated() {
-                do {
-                    _ = try tokenizer.encodePair(question: pair.question, context: pair.context, options: window)
-                } catch {
-                    throw .tokenization(exampleId: examples[i].id, reason: "\(error)")
-                }
+        var contexts: [String] = []
+        var contextOf: [Int] = []
+        contextOf.reserveCapacity(examples.count)
+        for e in examples {
+            // Byte comparison: String's == would also merge canonically equivalent texts,
+            // whose offsets differ.
+            if let last = contexts.last, last.utf8.elementsEqual(e.context.utf8) {
+                contextOf.append(contexts.count - 1)
+            } else {
+                contexts.append(e.context)
+                contextOf.append(contexts.count - 1)
             }
-            throw .tokenization(exampleId: "?", reason: "\(error)")
         }
+        let contextTokens = tokenizer.tokenizeBatch(contexts)
+        let questionTokens = tokenizer.tokenizeBatch(examples.map { options.questionStripping.apply($0.question) })
+        var windows: [Encoding] = []
+        windows.reserveCapacity(examples.count + examples.count / 16)
+        for i in examples.indices {
+            do {
+                windows += try tokenizer.encodePair(
+                    question: questionTokens[i], context: contextTokens[contextOf[i]],
+                    contextIsEmpty: examples[i].context.isEmpty, options: window, sampleIndex: i)
+            } catch {
+                throw .tokenization(exampleId: examples[i].id, reason: "\(error)")
+            }
+        }
+        return windows
     }
 }
 
