@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: fastMath),
         .target(name: "BERT", dependencies: ["Kernels"], swiftSettings: fastMath),
         .target(name: "Inference", dependencies: ["BERT", "SQuAD", "Tokenization"]),
-        .target(name: "Training", dependencies: ["BERT", "SQuAD", "Tokenization", "Kernels"], swiftSettings: fastMath),
+        .target(name: "Training", dependencies: ["BERT", "SQuAD", "Tokenization", "Kernels", "Inference"], swiftSettings: fastMath),
         // The HTTP service; only the CLI imports it.
         .target(
             name: "Server",

@@ -9,6 +9,8 @@ struct BertQA: AsyncParsableCommand {
         abstract: "Extractive question answering with BERT models: tokenize, train, evaluate, answer.",
         subcommands: [
             AnswerCommand.self,
+            EvaluateCommand.self,
+            TrainCommand.self,
             ServeCommand.self,
             TokenizeCommand.self,
             ScoreCommand.self,

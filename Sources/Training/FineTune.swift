@@ -1,0 +1,133 @@
+import BERT
+import Dispatch
+import Foundation
+import Inference
+import SQuAD
+import Tokenization
+
+/// The seed's whole job as one call: load a pretrained checkpoint and SQuAD files, build
+/// training windows, fine-tune, save the model in Hugging Face format, and (optionally)
+/// score it with run_qa-style decoding after each epoch.
+public struct FineTuneJob: Sendable {
+    public var model: URL
+    public var trainFile: URL
+    public var validationFile: URL?
+    public var output: URL
+    public var maxTrainSamples: Int?
+    public var maxEvalSamples: Int?
+    public var options = TrainingOptions()
+    /// Also compute EM/F1 on the validation file after each epoch (slower).
+    public var evalMetrics = false
+    public var evalBatchSize = 32
+    /// Continue from the latest complete checkpoint in `output` when there is one.
+    public var resume = false
+    /// Stop after this many optimizer steps (tests, smoke runs).
+    public var stopAfterSteps: Int?
+
+    public init(model: URL, trainFile: URL, validationFile: URL?, output: URL) {
+        self.model = model
+        self.trainFile = trainFile
+        self.validationFile = validationFile
+        self.output = output
+    }
+}
+
+public struct FineTuneSummary: Codable, Sendable {
+    public var output: String
+    public var trainExamples: Int
+    public var trainFeatures: Int
+    public var steps: Int
+    public var trainSeconds: Double
+    public var trainSequencesPerSecond: Double
+    public var finalTrainLoss: Double?
+    public var evalLossPerEpoch: [Double]
+    public var exactMatch: Double?
+    public var f1: Double?
+    public var peakRSSMegabytes: Double
+}
+
+public enum FineTune {
+    /// Runs the job; `say` receives progress lines for people.
+    public static func run(_ job: FineTuneJob, say: @escaping (String) -> Void) throws -> FineTuneSummary {
+        try job.options.validate()
+        let tokenizer = try BertTokenizer(directory: job.model)
+        let (model, report) = try BertForQuestionAnswering.load(from: job.model, seed: job.options.seed)
+        for message in report.messages { say(message) }
+
+        var train = try SQuADDataset.load(job.trainFile)
+        if let n = job.maxTrainSamples { train = train.prefix(n) }
+        if !train.answerIssues.isEmpty {
+            say("\(train.answerIssues.count) answers in \(job.trainFile.lastPathComponent) have an answer_start that does not match their text, e.g. \(train.answerIssues.prefix(3).map(\.description).joined(separator: "; ")); they are labelled as HF labels them")
+        }
+        let builder = FeatureBuilder(tokenizer: tokenizer, options: FeatureOptions(maxLength: job.options.maxLength, stride: job.options.stride))
+        let trainFeatures = try builder.trainingFeatures(train.examples)
+        say("training on \(train.examples.count) questions → \(trainFeatures.count) windows")
+
+        var validation: SQuADDataset? = nil
+        var validationFeatures: [TrainingFeature] = []
+        if let file = job.validationFile {
+            var v = try SQuADDataset.load(file)
+            if let n = job.maxEvalSamples { v = v.prefix(n) }
+            validation = v
+            // The seed's validation loss uses windows labelled like training ones.
+            if !v.isVersion2 || v.examples.contains(where: { !$0.answers.text.isEmpty }) {
+                validationFeatures = try builder.trainingFeatures(v.examples)
+            }
+            say("validating on \(v.examples.count) questions → \(validationFeatures.count) windows")
+        }
+
+        let trainer = try Trainer(model: model, train: trainFeatures, validation: validationFeatures,
+                                  options: job.options, output: job.output, padId: tokenizer.padId)
+        trainer.stopAfterSteps = job.stopAfterSteps
+        trainer.tokenizerFiles = tokenizerFiles(in: job.model)
+        var lastEval: SQuADEvaluation? = nil
+        if job.evalMetrics, let validation {
+            trainer.onEpochEnd = { epoch, _ in
+                let evaluation = try SQuADEvaluator.evaluate(model: model, tokenizer: tokenizer, dataset: validation,
+                                                             maxLength: job.options.maxLength, stride: job.options.stride,
+                                                             batchSize: job.evalBatchSize)
+                say("epoch \(epoch): \(evaluation.metricsJSON)")
+                lastEval = evaluation
+            }
+        }
+        var resumeFrom: URL? = nil
+        if job.resume {
+            resumeFrom = Checkpoints.latest(in: job.output)
+            if resumeFrom == nil { say("no complete checkpoint in \(job.output.path); starting from the beginning") }
+        }
+        say("\(trainer.totalSteps) optimizer steps (\(job.options.epochs) epochs × \(trainer.stepsPerEpoch)), batch \(job.options.batchSize), lr \(job.options.learningRate)")
+        let started = DispatchTime.now().uptimeNanoseconds
+        let state = try trainer.run(resume: resumeFrom)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        try model.save(to: job.output, auxiliaryFiles: tokenizerFiles(in: job.model))
+        say("saved the fine-tuned model (Hugging Face format) in \(job.output.path)")
+
+        let losses = state.logHistory.compactMap(\.loss)
+        let summary = FineTuneSummary(
+            output: job.output.path, trainExamples: train.examples.count, trainFeatures: trainFeatures.count,
+            steps: state.step, trainSeconds: seconds,
+            trainSequencesPerSecond: Double(trainer.sequencesTrained) / max(seconds, 1e-9),
+            finalTrainLoss: losses.last, evalLossPerEpoch: state.logHistory.compactMap(\.evalLoss),
+            exactMatch: lastEval?.exactMatch, f1: lastEval?.f1, peakRSSMegabytes: peakRSSMegabytes())
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        try? encoder.encode(summary).write(to: job.output.appendingPathComponent("train_results.json"), options: .atomic)
+        return summary
+    }
+
+    static func tokenizerFiles(in folder: URL) -> [URL] {
+        BertForQuestionAnswering.tokenizerFileNames.map { folder.appendingPathComponent($0) }
+            .filter { FileManager.default.fileExists(atPath: $0.path) }
+    }
+}
+
+/// Peak resident set size of this process (VmHWM), in MB; 0 where /proc is absent.
+public func peakRSSMegabytes() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        let kb = line.split(separator: " ").compactMap { Double($0) }.first ?? 0
+        return kb / 1024
+    }
+    return 0
+}

@@ -1,0 +1,213 @@
+import BERT
+import Dispatch
+import Foundation
+import Kernels
+import SQuAD
+
+/// Fine-tunes a `BertForQuestionAnswering` on training windows, as HF's Trainer does:
+/// shuffled (optionally length-grouped) batches each epoch, training-mode forward with dropout,
+/// HF's QA loss, backward, gradient clipping, AdamW with a linear schedule; validation loss at
+/// each epoch end; logs, a loss curve, atomic checkpoints and exact resumption.
+///
+/// Everything random is a pure function of `options.seed` and step counters, so the same seed
+/// gives a bit-identical run, and a resumed run continues it bit for bit.
+public final class Trainer {
+    public let model: BertForQuestionAnswering
+    public let options: TrainingOptions
+    public let output: URL
+    public let padId: Int32
+    /// Tokenizer files copied into each checkpoint so that it is a complete model folder.
+    public var tokenizerFiles: [URL] = []
+    /// Called after each epoch's validation loss (e.g. to compute EM/F1): (epoch, step).
+    public var onEpochEnd: ((Int, Int) throws -> Void)?
+    /// Stop after this many optimizer steps (for tests and benchmarks); nil runs to the end.
+    public var stopAfterSteps: Int?
+    /// Windows trained on by this process (not counting steps before a resume).
+    public private(set) var sequencesTrained = 0
+
+    let train: [TrainingFeature]
+    let validation: [TrainingFeature]
+    let log: TrainingLog
+    let optimizer: AdamW
+    let gradients: FloatBuffer
+    let workspace: BertWorkspace
+
+    public init(model: BertForQuestionAnswering, train: [TrainingFeature], validation: [TrainingFeature],
+                options: TrainingOptions, output: URL, padId: Int32) throws {
+        try options.validate()
+        guard !train.isEmpty else { throw TrainingError.invalidOption("there are no training windows") }
+        if let longest = (train + validation).map(\.inputIds.count).max(), longest > options.maxLength {
+            throw TrainingError.invalidOption("a window of \(longest) tokens is longer than max length \(options.maxLength)")
+        }
+        self.model = model
+        self.train = train
+        self.validation = validation
+        self.options = options
+        self.output = output
+        self.padId = padId
+        do {
+            try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        } catch {
+            throw TrainingError.io(path: output.path, reason: "cannot create the output folder (\(error.localizedDescription))")
+        }
+        guard FileManager.default.isWritableFile(atPath: output.path) else {
+            throw TrainingError.io(path: output.path, reason: "the output folder is not writable")
+        }
+        log = try TrainingLog(output: output)
+        optimizer = AdamW(layout: model.layout, weightDecay: Float(options.weightDecay))
+        gradients = FloatBuffer(count: model.layout.totalCount)
+        workspace = try BertWorkspace(config: model.config, maxBatch: options.batchSize,
+                                      maxSequence: options.maxLength, saveForBackward: true)
+    }
+
+    /// Batches per epoch and optimizer steps in all.
+    public var batchesPerEpoch: Int { (train.count + options.batchSize - 1) / options.batchSize }
+    public var stepsPerEpoch: Int { (batchesPerEpoch + options.gradientAccumulationSteps - 1) / options.gradientAccumulationSteps }
+    public var totalSteps: Int { stepsPerEpoch * options.epochs }
+
+    /// The batches of `epoch`, in order: a function of (seed, epoch) only.
+    func batches(epoch: Int) -> [[Int]] {
+        let seed = options.seed &+ UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15
+        if options.groupByLength {
+            return Batching.lengthGrouped(lengths: train.map(\.inputIds.count), batchSize: options.batchSize, seed: seed)
+        }
+        var order = Array(train.indices)
+        var rng = SplitMix64(seed: seed)
+        order.shuffle(using: &rng)
+        return stride(from: 0, to: order.count, by: options.batchSize).map {
+            Array(order[$0 ..< min($0 + options.batchSize, order.count)])
+        }
+    }
+
+    /// Runs (or resumes from `resume`, a checkpoint folder) to the end; returns the final state.
+    @discardableResult
+    public func run(resume: URL? = nil) throws -> TrainerState {
+        let schedule = options.warmupSteps > 0
+            ? LinearSchedule(baseLR: options.learningRate, warmupSteps: options.warmupSteps, totalSteps: totalSteps)
+            : LinearSchedule(baseLR: options.learningRate, warmupRatio: options.warmupRatio, totalSteps: totalSteps)
+        var state = TrainerState(step: 0, epoch: 0, batchInEpoch: 0, seed: options.seed, totalSteps: totalSteps,
+                                 options: options, logHistory: [])
+        if let resume {
+            state = try Checkpoints.restore(resume, model: model, optimizer: optimizer)
+            guard state.seed == options.seed, state.totalSteps == totalSteps else {
+                throw TrainingError.checkpoint(path: resume.path, reason: "it was made with another seed or schedule (seed \(state.seed), \(state.totalSteps) steps); resume with the same options")
+            }
+            log.restore(state.logHistory)
+            log.line("resumed from \(resume.path) at step \(state.step)/\(totalSteps)")
+        }
+        var lastCheckpoint: String? = resume?.path
+        let started = DispatchTime.now().uptimeNanoseconds
+        let stepsAtStart = state.step
+        var windowLoss: Double = 0, windowSteps = 0, windowSequences = 0
+        var windowStart = DispatchTime.now().uptimeNanoseconds
+
+        epochs: while state.epoch < options.epochs {
+            let plan = batches(epoch: state.epoch)
+            while state.batchInEpoch < plan.count {
+                // One optimizer step over up to `gradientAccumulationSteps` batches.
+                let micro = Array(plan[state.batchInEpoch ..< min(state.batchInEpoch + options.gradientAccumulationSteps, plan.count)])
+                gradients.zero()
+                var stepLoss: Double = 0
+                for (k, indices) in micro.enumerated() {
+                    let loss = try trainBatch(indices, dropoutSeed: dropoutSeed(step: state.step, micro: k))
+                    guard loss.isFinite else {
+                        throw TrainingError.nonFiniteLoss(step: state.step + 1, loss: loss, lastCheckpoint: lastCheckpoint)
+                    }
+                    stepLoss += Double(loss) / Double(micro.count)
+                    windowSequences += indices.count
+                    sequencesTrained += indices.count
+                }
+                if micro.count > 1 { scale(gradients, by: 1 / Float(micro.count)) }
+                let norm = clipGradientNorm(gradients, layout: model.layout, maxNorm: Float(options.maxGradNorm))
+                let lr = schedule.learningRate(at: state.step)
+                optimizer.update(parameters: model.parameters, gradients: gradients, lr: lr)
+                state.step += 1
+                state.batchInEpoch += micro.count
+                windowLoss += stepLoss
+                windowSteps += 1
+                let epochProgress = Double(state.epoch) + Double(state.batchInEpoch) / Double(plan.count)
+
+                if state.step % options.loggingSteps == 0 || state.step == totalSteps {
+                    let now = DispatchTime.now().uptimeNanoseconds
+                    let seconds = Double(now - windowStart) / 1e9
+                    let elapsed = Double(now - started) / 1e9
+                    let entry = LogEntry(step: state.step, epoch: epochProgress, loss: windowLoss / Double(windowSteps),
+                                         learningRate: schedule.learningRate(at: state.step - 1), gradNorm: Double(norm),
+                                         evalLoss: nil, sequencesPerSecond: Double(windowSequences) / seconds,
+                                         elapsedSeconds: elapsed)
+                    let rate = Double(state.step - stepsAtStart) / max(elapsed, 1e-9)
+                    log.record(entry, totalSteps: totalSteps, eta: Double(totalSteps - state.step) / max(rate, 1e-9))
+                    windowLoss = 0; windowSteps = 0; windowSequences = 0; windowStart = now
+                } else {
+                    let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+                    let rate = Double(state.step - stepsAtStart) / max(elapsed, 1e-9)
+                    log.progress(step: state.step, totalSteps: totalSteps, eta: Double(totalSteps - state.step) / max(rate, 1e-9))
+                }
+                let epochDone = state.batchInEpoch >= plan.count
+                if epochDone {
+                    state.epoch += 1
+                    state.batchInEpoch = 0
+                    let evalLoss = try validationLoss()
+                    if let evalLoss {
+                        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+                        log.record(LogEntry(step: state.step, epoch: Double(state.epoch), loss: nil, learningRate: nil,
+                                            gradNorm: nil, evalLoss: evalLoss, sequencesPerSecond: nil,
+                                            elapsedSeconds: elapsed), totalSteps: totalSteps, eta: nil)
+                    }
+                    try onEpochEnd?(state.epoch, state.step)
+                }
+                if epochDone || (options.saveSteps > 0 && state.step % options.saveSteps == 0) {
+                    state.logHistory = log.history
+                    lastCheckpoint = try Checkpoints.save(model: model, optimizer: optimizer, state: state, output: output,
+                                                          keep: options.saveTotalLimit, tokenizerFiles: tokenizerFiles).path
+                }
+                if let stop = stopAfterSteps, state.step >= stop { break epochs }
+                if epochDone { continue epochs }
+            }
+        }
+        log.finish()
+        state.logHistory = log.history
+        return state
+    }
+
+    /// Forward with dropout, loss, backward (adds into `gradients`); returns the loss.
+    private func trainBatch(_ indices: [Int], dropoutSeed: UInt64) throws -> Float {
+        let batch = try modelBatch(train, indices)
+        try model.forward(batch, workspace: workspace, dropoutSeed: dropoutSeed)
+        let loss = try model.qaLoss(startPositions: indices.map { train[$0].startPosition },
+                                    endPositions: indices.map { train[$0].endPosition }, workspace: workspace)
+        try model.backward(workspace: workspace, gradients: gradients)
+        return loss
+    }
+
+    /// Mean validation loss (eval mode), weighted by batch size as HF's Trainer averages it.
+    public func validationLoss() throws -> Double? {
+        guard !validation.isEmpty else { return nil }
+        var total: Double = 0
+        for indices in Batching.sequential(count: validation.count, batchSize: options.batchSize) {
+            let batch = try modelBatch(validation, indices)
+            try model.forward(batch, workspace: workspace)
+            let loss = try model.qaLoss(startPositions: indices.map { validation[$0].startPosition },
+                                        endPositions: indices.map { validation[$0].endPosition }, workspace: workspace)
+            total += Double(loss) * Double(indices.count)
+        }
+        return total / Double(validation.count)
+    }
+
+    private func modelBatch(_ features: [TrainingFeature], _ indices: [Int]) throws -> BertBatch {
+        let padding: BatchPadding = options.dynamicPadding ? .longest : .maxLength(options.maxLength)
+        let b = try FeatureBatch.make(features, indices: indices, padding: padding, padId: padId)
+        return try BertBatch(batchSize: b.batchSize, sequenceLength: b.sequenceLength, inputIDs: b.inputIds,
+                             tokenTypeIDs: b.tokenTypeIds, attentionMask: b.attentionMask)
+    }
+
+    /// Dropout masks of micro-batch `micro` of optimizer step `step`.
+    func dropoutSeed(step: Int, micro: Int) -> UInt64 {
+        var rng = SplitMix64(seed: options.seed ^ (UInt64(step) &* 0x2545_F491_4F6C_DD1D) ^ (UInt64(micro) << 48))
+        return rng.next()
+    }
+
+    private func scale(_ buffer: FloatBuffer, by factor: Float) {
+        for i in 0..<buffer.count { buffer.pointer[i] *= factor }
+    }
+}

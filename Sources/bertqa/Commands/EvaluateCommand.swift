@@ -1,0 +1,94 @@
+import ArgumentParser
+import BERT
+import Foundation
+import Inference
+import SQuAD
+import Tokenization
+
+/// `bertqa evaluate`: run_qa-style scoring of a model on a SQuAD file.
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Score a model on a SQuAD v1.1 or v2.0 file (run_qa-style post-processing + official metric).",
+        discussion: """
+        Prints the official script's JSON ({"exact_match", "f1"} for v1.1; the full dict for v2.0).
+        With --output, writes predictions.json, nbest_predictions.json (and null_odds.json for v2) there.
+        """
+    )
+
+    @Option(help: "Model folder (Hugging Face layout).") var model: String
+    @Option(help: "SQuAD JSON file (v1.1 or v2.0).") var data: String
+    @Option(help: "Only the first N questions.") var limit: Int?
+    @Option(help: "Folder for predictions.json and nbest_predictions.json.") var output: String?
+    @Option(help: "Windows per model batch.") var batchSize = 32
+    @Option(help: "Tokens per window.") var maxLength = 384
+    @Option(help: "Tokens of overlap between windows.") var stride = 128
+    @Option(help: "Candidates per window and n-best list size.") var nBestSize = 20
+    @Option(help: "Longest answer, in tokens.") var maxAnswerLength = 30
+    @Option(help: "SQuAD v2: answer empty when null score − best span score exceeds this.") var nullScoreDiffThreshold = 0.0
+    @Flag(help: "Pad every batch to --max-length, as run_qa does (slower; identical n-best ranking to HF).") var padToMaxLength = false
+
+    func validate() throws {
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if maxLength < 8 { throw ValidationError("--max-length must be at least 8") }
+        if stride < 0 || stride >= maxLength { throw ValidationError("--stride must be in 0..<max-length") }
+        if nBestSize < 1 || maxAnswerLength < 1 { throw ValidationError("--n-best-size and --max-answer-length must be at least 1") }
+    }
+
+    func run() throws {
+        let folder = URL(fileURLWithPath: model)
+        let (evaluation, outputURL) = try CLIError.wrap { () -> (SQuADEvaluation, URL?) in
+            let tokenizer = try BertTokenizer(directory: folder)
+            let (model, report) = try BertForQuestionAnswering.load(from: folder)
+            for message in report.messages { FileHandle.standardError.write(Data(("warning: " + message + "\n").utf8)) }
+            var dataset = try SQuADDataset.load(URL(fileURLWithPath: data))
+            if let limit { dataset = dataset.prefix(limit) }
+            let outputURL = output.map { URL(fileURLWithPath: $0) }
+            if let outputURL {
+                try FileManager.default.createDirectory(at: outputURL, withIntermediateDirectories: true)
+            }
+            let progress = Progress(label: "evaluating")
+            let evaluation = try SQuADEvaluator.evaluate(
+                model: model, tokenizer: tokenizer, dataset: dataset, maxLength: maxLength, stride: stride,
+                batchSize: batchSize, padToMaxLength: padToMaxLength,
+                postProcess: PostProcessOptions(nBestSize: nBestSize, maxAnswerLength: maxAnswerLength,
+                                                nullScoreDiffThreshold: nullScoreDiffThreshold),
+                progress: progress.update)
+            progress.finish()
+            if let outputURL { try evaluation.result.write(to: outputURL, versionTwo: dataset.isVersion2) }
+            return (evaluation, outputURL)
+        }
+        print(evaluation.metricsJSON)
+        let where_ = outputURL.map { "; predictions in \($0.path)" } ?? ""
+        FileHandle.standardError.write(Data(String(format: "%d windows in %.1f s%@\n", evaluation.features, evaluation.seconds, where_).utf8))
+    }
+}
+
+/// A progress line on stderr: a bar with ETA on a terminal, a line every 10 % otherwise.
+final class Progress {
+    let label: String
+    let started = Date()
+    let terminal = isatty(2) == 1
+    var lastDecile = -1
+
+    init(label: String) { self.label = label }
+
+    func update(_ done: Int, _ total: Int) {
+        let fraction = total > 0 ? Double(done) / Double(total) : 1
+        let elapsed = Date().timeIntervalSince(started)
+        let eta = fraction > 0 ? elapsed / fraction - elapsed : 0
+        if terminal {
+            let width = 30, filled = Int(fraction * Double(width))
+            let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+            FileHandle.standardError.write(Data(String(format: "\r%@ [%@] %d/%d  ETA %.0f s ", label, bar, done, total, eta).utf8))
+        } else if Int(fraction * 10) > lastDecile {
+            lastDecile = Int(fraction * 10)
+            FileHandle.standardError.write(Data(String(format: "%@ %d/%d (%.0f%%)\n", label, done, total, fraction * 100).utf8))
+        }
+    }
+
+    func finish() {
+        if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    }
+}

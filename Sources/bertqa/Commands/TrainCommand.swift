@@ -1,0 +1,96 @@
+import ArgumentParser
+import Foundation
+import Training
+
+/// `bertqa train`: fine-tune a pretrained BERT on SQuAD (HF `run_qa.py` / Trainer semantics).
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Fine-tune a pretrained BERT checkpoint for extractive QA on a SQuAD file.",
+        discussion: """
+        Writes to --output: the fine-tuned model in Hugging Face format (config.json, model.safetensors,
+        tokenizer files), checkpoints/checkpoint-<step>/ (model, optimizer, trainer state; written
+        atomically), training_log.jsonl, loss_curve.svg and train_results.json. --resume continues
+        from the latest complete checkpoint with bit-identical results.
+        Batches are padded to their longest window and grouped by length by default
+        (--no-dynamic-padding / --no-group-by-length give the seed's fixed 384-token padding).
+        """
+    )
+
+    @Option(help: "Pretrained model folder (Hugging Face layout).") var model: String
+    @Option(help: "SQuAD JSON to train on.") var trainFile: String
+    @Option(help: "SQuAD JSON for the validation loss (and --eval-metrics).") var validationFile: String?
+    @Option(help: "Output folder.") var output: String
+    @Option(help: "Use only the first N training questions.") var maxTrainSamples: Int?
+    @Option(help: "Use only the first N validation questions.") var maxEvalSamples: Int?
+    @Option(help: "Training epochs.") var epochs = 3
+    @Option(help: "Windows per batch.") var batchSize = 16
+    @Option(help: "Batches per optimizer step.") var gradientAccumulationSteps = 1
+    @Option(help: "Peak learning rate (AdamW).") var learningRate = 3e-5
+    @Option(help: "Decoupled weight decay (not on biases and LayerNorm weights).") var weightDecay = 0.01
+    @Option(help: "Linear warmup steps.") var warmupSteps = 0
+    @Option(help: "Linear warmup as a ratio of all steps (used when --warmup-steps is 0).") var warmupRatio = 0.0
+    @Option(help: "Gradient clipping norm.") var maxGradNorm = 1.0
+    @Option(help: "Seed for the QA head, data order and dropout.") var seed: UInt64 = 42
+    @Option(help: "Tokens per window.") var maxLength = 384
+    @Option(help: "Tokens of overlap between windows.") var stride = 128
+    @Option(help: "Log every N optimizer steps.") var loggingSteps = 50
+    @Option(help: "Checkpoint every N optimizer steps (0: at epoch ends only).") var saveSteps = 0
+    @Option(help: "Complete checkpoints to keep.") var saveTotalLimit = 2
+    @Option(help: "Windows per batch when computing EM/F1.") var evalBatchSize = 32
+    @Flag(inversion: .prefixedNo, help: "Pad each batch to its longest window.") var dynamicPadding = true
+    @Flag(inversion: .prefixedNo, help: "Batch windows of similar length together.") var groupByLength = true
+    @Flag(help: "Compute EM/F1 on the validation file after each epoch.") var evalMetrics = false
+    @Flag(help: "Continue from the latest complete checkpoint in --output.") var resume = false
+    @Option(help: "Stop after N optimizer steps (smoke tests).") var maxSteps: Int?
+
+    var job: FineTuneJob {
+        var job = FineTuneJob(model: URL(fileURLWithPath: model), trainFile: URL(fileURLWithPath: trainFile),
+                              validationFile: validationFile.map { URL(fileURLWithPath: $0) },
+                              output: URL(fileURLWithPath: output))
+        job.maxTrainSamples = maxTrainSamples
+        job.maxEvalSamples = maxEvalSamples
+        var o = TrainingOptions()
+        o.epochs = epochs
+        o.batchSize = batchSize
+        o.gradientAccumulationSteps = gradientAccumulationSteps
+        o.learningRate = learningRate
+        o.weightDecay = weightDecay
+        o.warmupSteps = warmupSteps
+        o.warmupRatio = warmupRatio
+        o.maxGradNorm = maxGradNorm
+        o.seed = seed
+        o.maxLength = maxLength
+        o.stride = stride
+        o.loggingSteps = loggingSteps
+        o.saveSteps = saveSteps
+        o.saveTotalLimit = saveTotalLimit
+        o.dynamicPadding = dynamicPadding
+        o.groupByLength = groupByLength
+        job.options = o
+        job.evalMetrics = evalMetrics
+        job.evalBatchSize = evalBatchSize
+        job.resume = resume
+        job.stopAfterSteps = maxSteps
+        return job
+    }
+
+    func validate() throws {
+        do { try job.options.validate() } catch { throw ValidationError("\(error)") }
+        if let n = maxTrainSamples, n < 1 { throw ValidationError("--max-train-samples must be at least 1") }
+        if let n = maxEvalSamples, n < 1 { throw ValidationError("--max-eval-samples must be at least 1") }
+        if let n = maxSteps, n < 1 { throw ValidationError("--max-steps must be at least 1") }
+        if evalBatchSize < 1 { throw ValidationError("--eval-batch-size must be at least 1") }
+        if evalMetrics && validationFile == nil { throw ValidationError("--eval-metrics needs --validation-file") }
+    }
+
+    func run() throws {
+        let summary = try CLIError.wrap {
+            try FineTune.run(job) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+    }
+}
