@@ -59,7 +59,9 @@ let package = Package(
             dependencies: [
                 "Tokenization", "SQuAD", "BERT", "Inference", "Training", "Server",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            // The demo's SQuAD sample (CC BY-SA 4.0).
+            resources: [.copy("Resources/demo-train.json"), .copy("Resources/demo-dev.json"), .copy("Resources/SQUAD-LICENSE.txt")]
         ),
         // Test-only helpers: find ../shared, read JSON lines, compare arrays.
         .target(name: "TestSupport", path: "Tests/TestSupport"),

@@ -8,6 +8,7 @@ struct BertQA: AsyncParsableCommand {
         commandName: "bertqa",
         abstract: "Extractive question answering with BERT models: tokenize, train, evaluate, answer.",
         subcommands: [
+            DemoCommand.self,
             AnswerCommand.self,
             EvaluateCommand.self,
             TrainCommand.self,
