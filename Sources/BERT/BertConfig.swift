@@ -117,6 +117,10 @@ public struct BertConfig: Sendable, Equatable {
         if !(layerNormEps > 0) {
             throw BertError.invalidConfig(path: source, field: "layer_norm_eps", reason: "must be positive")
         }
+        for (field, p) in [("hidden_dropout_prob", hiddenDropoutProb), ("attention_probs_dropout_prob", attentionProbsDropoutProb)]
+        where !(p >= 0 && p <= 1) {
+            throw BertError.invalidConfig(path: source, field: field, reason: "must be a probability in [0, 1], got \(p)")
+        }
     }
 
     /// HF's activation names (ACT2FN) that map onto our kernels.

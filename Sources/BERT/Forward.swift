@@ -2,17 +2,36 @@ import Kernels
 
 // The forward pass, module by module. Each step writes into workspace slots that the
 // backward pass will read (see LayerActivations); nothing is allocated here.
-// Eval mode: no dropout. Where training applies dropout is marked "dropout:".
+// Eval mode has no dropout; training mode applies it where marked "dropout:".
 
 extension BertForQuestionAnswering {
     /// Runs the model on `batch`; start/end logits land in `workspace.startLogits`/`endLogits`.
     public func forward(_ batch: BertBatch, workspace ws: BertWorkspace) throws {
         try prepare(batch, workspace: ws)
+        run(ws)
+    }
+
+    /// Training-mode forward: dropout with the config's probabilities (hidden_dropout_prob after
+    /// the embeddings' LayerNorm and on the attention-output and FFN-output denses,
+    /// attention_probs_dropout_prob on the attention probabilities), as inverted dropout (kept
+    /// values × 1/(1-p)). Masks come from a counter-based generator keyed by `dropoutSeed`,
+    /// layer, site and element, so `backward` regenerates them and the same seed gives a
+    /// bit-identical step. The workspace must have been made with `saveForBackward: true`.
+    public func forward(_ batch: BertBatch, workspace ws: BertWorkspace, dropoutSeed: UInt64) throws {
+        guard ws.saveForBackward else {
+            throw BertError.invalidInput("a training forward needs a workspace made with saveForBackward: true")
+        }
+        try prepare(batch, workspace: ws)
+        ws.dropout = DropoutPlan(seed: dropoutSeed, config: config)
+        run(ws)
+    }
+
+    private func run(_ ws: BertWorkspace) {
         let p = parameters.pointer
         embeddings.forward(p, ws)
         for (l, layer) in encoder.layers.enumerated() {
             let input = l == 0 ? ws.embeddings.output : ws.layers[l - 1].output
-            layer.forward(p, input: input, ws.layers[l], ws)
+            layer.forward(p, input: input, ws.layers[l], ws, index: l)
         }
         headForward(p, ws)
     }
@@ -41,6 +60,7 @@ extension BertForQuestionAnswering {
                                     batch: B, classes: T, ignoreIndex: T)
         let e = crossEntropyForward(probs: ws.head.endProbs, logits: ws.head.endLogits, targets: ws.endTargets,
                                     batch: B, classes: T, ignoreIndex: T)
+        ws.lossCounts = (s.count, e.count)
         return Float((s.sum / Double(s.count) + e.sum / Double(e.count)) / 2)
     }
 
@@ -72,6 +92,8 @@ extension BertForQuestionAnswering {
         }
         ws.batch = B
         ws.sequence = T
+        ws.dropout = nil
+        ws.lossCounts = nil
     }
 
     /// qa_outputs, then HF's split of the (B,T,2) logits into start (B,T) and end (B,T).
@@ -96,25 +118,34 @@ extension BertEmbeddings {
         layerNormForward(out: ws.embeddings.output, mean: ws.embeddings.mean, rstd: ws.embeddings.rstd,
                          inp: ws.embeddings.sum, weight: layerNorm.weight.pointer(in: p), bias: layerNorm.bias.pointer(in: p),
                          rows: B * T, channels: C, eps: layerNorm.eps)
-        // dropout: on embeddings.output (hidden_dropout_prob)
+        // dropout: on the output, in place (the LayerNorm backward reads only its input)
+        if let plan = ws.dropout {
+            dropoutForward(ws.embeddings.output, count: B * T * C, mask: plan.embeddings)
+        }
     }
 }
 
 extension BertLayer {
     /// input is (B,T,C): the embeddings' or the previous layer's output.
     func forward(_ p: UnsafeMutablePointer<Float>, input: UnsafeMutablePointer<Float>,
-                 _ a: LayerActivations, _ ws: BertWorkspace) {
+                 _ a: LayerActivations, _ ws: BertWorkspace, index: Int) {
         let B = ws.batch, T = ws.sequence, BT = B * T
         let sa = attention.selfAttention, C = sa.query.inFeatures, I = intermediate.dense.outFeatures
         // BertSelfAttention: fused q|k|v projection, then per-head attention.
         matmulForward(out: a.qkv, inp: input, weight: sa.qkv.weight.pointer(in: p), bias: sa.qkv.bias.pointer(in: p),
                       rows: BT, inFeatures: C, outFeatures: 3 * C)
+        // dropout: on the probabilities (saved undropped; the backward regenerates the mask)
         attentionForward(ctx: a.context, att: a.attention, qkv: a.qkv, mask: ws.additiveMask,
-                         batch: B, seq: T, channels: C, heads: sa.heads, saveProbabilities: ws.saveForBackward)
-        // BertSelfOutput: dense, (dropout:), LayerNorm(dense + input).
+                         batch: B, seq: T, channels: C, heads: sa.heads, saveProbabilities: ws.saveForBackward,
+                         dropout: ws.dropout?.attentionProbabilities(index),
+                         dropped: ws.backward?.droppedProbabilities)
+        // BertSelfOutput: dense, dropout:, LayerNorm(dense + input).
         let so = attention.output
         matmulForward(out: a.attentionResidual, inp: a.context, weight: so.dense.weight.pointer(in: p),
                       bias: so.dense.bias.pointer(in: p), rows: BT, inFeatures: C, outFeatures: C)
+        if let plan = ws.dropout {
+            dropoutForward(a.attentionResidual, count: BT * C, mask: plan.attentionOutput(index))
+        }
         residualLayerNormForward(out: a.attentionOutput, mean: a.attentionMean, rstd: a.attentionRstd,
                                  x: a.attentionResidual, residual: input,
                                  weight: so.layerNorm.weight.pointer(in: p), bias: so.layerNorm.bias.pointer(in: p),
@@ -123,9 +154,12 @@ extension BertLayer {
         matmulActivationForward(pre: a.intermediatePre, out: a.intermediate, inp: a.attentionOutput,
                                 weight: intermediate.dense.weight.pointer(in: p), bias: intermediate.dense.bias.pointer(in: p),
                                 rows: BT, inFeatures: C, outFeatures: I, activation: intermediate.activation)
-        // BertOutput: dense, (dropout:), LayerNorm(dense + attention output).
+        // BertOutput: dense, dropout:, LayerNorm(dense + attention output).
         matmulForward(out: a.outputResidual, inp: a.intermediate, weight: output.dense.weight.pointer(in: p),
                       bias: output.dense.bias.pointer(in: p), rows: BT, inFeatures: I, outFeatures: C)
+        if let plan = ws.dropout {
+            dropoutForward(a.outputResidual, count: BT * C, mask: plan.feedForwardOutput(index))
+        }
         residualLayerNormForward(out: a.output, mean: a.outputMean, rstd: a.outputRstd,
                                  x: a.outputResidual, residual: a.attentionOutput,
                                  weight: output.layerNorm.weight.pointer(in: p), bias: output.layerNorm.bias.pointer(in: p),

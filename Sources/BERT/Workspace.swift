@@ -65,6 +65,14 @@ public final class BertWorkspace {
     public let startTargets: UnsafeMutablePointer<Int32>
     public let endTargets: UnsafeMutablePointer<Int32>
 
+    /// Gradient-of-activation scratch for the backward pass (nil unless `saveForBackward`).
+    public let backward: BackwardBuffers?
+    /// The dropout of the last forward (nil: eval mode, or every probability 0).
+    public internal(set) var dropout: DropoutPlan?
+    /// Rows the last `qaLoss` counted (not ignored) for start and end; nil until a loss is
+    /// computed on the current forward, which the backward needs.
+    public internal(set) var lossCounts: (start: Int, end: Int)?
+
     private let floats: FloatBuffer
     private let ints: UnsafeMutablePointer<Int32>
 
@@ -109,6 +117,7 @@ public final class BertWorkspace {
         head = HeadActivations(logits: take(BT * 2), startLogits: take(BT), endLogits: take(BT),
                                startProbs: take(BT), endProbs: take(BT))
         additiveMask = take(BT)
+        backward = saveForBackward ? BackwardBuffers(config: config, maxBatch: maxBatch, maxSequence: maxSequence) : nil
         ints = UnsafeMutablePointer<Int32>.allocate(capacity: 2 * BT + 2 * maxBatch)
         ints.initialize(repeating: 0, count: 2 * BT + 2 * maxBatch)
         inputIDs = ints

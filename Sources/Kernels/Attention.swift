@@ -6,11 +6,17 @@
 /// otherwise scratch of `Parallel.workers`·T·T floats.
 /// qkv is (B,T,3C), each row [q | k | v]; head h owns columns h·d..<(h+1)·d of each part.
 /// mask is (B,T): HF's additive key mask, 0 to attend, `-Float.greatestFiniteMagnitude` to not.
+/// Training: `dropout` (when active) drops attention probabilities before they weight v; the
+/// dropped copy goes to `dropped` (`Parallel.workers`·T·T scratch) so `att` keeps the softmax
+/// output the backward needs. Mask element of (b,h,i,j) is ((b·NH + h)·T + i)·T + j.
 public func attentionForward(
     ctx: UnsafeMutablePointer<Float>, att: UnsafeMutablePointer<Float>,
     qkv: UnsafePointer<Float>, mask: UnsafePointer<Float>,
-    batch: Int, seq: Int, channels: Int, heads: Int, saveProbabilities: Bool
+    batch: Int, seq: Int, channels: Int, heads: Int, saveProbabilities: Bool,
+    dropout: DropoutMask? = nil, dropped: UnsafeMutablePointer<Float>? = nil
 ) {
+    let drop = dropout.flatMap { $0.isActive ? $0 : nil }
+    let droppedScratch = dropped.map { SendablePointer($0) }
     BLAS.ensureConfigured()
     let B = batch, T = seq, C = channels, NH = heads, hs = C / heads
     let scale = 1 / Float(hs).squareRoot()
@@ -29,10 +35,16 @@ public func attentionForward(
             for i in 0..<T {
                 maskedSoftmaxRow(s + i * T, mask: m.pointer + b * T, count: T)
             }
-            // (training adds attention-probability dropout here, keeping the mask for backward)
+            // dropout: the weights actually applied to v; the mask is regenerated in backward
+            var weights = UnsafePointer(s)
+            if let drop, let droppedScratch {
+                let d = droppedScratch.pointer + worker * T * T
+                dropoutApply(out: d, inp: s, count: T * T, first: pair * T * T, mask: drop)
+                weights = UnsafePointer(d)
+            }
             // ctx (T,hs) = probs (T,T) · v (T,hs), written into its head's columns (stride C)
             sgemm(transA: false, transB: false, m: T, n: hs, k: T, alpha: 1,
-                  a: s, lda: T, b: v, ldb: 3 * C, beta: 0, c: out.pointer + b * T * C + h * hs, ldc: C)
+                  a: weights, lda: T, b: v, ldb: 3 * C, beta: 0, c: out.pointer + b * T * C + h * hs, ldc: C)
         }
     }
 }

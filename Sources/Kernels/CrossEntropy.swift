@@ -32,3 +32,26 @@ public func crossEntropyForward(
     }
     return (total, count)
 }
+
+/// Backward of `crossEntropyForward` for a loss `weight · (Σ row losses) / count`:
+/// dlogits (B,classes) (written, with row stride `stride` so start and end can go straight
+/// into the interleaved (B·T,2) layout of the QA head) = weight/count · (probs − onehot(target)),
+/// 0 on ignored rows. With count 0 (every row ignored; the loss is NaN) the gradient is 0.
+public func crossEntropyBackward(
+    dlogits: UnsafeMutablePointer<Float>, stride: Int, probs: UnsafePointer<Float>, targets: UnsafePointer<Int32>,
+    batch: Int, classes: Int, ignoreIndex: Int, count: Int, weight: Float
+) {
+    let scale = count > 0 ? weight / Float(count) : 0
+    for b in 0..<batch {
+        let target = Int(targets[b])
+        let ignored = target == ignoreIndex || target < 0 || target >= classes
+        for j in 0..<classes {
+            let index = (b * classes + j) * stride
+            if ignored {
+                dlogits[index] = 0
+            } else {
+                dlogits[index] = (probs[b * classes + j] - (j == target ? 1 : 0)) * scale
+            }
+        }
+    }
+}

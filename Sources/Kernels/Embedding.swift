@@ -27,3 +27,40 @@ public func embeddingForward(
         }
     }
 }
+
+/// Backward of `embeddingForward`: scatter-adds dout (B,T,C) into the tables' gradients
+/// dwordTable (V,C), dpositionTable (P,C), dtypeTable (TV,C) (+=). Rows whose id is
+/// `paddingIndex` add nothing to the word table, as nn.Embedding(padding_idx:) does.
+/// Tokens sharing an id add into the same row, so the workers split the channels (blocks of
+/// 16), not the tokens: no two workers touch the same float, and the order is fixed.
+public func embeddingBackward(
+    dwordTable: UnsafeMutablePointer<Float>, dpositionTable: UnsafeMutablePointer<Float>,
+    dtypeTable: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
+    ids: UnsafePointer<Int32>, types: UnsafePointer<Int32>, paddingIndex: Int?,
+    batch: Int, seq: Int, channels: Int
+) {
+    let C = channels, BT = batch * seq
+    let dw = SendablePointer(dwordTable), dp = SendablePointer(dpositionTable), dt = SendablePointer(dtypeTable)
+    let d = SendablePointer(UnsafeMutablePointer(mutating: dout))
+    let idp = SendablePointer(UnsafeMutablePointer(mutating: ids))
+    let tp = SendablePointer(UnsafeMutablePointer(mutating: types))
+    let blocks = (C + 15) / 16
+    Parallel.forEachChunk(blocks, chunks: BT * C < 1 << 15 ? 1 : Parallel.workers) { _, range in
+        let lo = range.lowerBound * 16, hi = min(range.upperBound * 16, C)
+        for bt in 0..<BT {
+            let src = d.pointer + bt * C
+            let id = Int(idp.pointer[bt])
+            if id != paddingIndex { addSlice(dw.pointer + id * C, src, lo, hi) }
+            addSlice(dp.pointer + (bt % seq) * C, src, lo, hi)
+            addSlice(dt.pointer + Int(tp.pointer[bt]) * C, src, lo, hi)
+        }
+    }
+}
+
+/// row[lo..<hi] += src[lo..<hi]
+@inline(__always)
+private func addSlice(_ row: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ lo: Int, _ hi: Int) {
+    var c = lo
+    while c + 16 <= hi { store16(load16(row + c) + load16(src + c), row + c); c += 16 }
+    while c < hi { row[c] += src[c]; c += 1 }
+}

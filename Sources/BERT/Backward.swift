@@ -1,0 +1,120 @@
+import Kernels
+
+// The backward pass, module by module in reverse, reading what the forward saved in the
+// workspace and regenerating its dropout masks. Parameter gradients are ADDED into a buffer
+// of the parameters' layout (so accumulation over micro-batches is repeated calls); gradients
+// of activations go through the workspace's `BackwardBuffers`, so nothing is allocated.
+
+extension BertForQuestionAnswering {
+    /// Backward from the last `qaLoss(...)` on this workspace: adds dLoss/dθ into `gradients`
+    /// (same layout as `parameters`). Works after the eval forward (no dropout) or the training
+    /// forward, into a workspace made with `saveForBackward: true`.
+    public func backward(workspace ws: BertWorkspace, gradients: FloatBuffer) throws {
+        guard ws.saveForBackward, let buffers = ws.backward else {
+            throw BertError.invalidInput("backward needs a workspace made with saveForBackward: true")
+        }
+        guard ws.config == config else {
+            throw BertError.invalidInput("the workspace was planned for a different config")
+        }
+        guard gradients.count == layout.totalCount else {
+            throw BertError.invalidInput(
+                "the gradient buffer has \(gradients.count) floats; the model's parameters need \(layout.totalCount)")
+        }
+        guard let counts = ws.lossCounts else {
+            throw BertError.invalidInput("backward needs qaLoss(...) computed on the workspace's last forward")
+        }
+        let p = parameters.pointer, g = gradients.pointer
+        headBackward(p, g, ws, buffers, counts: counts)
+        for l in encoder.layers.indices.reversed() {
+            let input = l == 0 ? ws.embeddings.output : ws.layers[l - 1].output
+            encoder.layers[l].backward(p, g, input: input, ws.layers[l], ws, buffers, index: l)
+        }
+        let pad = config.padTokenID >= 0 && config.padTokenID < config.vocabSize ? config.padTokenID : nil
+        embeddings.backward(p, g, ws, buffers, paddingIndex: pad)
+    }
+
+    /// Loss = (CE(start) + CE(end)) / 2 → d(logits) (B,T,2) → qa_outputs → buffers.residual.
+    private func headBackward(_ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>,
+                              _ ws: BertWorkspace, _ s: BackwardBuffers, counts: (start: Int, end: Int)) {
+        let B = ws.batch, T = ws.sequence, C = config.hiddenSize
+        crossEntropyBackward(dlogits: s.logits, stride: 2, probs: ws.head.startProbs, targets: ws.startTargets,
+                             batch: B, classes: T, ignoreIndex: T, count: counts.start, weight: 0.5)
+        crossEntropyBackward(dlogits: s.logits + 1, stride: 2, probs: ws.head.endProbs, targets: ws.endTargets,
+                             batch: B, classes: T, ignoreIndex: T, count: counts.end, weight: 0.5)
+        let input = encoder.layers.isEmpty ? ws.embeddings.output : ws.layers[encoder.layers.count - 1].output
+        matmulBackward(dinp: s.residual, dweight: qaOutputs.weight.pointer(in: g), dbias: qaOutputs.bias.pointer(in: g),
+                       dout: s.logits, inp: input, weight: qaOutputs.weight.pointer(in: p),
+                       rows: B * T, inFeatures: C, outFeatures: 2)
+    }
+}
+
+extension BertLayer {
+    /// buffers.residual holds dLoss/d(this layer's output) on entry and dLoss/d(input) on return.
+    func backward(_ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>,
+                  input: UnsafeMutablePointer<Float>, _ a: LayerActivations, _ ws: BertWorkspace,
+                  _ s: BackwardBuffers, index: Int) {
+        let B = ws.batch, T = ws.sequence, BT = B * T
+        let sa = attention.selfAttention, so = attention.output
+        let C = sa.query.inFeatures, I = intermediate.dense.outFeatures
+        let ffnDrop = ws.dropout?.feedForwardOutput(index)
+        let attnOutDrop = ws.dropout?.attentionOutput(index)
+        let hasFFNDrop = ffnDrop?.isActive ?? false, hasAttnOutDrop = attnOutDrop?.isActive ?? false
+
+        // BertOutput's LayerNorm(dropout(dense) + h): d(sum) → hidden (the residual's share, dh so
+        // far); the dense's share, through the dropout mask, → branch.
+        layerNormBackward(dinp: s.hidden, dweight: output.layerNorm.weight.pointer(in: g),
+                          dbias: output.layerNorm.bias.pointer(in: g), dout: s.residual, inp: a.outputResidual,
+                          weight: output.layerNorm.weight.pointer(in: p), mean: a.outputMean, rstd: a.outputRstd,
+                          rows: BT, channels: C, scratch: s.layerNormScratch,
+                          branch: hasFFNDrop ? s.branch : nil, branchDropout: ffnDrop)
+        // output.dense: d(activation) → intermediate; then through the activation, in place.
+        matmulBackward(dinp: s.intermediate, dweight: output.dense.weight.pointer(in: g),
+                       dbias: output.dense.bias.pointer(in: g), dout: hasFFNDrop ? s.branch : s.hidden,
+                       inp: a.intermediate, weight: output.dense.weight.pointer(in: p),
+                       rows: BT, inFeatures: I, outFeatures: C)
+        activationBackward(dinp: s.intermediate, dout: s.intermediate, pre: a.intermediatePre,
+                           count: BT * I, kind: intermediate.activation)
+        // intermediate.dense: dh += d(pre) · W.
+        matmulBackward(dinp: s.hidden, dweight: intermediate.dense.weight.pointer(in: g),
+                       dbias: intermediate.dense.bias.pointer(in: g), dout: s.intermediate,
+                       inp: a.attentionOutput, weight: intermediate.dense.weight.pointer(in: p),
+                       rows: BT, inFeatures: C, outFeatures: I, accumulateInput: true)
+        // BertSelfOutput's LayerNorm(dropout(dense) + input): the residual's share → residual
+        // (dInput so far); the dense's share → branch.
+        layerNormBackward(dinp: s.residual, dweight: so.layerNorm.weight.pointer(in: g),
+                          dbias: so.layerNorm.bias.pointer(in: g), dout: s.hidden, inp: a.attentionResidual,
+                          weight: so.layerNorm.weight.pointer(in: p), mean: a.attentionMean, rstd: a.attentionRstd,
+                          rows: BT, channels: C, scratch: s.layerNormScratch,
+                          branch: hasAttnOutDrop ? s.branch : nil, branchDropout: attnOutDrop)
+        // attention.output.dense: d(context) → hidden.
+        matmulBackward(dinp: s.hidden, dweight: so.dense.weight.pointer(in: g), dbias: so.dense.bias.pointer(in: g),
+                       dout: hasAttnOutDrop ? s.branch : s.residual, inp: a.context,
+                       weight: so.dense.weight.pointer(in: p), rows: BT, inFeatures: C, outFeatures: C)
+        // Attention core → d(q|k|v); then the fused projection: dInput += d(qkv) · W.
+        attentionBackward(dqkv: s.qkv, dctx: s.hidden, att: a.attention, qkv: a.qkv,
+                          scratch: s.attentionScratch, dropout: ws.dropout?.attentionProbabilities(index),
+                          batch: B, seq: T, channels: C, heads: sa.heads)
+        matmulBackward(dinp: s.residual, dweight: sa.qkv.weight.pointer(in: g), dbias: sa.qkv.bias.pointer(in: g),
+                       dout: s.qkv, inp: input, weight: sa.qkv.weight.pointer(in: p),
+                       rows: BT, inFeatures: C, outFeatures: 3 * C, accumulateInput: true)
+    }
+}
+
+extension BertEmbeddings {
+    /// buffers.residual holds dLoss/d(embeddings output, after dropout).
+    func backward(_ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ ws: BertWorkspace,
+                  _ s: BackwardBuffers, paddingIndex: Int?) {
+        let B = ws.batch, T = ws.sequence, C = wordEmbeddings.shape[1]
+        if let plan = ws.dropout {
+            dropoutBackward(dinp: s.residual, dout: s.residual, count: B * T * C, mask: plan.embeddings)
+        }
+        layerNormBackward(dinp: s.hidden, dweight: layerNorm.weight.pointer(in: g), dbias: layerNorm.bias.pointer(in: g),
+                          dout: s.residual, inp: ws.embeddings.sum, weight: layerNorm.weight.pointer(in: p),
+                          mean: ws.embeddings.mean, rstd: ws.embeddings.rstd, rows: B * T, channels: C,
+                          scratch: s.layerNormScratch)
+        embeddingBackward(dwordTable: wordEmbeddings.pointer(in: g), dpositionTable: positionEmbeddings.pointer(in: g),
+                          dtypeTable: tokenTypeEmbeddings.pointer(in: g), dout: s.hidden,
+                          ids: ws.inputIDs, types: ws.tokenTypeIDs, paddingIndex: paddingIndex,
+                          batch: B, seq: T, channels: C)
+    }
+}

@@ -1,0 +1,71 @@
+// Backward of `attentionForward`, per (batch, head), as strided sgemm calls on the fused
+// buffers (no head split/merge copies, as in the forward). With P the saved softmax, P' the
+// probabilities after dropout (regenerated from the mask), and s = 1/√hs:
+//   dv  = P'ᵀ · dctx          dP' = dctx · vᵀ          dP = dropout backward of dP'
+//   dS  = P ⊙ (dP − rowsum(P ⊙ dP))                    (softmax; masked keys have P = 0)
+//   dq  = s · dS · k          dk  = s · dSᵀ · q
+
+/// Floats of scratch `attentionBackward` needs: two T×T matrices per worker.
+public func attentionBackwardScratchCount(seq: Int) -> Int { Parallel.workers * 2 * seq * seq }
+
+/// dqkv is (B,T,3C), written; dctx is (B,T,C) (heads merged, as ctx); att is (B,NH,T,T), the
+/// forward's saved probabilities; qkv is (B,T,3C); scratch holds
+/// `attentionBackwardScratchCount(seq:)` floats; dropout is the forward's probability dropout.
+public func attentionBackward(
+    dqkv: UnsafeMutablePointer<Float>, dctx: UnsafePointer<Float>, att: UnsafePointer<Float>,
+    qkv: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>, dropout: DropoutMask?,
+    batch: Int, seq: Int, channels: Int, heads: Int
+) {
+    BLAS.ensureConfigured()
+    let B = batch, T = seq, C = channels, NH = heads, hs = C / heads
+    let scale = 1 / Float(hs).squareRoot()
+    let drop = dropout.flatMap { $0.isActive ? $0 : nil }
+    let dst = SendablePointer(dqkv), dc = SendablePointer(UnsafeMutablePointer(mutating: dctx))
+    let probs = SendablePointer(UnsafeMutablePointer(mutating: att))
+    let src = SendablePointer(UnsafeMutablePointer(mutating: qkv)), sc = SendablePointer(scratch)
+    Parallel.forEachChunk(B * NH, chunks: T * T * hs < 1 << 14 ? 1 : Parallel.workers) { worker, range in
+        let weightsScratch = sc.pointer + worker * 2 * T * T, dp = weightsScratch + T * T
+        for pair in range {
+            let b = pair / NH, h = pair % NH
+            let q = src.pointer + b * T * 3 * C + h * hs, k = q + C, v = q + 2 * C
+            let dq = dst.pointer + b * T * 3 * C + h * hs, dk = dq + C, dv = dq + 2 * C
+            let dOut = dc.pointer + b * T * C + h * hs
+            let p = probs.pointer + pair * T * T
+            var weights = UnsafePointer(p)
+            if let drop {
+                dropoutApply(out: weightsScratch, inp: p, count: T * T, first: pair * T * T, mask: drop)
+                weights = UnsafePointer(weightsScratch)
+            }
+            // dv (T,hs) = P'ᵀ (T,T) · dctx (T,hs)
+            sgemm(transA: true, transB: false, m: T, n: hs, k: T, alpha: 1,
+                  a: weights, lda: T, b: dOut, ldb: C, beta: 0, c: dv, ldc: 3 * C)
+            // dP' (T,T) = dctx (T,hs) · vᵀ
+            sgemm(transA: false, transB: true, m: T, n: T, k: hs, alpha: 1,
+                  a: dOut, lda: C, b: v, ldb: 3 * C, beta: 0, c: dp, ldc: T)
+            if let drop {
+                dropoutApply(out: dp, inp: dp, count: T * T, first: pair * T * T, mask: drop)
+            }
+            for i in 0..<T { softmaxBackwardRow(dp + i * T, probs: p + i * T, count: T) }
+            // dq = s · dS · k, dk = s · dSᵀ · q
+            sgemm(transA: false, transB: false, m: T, n: hs, k: T, alpha: scale,
+                  a: dp, lda: T, b: k, ldb: 3 * C, beta: 0, c: dq, ldc: 3 * C)
+            sgemm(transA: true, transB: false, m: T, n: hs, k: T, alpha: scale,
+                  a: dp, lda: T, b: q, ldb: 3 * C, beta: 0, c: dk, ldc: 3 * C)
+        }
+    }
+}
+
+/// row (N) ← probs ⊙ (row − Σ probs ⊙ row), in place: dscores from dprobs.
+@inline(__always)
+public func softmaxBackwardRow(_ row: UnsafeMutablePointer<Float>, probs: UnsafePointer<Float>, count: Int) {
+    var acc = Vec16(repeating: 0)
+    var tail: Float = 0
+    var j = 0
+    while j + 16 <= count { acc += load16(row + j) * load16(probs + j); j += 16 }
+    while j < count { tail += row[j] * probs[j]; j += 1 }
+    let dot = acc.sum() + tail
+    let dv = Vec16(repeating: dot)
+    j = 0
+    while j + 16 <= count { store16(load16(probs + j) * (load16(row + j) - dv), row + j); j += 16 }
+    while j < count { row[j] = probs[j] * (row[j] - dot); j += 1 }
+}

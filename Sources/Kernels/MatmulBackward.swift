@@ -1,0 +1,63 @@
+// Backward of `matmulForward` (out = inp · weightᵀ + bias), three sgemm-shaped pieces:
+//   dinp    (N,C)  = dout (N,OC) · weight (OC,C)      rows split over the workers
+//   dweight (OC,C) += doutᵀ · inp                     output rows split over the workers
+//   dbias   (OC)   += column sums of dout              columns split over the workers
+// Every split is static and each worker owns its outputs, so results do not depend on
+// thread timing: the same inputs give bit-identical gradients.
+
+/// dinp is (N,C) or nil (the embeddings' input needs none); dout is (N,OC); inp is (N,C);
+/// weight is (OC,C); dweight (OC,C) and dbias (OC) are accumulated into (+=).
+/// `accumulateInput`: dinp += ... instead of dinp = ... (a residual branch already wrote there).
+public func matmulBackward(
+    dinp: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>, dbias: UnsafeMutablePointer<Float>?,
+    dout: UnsafePointer<Float>, inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    rows: Int, inFeatures: Int, outFeatures: Int, accumulateInput: Bool = false
+) {
+    BLAS.ensureConfigured()
+    let N = rows, C = inFeatures, OC = outFeatures
+    let d = SendablePointer(UnsafeMutablePointer(mutating: dout))
+    let x = SendablePointer(UnsafeMutablePointer(mutating: inp))
+    let w = SendablePointer(UnsafeMutablePointer(mutating: weight))
+    let dw = SendablePointer(dweight)
+    let chunks = gemmChunks(rows: N, inFeatures: C, outFeatures: OC)
+    if let dinp {
+        let di = SendablePointer(dinp)
+        Parallel.forEachChunk(N, chunks: chunks) { _, range in
+            sgemm(transA: false, transB: false, m: range.count, n: C, k: OC, alpha: 1,
+                  a: d.pointer + range.lowerBound * OC, lda: OC, b: w.pointer, ldb: C,
+                  beta: accumulateInput ? 1 : 0, c: di.pointer + range.lowerBound * C, ldc: C)
+        }
+    }
+    // dweight rows oc..<oc' need dout's columns oc..<oc': a column slice of a row-major matrix.
+    Parallel.forEachChunk(OC, chunks: OC < 2 * Parallel.workers ? 1 : chunks) { _, range in
+        sgemm(transA: true, transB: false, m: range.count, n: C, k: N, alpha: 1,
+              a: d.pointer + range.lowerBound, lda: OC, b: x.pointer, ldb: C,
+              beta: 1, c: dw.pointer + range.lowerBound * C, ldc: C)
+    }
+    if let dbias { biasBackward(dbias: dbias, dout: dout, rows: N, outFeatures: OC) }
+}
+
+/// dbias (OC) += Σ_rows dout (N,OC). Columns in blocks of 16 split over the workers; each
+/// worker sums its columns over all rows in a fixed order.
+public func biasBackward(dbias: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, rows: Int, outFeatures: Int) {
+    let OC = outFeatures
+    let db = SendablePointer(dbias), d = SendablePointer(UnsafeMutablePointer(mutating: dout))
+    let blocks = (OC + 15) / 16
+    let chunks = rows * OC < 1 << 15 ? 1 : Parallel.workers
+    Parallel.forEachChunk(blocks, chunks: chunks) { _, range in
+        for block in range {
+            let c0 = block * 16
+            if c0 + 16 <= OC {
+                var acc = Vec16(repeating: 0)
+                for r in 0..<rows { acc += load16(d.pointer + r * OC + c0) }
+                store16(load16(db.pointer + c0) + acc, db.pointer + c0)
+            } else {
+                for c in c0..<OC {
+                    var s: Float = 0
+                    for r in 0..<rows { s += d.pointer[r * OC + c] }
+                    db.pointer[c] += s
+                }
+            }
+        }
+    }
+}
