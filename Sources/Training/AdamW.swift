@@ -10,10 +10,12 @@ import Kernels
 ///     p ← p − (lr / (1 − β1ᵗ)) · m / (√v / √(1 − β2ᵗ) + ε)
 ///
 /// over one flat parameter buffer, with moments in buffers of the same layout.
+/// Hyperparameters are doubles, as torch keeps them (Python floats): the bias corrections and
+/// the scalars 1-β are computed in double and only then rounded to fp32, as torch does.
 public final class AdamW: @unchecked Sendable {
-    public var beta1: Float = 0.9
-    public var beta2: Float = 0.999
-    public var epsilon: Float = 1e-8
+    public var beta1: Double = 0.9
+    public var beta2: Double = 0.999
+    public var epsilon: Double = 1e-8
     public var weightDecay: Float
     /// Steps taken so far (torch's `state['step']`).
     public internal(set) var step = 0
@@ -31,14 +33,14 @@ public final class AdamW: @unchecked Sendable {
     /// One update of `parameters` with `gradients` at learning rate `lr`.
     public func update(parameters: FloatBuffer, gradients: FloatBuffer, lr: Double) {
         step += 1
-        let bias1 = 1 - pow(Double(beta1), Double(step))
-        let bias2 = 1 - pow(Double(beta2), Double(step))
+        let bias1 = 1 - pow(beta1, Double(step))
+        let bias2 = 1 - pow(beta2, Double(step))
         // torch keeps these Python floats (double), then uses them as fp32 scalars.
-        let stepSize = Float(lr / bias1)
+        let negStepSize = Float(-(lr / bias1))
         let bias2Sqrt = Float(bias2.squareRoot())
         let decayFactor = Float(1 - lr * Double(weightDecay))
-        let (b1, b2, eps) = (beta1, beta2, epsilon)
-        let oneMinusB1 = 1 - b1, oneMinusB2 = 1 - b2
+        let (b2, eps) = (Float(beta2), Float(epsilon))
+        let oneMinusB1 = Float(1 - beta1), oneMinusB2 = Float(1 - beta2)
         let p = parameters.pointer, g = gradients.pointer, mp = m.pointer, vp = v.pointer
         nonisolated(unsafe) let ptrs = (p, g, mp, vp)
         let tensors = layout.tensors
@@ -52,9 +54,11 @@ public final class AdamW: @unchecked Sendable {
                 let gi = g[i]
                 // torch.lerp with weight < 0.5: m + w·(g − m)
                 mp[i] = mp[i] + oneMinusB1 * (gi - mp[i])
-                vp[i] = vp[i] * b2 + oneMinusB2 * (gi * gi)
+                // exp_avg_sq.mul_(β2).addcmul_(g, g, value: 1-β2): self + value·g·g, left to right
+                vp[i] = vp[i] * b2 + oneMinusB2 * gi * gi
                 let denom = vp[i].squareRoot() / bias2Sqrt + eps
-                p[i] = p[i] - stepSize * (mp[i] / denom)
+                // param.addcdiv_(m, denom, value: -step_size): self + value·m / denom
+                p[i] = p[i] + negStepSize * mp[i] / denom
             }
         }
     }
