@@ -68,6 +68,7 @@ let package = Package(
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "TestSupport"]),
         .testTarget(name: "SQuADTests", dependencies: ["SQuAD", "Tokenization", "TestSupport"]),
         .testTarget(name: "BERTTests", dependencies: ["BERT", "Kernels", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "BERT", "Kernels", "SQuAD", "Tokenization", "TestSupport"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "BERT", "Tokenization", "TestSupport"]),
         // Runs the built `bertqa` binary as a user would.
         .testTarget(name: "CLITests", dependencies: ["bertqa", "BERT", "TestSupport"]),

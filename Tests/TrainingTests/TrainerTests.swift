@@ -1,0 +1,143 @@
+import BERT
+import Foundation
+import Kernels
+import SQuAD
+import TestSupport
+import Tokenization
+import Training
+import XCTest
+
+/// The trainer on a random tiny BERT and real SQuAD windows (the demo's sample, shipped in the
+/// repository): determinism, exact resumption from checkpoints, NaN handling, and padding.
+final class TrainerTests: XCTestCase {
+    static let config = BertConfig(vocabSize: 30522, hiddenSize: 32, numHiddenLayers: 2, numAttentionHeads: 4,
+                                   intermediateSize: 64, hiddenDropoutProb: 0.1, attentionProbsDropoutProb: 0.1,
+                                   maxPositionEmbeddings: 512)
+
+    static let features: [TrainingFeature] = {
+        let root = Golden.repositoryRoot
+        let tokenizer = try! BertTokenizer(directory: root.appendingPathComponent("Tests/Fixtures/minilm-tokenizer"))
+        let data = try! SQuADDataset.load(root.appendingPathComponent("Sources/bertqa/Resources/demo-train.json")).prefix(40)
+        return try! FeatureBuilder(tokenizer: tokenizer, options: FeatureOptions(maxLength: 128, stride: 32))
+            .trainingFeatures(data.examples)
+    }()
+
+    func options() -> TrainingOptions {
+        var o = TrainingOptions()
+        o.epochs = 2
+        o.batchSize = 8
+        o.maxLength = 128
+        o.stride = 32
+        o.learningRate = 1e-3
+        o.loggingSteps = 2
+        o.seed = 11
+        return o
+    }
+
+    func freshModel() throws -> BertForQuestionAnswering { try BertForQuestionAnswering(config: Self.config, seed: 5) }
+
+    func parameters(_ model: BertForQuestionAnswering) -> [Float] { Array(model.parameters.buffer) }
+
+    func train(_ options: TrainingOptions, output: URL, stopAfter: Int? = nil, resume: URL? = nil,
+               model: BertForQuestionAnswering? = nil) throws -> (BertForQuestionAnswering, TrainerState) {
+        let model = try model ?? freshModel()
+        let trainer = try Trainer(model: model, train: Self.features, validation: Array(Self.features.prefix(8)),
+                                  options: options, output: output, padId: 0)
+        trainer.stopAfterSteps = stopAfter
+        let state = try trainer.run(resume: resume)
+        return (model, state)
+    }
+
+    func testSameSeedIsBitIdenticalAndLossFalls() throws {
+        let (a, stateA) = try train(options(), output: try TinyModel.temporaryFolder("bertqa-train-a"))
+        let (b, _) = try train(options(), output: try TinyModel.temporaryFolder("bertqa-train-b"))
+        XCTAssertEqual(parameters(a), parameters(b), "same seed must give bit-identical parameters")
+        let losses = stateA.logHistory.compactMap(\.loss)
+        XCTAssertGreaterThan(losses.count, 2)
+        XCTAssertLessThan(losses.last!, losses.first!, "training loss should fall: \(losses)")
+        XCTAssertEqual(stateA.logHistory.compactMap(\.evalLoss).count, 2, "a validation loss per epoch")
+        var other = options()
+        other.seed = 12
+        let (c, _) = try train(other, output: try TinyModel.temporaryFolder("bertqa-train-c"))
+        XCTAssertNotEqual(parameters(a), parameters(c))
+    }
+
+    func testResumeFromCheckpointEndsBitIdentical() throws {
+        var o = options()
+        o.saveSteps = 3
+        let full = try TinyModel.temporaryFolder("bertqa-train-full")
+        let (uninterrupted, finalState) = try train(o, output: full)
+        let partial = try TinyModel.temporaryFolder("bertqa-train-partial")
+        _ = try train(o, output: partial, stopAfter: 4)       // checkpoint at step 3, then "crash" after 4
+        let latest = try XCTUnwrap(Checkpoints.latest(in: partial))
+        XCTAssertTrue(latest.lastPathComponent == "checkpoint-3", latest.path)
+        let (resumed, resumedState) = try train(o, output: partial, resume: latest)
+        XCTAssertEqual(resumedState.step, finalState.step)
+        XCTAssertEqual(parameters(resumed), parameters(uninterrupted), "resumed run must end with the same weights")
+        // A checkpoint folder is a complete Hugging Face model folder; old ones are pruned.
+        let newest = try XCTUnwrap(Checkpoints.latest(in: partial))
+        XCTAssertNoThrow(try BertForQuestionAnswering.load(from: newest))
+        XCTAssertEqual(Checkpoints.complete(in: partial).count, o.saveTotalLimit)
+        // Leftovers of an interrupted write are never taken as the latest checkpoint.
+        try FileManager.default.createDirectory(at: Checkpoints.folder(partial).appendingPathComponent("checkpoint-999.partial-1"),
+                                                withIntermediateDirectories: true)
+        XCTAssertNotEqual(Checkpoints.latest(in: partial)?.lastPathComponent, "checkpoint-999.partial-1")
+    }
+
+    func testNonFiniteLossStopsWithClearErrorAndKeepsCheckpoint() throws {
+        var o = options()
+        o.saveSteps = 2
+        let output = try TinyModel.temporaryFolder("bertqa-train-nan")
+        let model = try freshModel()
+        let trainer = try Trainer(model: model, train: Self.features, validation: [], options: o, output: output, padId: 0)
+        trainer.stopAfterSteps = 2
+        try trainer.run()
+        let good = try XCTUnwrap(Checkpoints.latest(in: output))
+        let before = try Data(contentsOf: good.appendingPathComponent("model.safetensors"))
+        // Poison the weights: the next forward gives a NaN loss.
+        model.parameters.buffer.update(repeating: .nan)
+        let again = try Trainer(model: model, train: Self.features, validation: [], options: o, output: output, padId: 0)
+        XCTAssertThrowsError(try again.run()) { error in
+            guard case TrainingError.nonFiniteLoss = error else { return XCTFail("\(error)") }
+            XCTAssertTrue("\(error)".contains("checkpoint"), "\(error)")
+        }
+        XCTAssertEqual(try Data(contentsOf: good.appendingPathComponent("model.safetensors")), before)
+    }
+
+    func testDynamicPaddingMatchesFixedPadding() throws {
+        var fixed = options()
+        fixed.dynamicPadding = false
+        fixed.groupByLength = false
+        fixed.epochs = 1
+        var dynamic = fixed
+        dynamic.dynamicPadding = true
+        let (a, stateA) = try train(fixed, output: try TinyModel.temporaryFolder("bertqa-train-fixed"), stopAfter: 3)
+        let (b, stateB) = try train(dynamic, output: try TinyModel.temporaryFolder("bertqa-train-dyn"), stopAfter: 3)
+        let la = stateA.logHistory.compactMap(\.loss), lb = stateB.logHistory.compactMap(\.loss)
+        XCTAssertEqual(la.count, lb.count)
+        for (x, y) in zip(la, lb) { XCTAssertEqual(x, y, accuracy: 1e-4 * max(1, abs(x))) }
+        var worst: Float = 0
+        for (x, y) in zip(parameters(a), parameters(b)) { worst = max(worst, abs(x - y)) }
+        XCTAssertLessThan(worst, 1e-4, "parameters after 3 steps differ by \(worst)")
+    }
+
+    func testBadOptionsAndUnwritableOutput() throws {
+        var o = options()
+        o.batchSize = 0
+        XCTAssertThrowsError(try Trainer(model: try freshModel(), train: Self.features, validation: [], options: o,
+                                         output: try TinyModel.temporaryFolder("bertqa-bad"), padId: 0))
+        XCTAssertThrowsError(try Trainer(model: try freshModel(), train: [], validation: [], options: options(),
+                                         output: try TinyModel.temporaryFolder("bertqa-bad"), padId: 0))
+        XCTAssertThrowsError(try Trainer(model: try freshModel(), train: Self.features, validation: [], options: options(),
+                                         output: URL(fileURLWithPath: "/proc/bertqa-cannot-write"), padId: 0)) { error in
+            XCTAssertTrue("\(error)".contains("/proc/bertqa-cannot-write"), "\(error)")
+        }
+    }
+
+    func testScheduleMatchesHF() {
+        let s = LinearSchedule(baseLR: 1e-3, warmupSteps: 2, totalSteps: 6)
+        XCTAssertEqual((0..<6).map { s.learningRate(at: $0) }, [0, 0.0005, 0.001, 0.00075, 0.0005, 0.00025])
+        let seed = LinearSchedule(baseLR: 3e-5, warmupSteps: 0, totalSteps: 768)
+        XCTAssertEqual(seed.learningRate(at: 49), 2.80859375e-05, accuracy: 1e-15)   // HF's log at step 50
+    }
+}
