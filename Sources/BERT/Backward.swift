@@ -24,13 +24,17 @@ extension BertForQuestionAnswering {
             throw BertError.invalidInput("backward needs qaLoss(...) computed on the workspace's last forward")
         }
         let p = parameters.pointer, g = gradients.pointer
-        headBackward(p, g, ws, buffers, counts: counts)
+        timed(ws.profile, .headBackward) {
+            headBackward(p, g, ws, buffers, counts: counts)
+        }
         for l in encoder.layers.indices.reversed() {
             let input = l == 0 ? ws.embeddings.output : ws.layers[l - 1].output
             encoder.layers[l].backward(p, g, input: input, ws.layers[l], ws, buffers, index: l)
         }
         let pad = config.padTokenID >= 0 && config.padTokenID < config.vocabSize ? config.padTokenID : nil
-        embeddings.backward(p, g, ws, buffers, paddingIndex: pad)
+        timed(ws.profile, .embeddingsBackward) {
+            embeddings.backward(p, g, ws, buffers, paddingIndex: pad)
+        }
     }
 
     /// Loss = (CE(start) + CE(end)) / 2 → d(logits) (B,T,2) → qa_outputs → buffers.residual.
@@ -62,41 +66,57 @@ extension BertLayer {
 
         // BertOutput's LayerNorm(dropout(dense) + h): d(sum) → hidden (the residual's share, dh so
         // far); the dense's share, through the dropout mask, → branch.
-        layerNormBackward(dinp: s.hidden, dweight: output.layerNorm.weight.pointer(in: g),
-                          dbias: output.layerNorm.bias.pointer(in: g), dout: s.residual, inp: a.outputResidual,
-                          weight: output.layerNorm.weight.pointer(in: p), mean: a.outputMean, rstd: a.outputRstd,
-                          rows: BT, channels: C, scratch: s.layerNormScratch,
-                          branch: hasFFNDrop ? s.branch : nil, branchDropout: ffnDrop)
+        timed(ws.profile, .layerNormBackward) {
+            layerNormBackward(dinp: s.hidden, dweight: output.layerNorm.weight.pointer(in: g),
+                              dbias: output.layerNorm.bias.pointer(in: g), dout: s.residual, inp: a.outputResidual,
+                              weight: output.layerNorm.weight.pointer(in: p), mean: a.outputMean, rstd: a.outputRstd,
+                              rows: BT, channels: C, scratch: s.layerNormScratch,
+                              branch: hasFFNDrop ? s.branch : nil, branchDropout: ffnDrop)
+        }
         // output.dense: d(activation) → intermediate; then through the activation, in place.
-        matmulBackward(dinp: s.intermediate, dweight: output.dense.weight.pointer(in: g),
-                       dbias: output.dense.bias.pointer(in: g), dout: hasFFNDrop ? s.branch : s.hidden,
-                       inp: a.intermediate, weight: output.dense.weight.pointer(in: p),
-                       rows: BT, inFeatures: I, outFeatures: C)
-        activationBackward(dinp: s.intermediate, dout: s.intermediate, pre: a.intermediatePre,
-                           count: BT * I, kind: intermediate.activation)
+        timed(ws.profile, .matmulBackward) {
+            matmulBackward(dinp: s.intermediate, dweight: output.dense.weight.pointer(in: g),
+                           dbias: output.dense.bias.pointer(in: g), dout: hasFFNDrop ? s.branch : s.hidden,
+                           inp: a.intermediate, weight: output.dense.weight.pointer(in: p),
+                           rows: BT, inFeatures: I, outFeatures: C)
+        }
+        timed(ws.profile, .activationBackward) {
+            activationBackward(dinp: s.intermediate, dout: s.intermediate, pre: a.intermediatePre,
+                               count: BT * I, kind: intermediate.activation)
+        }
         // intermediate.dense: dh += d(pre) · W.
-        matmulBackward(dinp: s.hidden, dweight: intermediate.dense.weight.pointer(in: g),
-                       dbias: intermediate.dense.bias.pointer(in: g), dout: s.intermediate,
-                       inp: a.attentionOutput, weight: intermediate.dense.weight.pointer(in: p),
-                       rows: BT, inFeatures: C, outFeatures: I, accumulateInput: true)
+        timed(ws.profile, .matmulBackward) {
+            matmulBackward(dinp: s.hidden, dweight: intermediate.dense.weight.pointer(in: g),
+                           dbias: intermediate.dense.bias.pointer(in: g), dout: s.intermediate,
+                           inp: a.attentionOutput, weight: intermediate.dense.weight.pointer(in: p),
+                           rows: BT, inFeatures: C, outFeatures: I, accumulateInput: true)
+        }
         // BertSelfOutput's LayerNorm(dropout(dense) + input): the residual's share → residual
         // (dInput so far); the dense's share → branch.
-        layerNormBackward(dinp: s.residual, dweight: so.layerNorm.weight.pointer(in: g),
-                          dbias: so.layerNorm.bias.pointer(in: g), dout: s.hidden, inp: a.attentionResidual,
-                          weight: so.layerNorm.weight.pointer(in: p), mean: a.attentionMean, rstd: a.attentionRstd,
-                          rows: BT, channels: C, scratch: s.layerNormScratch,
-                          branch: hasAttnOutDrop ? s.branch : nil, branchDropout: attnOutDrop)
+        timed(ws.profile, .layerNormBackward) {
+            layerNormBackward(dinp: s.residual, dweight: so.layerNorm.weight.pointer(in: g),
+                              dbias: so.layerNorm.bias.pointer(in: g), dout: s.hidden, inp: a.attentionResidual,
+                              weight: so.layerNorm.weight.pointer(in: p), mean: a.attentionMean, rstd: a.attentionRstd,
+                              rows: BT, channels: C, scratch: s.layerNormScratch,
+                              branch: hasAttnOutDrop ? s.branch : nil, branchDropout: attnOutDrop)
+        }
         // attention.output.dense: d(context) → hidden.
-        matmulBackward(dinp: s.hidden, dweight: so.dense.weight.pointer(in: g), dbias: so.dense.bias.pointer(in: g),
-                       dout: hasAttnOutDrop ? s.branch : s.residual, inp: a.context,
-                       weight: so.dense.weight.pointer(in: p), rows: BT, inFeatures: C, outFeatures: C)
+        timed(ws.profile, .matmulBackward) {
+            matmulBackward(dinp: s.hidden, dweight: so.dense.weight.pointer(in: g), dbias: so.dense.bias.pointer(in: g),
+                           dout: hasAttnOutDrop ? s.branch : s.residual, inp: a.context,
+                           weight: so.dense.weight.pointer(in: p), rows: BT, inFeatures: C, outFeatures: C)
+        }
         // Attention core → d(q|k|v); then the fused projection: dInput += d(qkv) · W.
-        attentionBackward(dqkv: s.qkv, dctx: s.hidden, att: a.attention, qkv: a.qkv,
-                          scratch: s.attentionScratch, dropout: ws.dropout?.attentionProbabilities(index),
-                          batch: B, seq: T, channels: C, heads: sa.heads)
-        matmulBackward(dinp: s.residual, dweight: sa.qkv.weight.pointer(in: g), dbias: sa.qkv.bias.pointer(in: g),
-                       dout: s.qkv, inp: input, weight: sa.qkv.weight.pointer(in: p),
-                       rows: BT, inFeatures: C, outFeatures: 3 * C, accumulateInput: true)
+        timed(ws.profile, .attentionBackward) {
+            attentionBackward(dqkv: s.qkv, dctx: s.hidden, att: a.attention, qkv: a.qkv,
+                              scratch: s.attentionScratch, dropout: ws.dropout?.attentionProbabilities(index),
+                              batch: B, seq: T, channels: C, heads: sa.heads)
+        }
+        timed(ws.profile, .matmulBackward) {
+            matmulBackward(dinp: s.residual, dweight: sa.qkv.weight.pointer(in: g), dbias: sa.qkv.bias.pointer(in: g),
+                           dout: s.qkv, inp: input, weight: sa.qkv.weight.pointer(in: p),
+                           rows: BT, inFeatures: C, outFeatures: 3 * C, accumulateInput: true)
+        }
     }
 }
 

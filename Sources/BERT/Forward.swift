@@ -28,12 +28,16 @@ extension BertForQuestionAnswering {
 
     private func run(_ ws: BertWorkspace) {
         let p = parameters.pointer
-        embeddings.forward(p, ws)
+        timed(ws.profile, .embeddings) {
+            embeddings.forward(p, ws)
+        }
         for (l, layer) in encoder.layers.enumerated() {
             let input = l == 0 ? ws.embeddings.output : ws.layers[l - 1].output
             layer.forward(p, input: input, ws.layers[l], ws, index: l)
         }
-        headForward(p, ws)
+        timed(ws.profile, .head) {
+            headForward(p, ws)
+        }
     }
 
     /// Convenience: one forward with a fresh workspace, logits returned as arrays.
@@ -132,37 +136,55 @@ extension BertLayer {
         let B = ws.batch, T = ws.sequence, BT = B * T
         let sa = attention.selfAttention, C = sa.query.inFeatures, I = intermediate.dense.outFeatures
         // BertSelfAttention: fused q|k|v projection, then per-head attention.
-        matmulForward(out: a.qkv, inp: input, weight: sa.qkv.weight.pointer(in: p), bias: sa.qkv.bias.pointer(in: p),
-                      rows: BT, inFeatures: C, outFeatures: 3 * C)
+        timed(ws.profile, .matmul) {
+            matmulForward(out: a.qkv, inp: input, weight: sa.qkv.weight.pointer(in: p), bias: sa.qkv.bias.pointer(in: p),
+                          rows: BT, inFeatures: C, outFeatures: 3 * C)
+        }
         // dropout: on the probabilities (saved undropped; the backward regenerates the mask)
-        attentionForward(ctx: a.context, att: a.attention, qkv: a.qkv, mask: ws.additiveMask,
-                         batch: B, seq: T, channels: C, heads: sa.heads, saveProbabilities: ws.saveForBackward,
-                         dropout: ws.dropout?.attentionProbabilities(index),
-                         dropped: ws.backward?.droppedProbabilities)
+        timed(ws.profile, .attention) {
+            attentionForward(ctx: a.context, att: a.attention, qkv: a.qkv, mask: ws.additiveMask,
+                             batch: B, seq: T, channels: C, heads: sa.heads, saveProbabilities: ws.saveForBackward,
+                             dropout: ws.dropout?.attentionProbabilities(index),
+                             dropped: ws.backward?.droppedProbabilities)
+        }
         // BertSelfOutput: dense, dropout:, LayerNorm(dense + input).
         let so = attention.output
-        matmulForward(out: a.attentionResidual, inp: a.context, weight: so.dense.weight.pointer(in: p),
-                      bias: so.dense.bias.pointer(in: p), rows: BT, inFeatures: C, outFeatures: C)
-        if let plan = ws.dropout {
-            dropoutForward(a.attentionResidual, count: BT * C, mask: plan.attentionOutput(index))
+        timed(ws.profile, .matmul) {
+            matmulForward(out: a.attentionResidual, inp: a.context, weight: so.dense.weight.pointer(in: p),
+                          bias: so.dense.bias.pointer(in: p), rows: BT, inFeatures: C, outFeatures: C)
         }
-        residualLayerNormForward(out: a.attentionOutput, mean: a.attentionMean, rstd: a.attentionRstd,
-                                 x: a.attentionResidual, residual: input,
-                                 weight: so.layerNorm.weight.pointer(in: p), bias: so.layerNorm.bias.pointer(in: p),
-                                 rows: BT, channels: C, eps: so.layerNorm.eps)
+        if let plan = ws.dropout {
+            timed(ws.profile, .dropout) {
+                dropoutForward(a.attentionResidual, count: BT * C, mask: plan.attentionOutput(index))
+            }
+        }
+        timed(ws.profile, .residualLayerNorm) {
+            residualLayerNormForward(out: a.attentionOutput, mean: a.attentionMean, rstd: a.attentionRstd,
+                                     x: a.attentionResidual, residual: input,
+                                     weight: so.layerNorm.weight.pointer(in: p), bias: so.layerNorm.bias.pointer(in: p),
+                                     rows: BT, channels: C, eps: so.layerNorm.eps)
+        }
         // BertIntermediate: dense + activation, fused per chunk of rows.
-        matmulActivationForward(pre: a.intermediatePre, out: a.intermediate, inp: a.attentionOutput,
-                                weight: intermediate.dense.weight.pointer(in: p), bias: intermediate.dense.bias.pointer(in: p),
-                                rows: BT, inFeatures: C, outFeatures: I, activation: intermediate.activation)
-        // BertOutput: dense, dropout:, LayerNorm(dense + attention output).
-        matmulForward(out: a.outputResidual, inp: a.intermediate, weight: output.dense.weight.pointer(in: p),
-                      bias: output.dense.bias.pointer(in: p), rows: BT, inFeatures: I, outFeatures: C)
-        if let plan = ws.dropout {
-            dropoutForward(a.outputResidual, count: BT * C, mask: plan.feedForwardOutput(index))
+        timed(ws.profile, .matmul) {
+            matmulActivationForward(pre: a.intermediatePre, out: a.intermediate, inp: a.attentionOutput,
+                                    weight: intermediate.dense.weight.pointer(in: p), bias: intermediate.dense.bias.pointer(in: p),
+                                    rows: BT, inFeatures: C, outFeatures: I, activation: intermediate.activation)
         }
-        residualLayerNormForward(out: a.output, mean: a.outputMean, rstd: a.outputRstd,
-                                 x: a.outputResidual, residual: a.attentionOutput,
-                                 weight: output.layerNorm.weight.pointer(in: p), bias: output.layerNorm.bias.pointer(in: p),
-                                 rows: BT, channels: C, eps: output.layerNorm.eps)
+        // BertOutput: dense, dropout:, LayerNorm(dense + attention output).
+        timed(ws.profile, .matmul) {
+            matmulForward(out: a.outputResidual, inp: a.intermediate, weight: output.dense.weight.pointer(in: p),
+                          bias: output.dense.bias.pointer(in: p), rows: BT, inFeatures: I, outFeatures: C)
+        }
+        if let plan = ws.dropout {
+            timed(ws.profile, .dropout) {
+                dropoutForward(a.outputResidual, count: BT * C, mask: plan.feedForwardOutput(index))
+            }
+        }
+        timed(ws.profile, .residualLayerNorm) {
+            residualLayerNormForward(out: a.output, mean: a.outputMean, rstd: a.outputRstd,
+                                     x: a.outputResidual, residual: a.attentionOutput,
+                                     weight: output.layerNorm.weight.pointer(in: p), bias: output.layerNorm.bias.pointer(in: p),
+                                     rows: BT, channels: C, eps: output.layerNorm.eps)
+        }
     }
 }

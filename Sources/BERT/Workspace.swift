@@ -65,6 +65,8 @@ public final class BertWorkspace {
     public let startTargets: UnsafeMutablePointer<Int32>
     public let endTargets: UnsafeMutablePointer<Int32>
 
+    /// Per-operation timing (bench --profile); nil by default.
+    public var profile: OperationProfile?
     /// Gradient-of-activation scratch for the backward pass (nil unless `saveForBackward`).
     public let backward: BackwardBuffers?
     /// The dropout of the last forward (nil: eval mode, or every probability 0).

@@ -11,6 +11,7 @@ struct BenchCommand: ParsableCommand {
             BenchTokenizeCommand.self,
             BenchFeaturesCommand.self,
             BenchInferCommand.self,
+            BenchTrainCommand.self,
         ]
     )
 }

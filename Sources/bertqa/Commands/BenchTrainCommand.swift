@@ -1,0 +1,165 @@
+import ArgumentParser
+import BERT
+import Foundation
+import Kernels
+import Training
+
+/// `bertqa bench train`: full training steps of BertForQuestionAnswering on random full-length
+/// windows: training forward with dropout, QA loss, backward, gradient clipping, AdamW.
+/// Reports ms per step, sequences/s, GFLOP/s (3× the forward's FLOPs) against the machine's
+/// fp32 ceiling, and peak RSS.
+struct BenchTrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Training speed: forward + loss + backward + clip + AdamW steps on random full-length windows."
+    )
+
+    @Option(help: "A model folder, or a built-in shape with random weights: bert-base, minilm-shape.")
+    var model: String
+
+    @Option(help: "Windows per batch.")
+    var batch: Int = 16
+
+    @Option(help: "Tokens per window.")
+    var seq: Int = 384
+
+    @Option(help: "Timed steps (after one warm-up step).")
+    var steps: Int = 5
+
+    @Option(help: "The machine's fp32 ceiling in GFLOP/s (OpenBLAS sgemm on all cores) for the % figure.")
+    var ceiling: Double = 198
+
+    @Flag(help: "Also print where the time goes, per kind of operation.")
+    var profile = false
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func validate() throws {
+        if batch < 1 { throw ValidationError("--batch must be at least 1") }
+        if seq < 1 { throw ValidationError("--seq must be at least 1") }
+        if steps < 1 { throw ValidationError("--steps must be at least 1") }
+    }
+
+    func run() throws {
+        let net = try CLIError.wrap { try loadModel() }
+        let config = net.config
+        guard seq <= config.maxPositionEmbeddings else {
+            throw CLIError(description: "--seq \(seq) exceeds the model's max_position_embeddings \(config.maxPositionEmbeddings)")
+        }
+        let input = try CLIError.wrap { try randomBatch(config) }
+        let workspace = try CLIError.wrap {
+            try BertWorkspace(config: config, maxBatch: batch, maxSequence: seq, saveForBackward: true)
+        }
+        let gradients = FloatBuffer(count: net.layout.totalCount)
+        let optimizer = AdamW(layout: net.layout, weightDecay: 0.01)
+        // Answers somewhere in each window, as SQuAD features have them.
+        let starts = (0..<batch).map { (seq / 2 + 7 * $0) % seq }, ends = starts.map { min($0 + 3, seq - 1) }
+        let phases = PhaseTimes()
+
+        func step(_ k: Int) throws {
+            try phases.measure("forward (training, dropout)") {
+                try net.forward(input, workspace: workspace, dropoutSeed: UInt64(k))
+            }
+            let loss = try phases.measure("loss") {
+                try net.qaLoss(startPositions: starts, endPositions: ends, workspace: workspace)
+            }
+            guard loss.isFinite else { throw CLIError(description: "the loss became \(loss) at step \(k)") }
+            phases.measure("zero gradients") { gradients.zero() }
+            try phases.measure("backward") { try net.backward(workspace: workspace, gradients: gradients) }
+            phases.measure("clip gradient norm") { _ = clipGradientNorm(gradients, layout: net.layout, maxNorm: 1) }
+            phases.measure("AdamW") { optimizer.update(parameters: net.parameters, gradients: gradients, lr: 3e-5) }
+        }
+        try CLIError.wrap { try step(0) }  // warm-up: page in, BLAS setup
+        phases.reset()
+        let ops = OperationProfile()
+        if profile { workspace.profile = ops }
+
+        var times: [Double] = []
+        for k in 1...steps {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try CLIError.wrap { try step(k) }
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        let mean = times.reduce(0, +) / Double(times.count)
+        let best = times.min() ?? mean
+        let flops = 3 * net.forwardFLOPs(batch: batch, sequence: seq)
+        let gflops = flops / mean / 1e9
+        let rss = peakRSSMegabytes()
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        if json {
+            var fields = "{\"model\":\(JSONText.string(model)),\"batch\":\(batch),\"seq\":\(seq),\"steps\":\(steps),"
+                + "\"cores\":\(cores),\"blas_core\":\(JSONText.string(BLAS.coreName)),"
+                + "\"ms_per_step\":\(fmt(mean * 1000)),\"best_ms_per_step\":\(fmt(best * 1000)),"
+                + "\"sequences_per_second\":\(fmt(Double(batch) / mean)),"
+                + "\"gflop_per_step\":\(fmt(flops / 1e9)),\"gflops\":\(fmt(gflops)),"
+                + "\"percent_of_ceiling\":\(fmt(100 * gflops / ceiling)),\"peak_rss_mb\":\(fmt(rss))"
+            if profile {
+                let items = (phases.entries.map { ($0.name, $0.seconds) } + ops.entries.map { ($0.operation.rawValue, $0.seconds) })
+                    .map { "\(JSONText.string($0.0)):\(fmt($0.1 / Double(steps) * 1000))" }
+                fields += ",\"profile_ms_per_step\":{\(items.joined(separator: ","))}"
+            }
+            print(fields + "}")
+        } else {
+            print("model \(model): \(config.numHiddenLayers) layers, hidden \(config.hiddenSize), "
+                + "\(config.numAttentionHeads) heads, FFN \(config.intermediateSize), dropout \(config.hiddenDropoutProb)/"
+                + "\(config.attentionProbsDropoutProb); batch \(batch) × \(seq); \(cores) cores, OpenBLAS \(BLAS.coreName)")
+            print(String(format: "%.1f ms/step (best %.1f), %.2f sequences/s", mean * 1000, best * 1000, Double(batch) / mean))
+            print(String(format: "%.1f GFLOP/step (3× forward), %.1f GFLOP/s = %.0f %% of the %.0f GFLOP/s ceiling",
+                         flops / 1e9, gflops, 100 * gflops / ceiling, ceiling))
+            print(String(format: "peak RSS %.0f MB", rss))
+            if profile { printProfile(phases, ops, stepSeconds: mean) }
+        }
+    }
+
+    private func printProfile(_ phases: PhaseTimes, _ ops: OperationProfile, stepSeconds: Double) {
+        let n = Double(steps)
+        print("per step:")
+        for e in phases.entries {
+            print("  " + pad(e.name) + String(format: "%9.1f ms  %5.1f %%", e.seconds / n * 1000, 100 * e.seconds / n / stepSeconds))
+        }
+        print("inside forward and backward:")
+        for e in ops.entries {
+            print("  " + pad(e.operation.rawValue)
+                + String(format: "%9.1f ms  %5.1f %%  (%d calls)", e.seconds / n * 1000, 100 * e.seconds / n / stepSeconds, e.calls / steps))
+        }
+    }
+
+    private func pad(_ s: String) -> String { s.count >= 42 ? s : s + String(repeating: " ", count: 42 - s.count) }
+
+    private func loadModel() throws -> BertForQuestionAnswering {
+        switch model {
+        case "bert-base": return try BertForQuestionAnswering(config: .bertBase, seed: 0)
+        case "minilm-shape": return try BertForQuestionAnswering(config: .miniLML6, seed: 0)
+        default: return try BertForQuestionAnswering.load(from: URL(fileURLWithPath: model)).model
+        }
+    }
+
+    /// Full windows (no padding): question-then-context type ids, random ids.
+    private func randomBatch(_ config: BertConfig) throws -> BertBatch {
+        var rng = SeededGenerator(seed: 42)
+        let n = batch * seq
+        let low = min(1000, config.vocabSize - 1)
+        let ids = (0..<n).map { _ in Int32(low + Int(rng.next() % UInt64(config.vocabSize - low))) }
+        let types = (0..<n).map { Int32(($0 % seq) >= seq / 4 && config.typeVocabSize > 1 ? 1 : 0) }
+        return try BertBatch(batchSize: batch, sequenceLength: seq, inputIDs: ids, tokenTypeIDs: types)
+    }
+
+    private func fmt(_ x: Double) -> String { String(format: "%.2f", x) }
+}
+
+/// Wall time of the phases of a training step, in first-seen order.
+private final class PhaseTimes {
+    private(set) var entries: [(name: String, seconds: Double)] = []
+
+    func reset() { entries.removeAll() }
+
+    func measure<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer {
+            let s = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            if let i = entries.firstIndex(where: { $0.name == name }) { entries[i].seconds += s } else { entries.append((name, s)) }
+        }
+        return try body()
+    }
+}

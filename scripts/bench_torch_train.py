@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""PyTorch peer of `bertqa bench train`: full training steps of BertForQuestionAnswering, fp32,
+train mode (dropout from the config), QA loss, backward, clip_grad_norm_(1.0), AdamW (lr 3e-5,
+weight decay 0.01 on the same parameters as HF's Trainer), on random full-length windows of the
+same shape and answer positions. Prints one JSON object like `bertqa bench train --json`.
+
+    python3 scripts/bench_torch_train.py --model minilm-shape --batch 16 --seq 384
+    python3 scripts/bench_torch_train.py --model ../shared/models/all-MiniLM-L6-v2 --batch 16 --seq 384
+    python3 scripts/bench_torch_train.py --model bert-base --batch 4 --seq 384
+"""
+import argparse
+import json
+import resource
+import time
+
+import torch
+from transformers import BertConfig, BertForQuestionAnswering
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--model", required=True)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--seq", type=int, default=384)
+    p.add_argument("--steps", type=int, default=5)
+    p.add_argument("--threads", type=int, default=2)
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    if a.model == "bert-base":
+        model = BertForQuestionAnswering(BertConfig())
+    elif a.model == "minilm-shape":
+        model = BertForQuestionAnswering(BertConfig(hidden_size=384, num_hidden_layers=6, intermediate_size=1536))
+    else:
+        model = BertForQuestionAnswering.from_pretrained(a.model)
+    model.train()
+    cfg = model.config
+    decay = [p for n, p in model.named_parameters() if not (n.endswith("bias") or "LayerNorm" in n)]
+    no_decay = [p for n, p in model.named_parameters() if n.endswith("bias") or "LayerNorm" in n]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}], lr=3e-5)
+    g = torch.Generator().manual_seed(42)
+    ids = torch.randint(1000, cfg.vocab_size, (a.batch, a.seq), generator=g)
+    types = (torch.arange(a.seq) >= a.seq // 4).long().expand(a.batch, a.seq)
+    mask = torch.ones(a.batch, a.seq, dtype=torch.long)
+    starts = torch.tensor([(a.seq // 2 + 7 * b) % a.seq for b in range(a.batch)])
+    ends = torch.clamp(starts + 3, max=a.seq - 1)
+
+    def step():
+        out = model(input_ids=ids, token_type_ids=types, attention_mask=mask,
+                    start_positions=starts, end_positions=ends)
+        opt.zero_grad(set_to_none=False)
+        out.loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+
+    step()  # warm-up
+    times = []
+    for _ in range(a.steps):
+        t = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t)
+    mean = sum(times) / len(times)
+    C, I, T, L = cfg.hidden_size, cfg.intermediate_size, a.seq, cfg.num_hidden_layers
+    forward = L * (2 * a.batch * T * (4 * C * C + 2 * C * I) + 4 * a.batch * T * T * C) + 4 * a.batch * T * C
+    print(json.dumps({"model": a.model, "batch": a.batch, "seq": a.seq, "steps": a.steps, "torch": torch.__version__,
+                      "threads": a.threads, "attn_implementation": getattr(cfg, "_attn_implementation", None),
+                      "ms_per_step": round(mean * 1000, 2), "best_ms_per_step": round(min(times) * 1000, 2),
+                      "sequences_per_second": round(a.batch / mean, 2), "gflops": round(3 * forward / mean / 1e9, 2),
+                      "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+
+
+if __name__ == "__main__":
+    main()
