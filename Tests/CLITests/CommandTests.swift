@@ -1,0 +1,116 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// The user-facing commands end to end on a random tiny model (runs anywhere): `answer`,
+/// `evaluate`, `train`, `demo`, `score`, and their one-line errors.
+final class CommandTests: XCTestCase {
+    let devSample = Golden.repositoryRoot.appendingPathComponent("Sources/bertqa/Resources/demo-dev.json").path
+    let trainSample = Golden.repositoryRoot.appendingPathComponent("Sources/bertqa/Resources/demo-train.json").path
+
+    func json(_ text: String) -> Any? { try? JSONSerialization.jsonObject(with: Data(text.utf8)) }
+
+    func testAnswerFromFlagsAndStdin() throws {
+        let model = try CLITestModel.folder().path
+        let one = try CLI.run(["answer", "--model", model, "--question", "Who developed relativity?",
+                               "--context", "Albert Einstein developed the theory of relativity."])
+        XCTAssertEqual(one.status, 0, one.stderr)
+        let answer = try XCTUnwrap(json(one.stdout) as? [String: Any], one.stdout)
+        XCTAssertEqual(Set(answer.keys), ["score", "start", "end", "answer"])
+        let three = try CLI.run(["answer", "--model", model, "--question", "Who?", "--top-k", "3",
+                                 "--context", "Albert Einstein developed the theory of relativity in the early 20th century."])
+        XCTAssertEqual((json(three.stdout) as? [Any])?.count, 3, three.stdout)
+        let lines = try CLI.run(["answer", "--model", model], stdin: """
+        {"question": "Where?", "context": "The Eiffel Tower is in Paris."}
+        not json
+        {"question": "", "context": "x"}
+        {"question": "What?", "context": "Water boils at 100 degrees."}
+        """)
+        XCTAssertEqual(lines.status, 0, lines.stderr)
+        let out = lines.stdout.split(separator: "\n").map { json(String($0)) as? [String: Any] }
+        XCTAssertEqual(out.count, 4)
+        XCTAssertNotNil(out[0]?["answer"])
+        XCTAssertNotNil(out[1]?["error"])
+        XCTAssertEqual(out[2]?["error"] as? String, "the question is empty")
+        XCTAssertNotNil(out[3]?["answer"])
+    }
+
+    func testEvaluateWritesPredictionsAndPrintsMetrics() throws {
+        let model = try CLITestModel.folder().path
+        let output = try TinyModel.temporaryFolder("bertqa-eval")
+        let result = try CLI.run(["evaluate", "--model", model, "--data", devSample, "--limit", "12", "--output", output.path])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let metrics = try XCTUnwrap(json(result.stdout) as? [String: Any], result.stdout)
+        XCTAssertNotNil(metrics["exact_match"] as? Double)
+        XCTAssertNotNil(metrics["f1"] as? Double)
+        let predictions = try XCTUnwrap(json(String(contentsOf: output.appendingPathComponent("predictions.json"), encoding: .utf8)) as? [String: String])
+        XCTAssertEqual(predictions.count, 12)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: output.appendingPathComponent("nbest_predictions.json").path))
+        // `score` on what `evaluate` wrote gives the same metrics as the official script would.
+        let scored = try CLI.run(["score", "--data", devSample, "--predictions", output.appendingPathComponent("predictions.json").path])
+        // Like evaluate-v1.1.py: unanswered questions score 0 (and are named on stderr).
+        XCTAssertEqual(scored.status, 0, scored.stderr)
+        XCTAssertNotNil((json(scored.stdout) as? [String: Any])?["exact_match"], scored.stdout)
+    }
+
+    func testTrainThenAnswerWithTheSavedModel() throws {
+        let model = try CLITestModel.folder().path
+        let output = try TinyModel.temporaryFolder("bertqa-cli-train")
+        let result = try CLI.run(["train", "--model", model, "--train-file", trainSample, "--validation-file", devSample,
+                                  "--output", output.path, "--max-train-samples", "24", "--max-eval-samples", "8",
+                                  "--epochs", "1", "--batch-size", "8", "--max-length", "128", "--stride", "32",
+                                  "--logging-steps", "1"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let summary = try XCTUnwrap(json(result.stdout) as? [String: Any], result.stdout)
+        let windows = try XCTUnwrap(summary["train_features"] as? Int)
+        XCTAssertEqual(summary["steps"] as? Int, (windows + 7) / 8)
+        XCTAssertTrue(result.stderr.contains("validation loss"), result.stderr)
+        for file in ["config.json", "model.safetensors", "vocab.txt", "training_log.jsonl", "loss_curve.svg", "train_results.json"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: output.appendingPathComponent(file).path), file)
+        }
+        XCTAssertTrue(try String(contentsOf: output.appendingPathComponent("loss_curve.svg"), encoding: .utf8).contains("<polyline"))
+        let answer = try CLI.run(["answer", "--model", output.path, "--question", "Who?", "--context", "Marie Curie won two Nobel prizes."])
+        XCTAssertEqual(answer.status, 0, answer.stderr)
+        // --resume with nothing left to do continues from the last checkpoint and ends at once.
+        let resumed = try CLI.run(["train", "--model", model, "--train-file", trainSample, "--output", output.path,
+                                   "--max-train-samples", "24", "--epochs", "1", "--batch-size", "8",
+                                   "--max-length", "128", "--stride", "32", "--resume"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(resumed.stderr.contains("resumed from"), resumed.stderr)
+    }
+
+    func testDemoRunsEndToEndWithAGivenModel() throws {
+        let model = try CLITestModel.folder().path
+        let output = try TinyModel.temporaryFolder("bertqa-demo")
+        let result = try CLI.run(["demo", "--model", model, "--output", output.path, "--epochs", "1", "--max-steps", "2"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("bertqa demo summary"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("Who developed the theory of relativity?"), result.stdout)
+        XCTAssertTrue(result.stderr.contains("exact_match"), result.stderr)
+    }
+
+    func testErrorsAreOneLineAndNonZero() throws {
+        let model = try CLITestModel.folder().path
+        let broken = try TinyModel.temporaryFolder("bertqa-broken")
+        try Data("{not json".utf8).write(to: broken.appendingPathComponent("bad.json"))
+        let cases: [[String]] = [
+            ["answer", "--model", "/nonexistent", "--question", "q", "--context", "c"],
+            ["answer", "--model", model, "--question", "q"],
+            ["answer", "--model", model, "--question", "q", "--context", "c", "--top-k", "0"],
+            ["evaluate", "--model", model, "--data", broken.appendingPathComponent("bad.json").path],
+            ["evaluate", "--model", model, "--data", "/nonexistent.json"],
+            ["train", "--model", model, "--train-file", trainSample, "--output", "/proc/nope", "--max-train-samples", "8"],
+            ["train", "--model", model, "--train-file", trainSample, "--output", broken.path, "--batch-size", "0"],
+            ["score", "--data", devSample, "--predictions", "/nonexistent.json"],
+            ["serve", "--model", model, "--port", "70000"],
+        ]
+        for args in cases {
+            let result = try CLI.run(args)
+            XCTAssertNotEqual(result.status, 0, "\(args)")
+            let lines = result.stderr.split(separator: "\n").filter { !$0.isEmpty && !$0.hasPrefix("Usage:") && !$0.hasPrefix("  See ") }
+            XCTAssertGreaterThanOrEqual(lines.count, 1, "\(args)")
+            XCTAssertFalse(result.stderr.contains("Fatal error"), "\(args): \(result.stderr)")
+            XCTAssertFalse(result.stderr.contains("Stack dump"), "\(args): \(result.stderr)")
+        }
+    }
+}
