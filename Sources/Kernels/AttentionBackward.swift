@@ -3,6 +3,8 @@
 // probabilities after dropout (regenerated from the mask), and s = 1/√hs:
 //   dv  = P'ᵀ · dctx          dP' = dctx · vᵀ          dP = dropout backward of dP'
 //   dS  = P ⊙ (dP − rowsum(P ⊙ dP))                    (softmax; masked keys have P = 0)
+// With dropout, P ⊙ dP = P' ⊙ dP' (P' = P·mask·scale), so dS = P' ⊙ dP' − P · rowsum(P' ⊙ dP'):
+// the mask is regenerated once per (batch, head), for P', and never applied to dP'.
 //   dq  = s · dS · k          dk  = s · dSᵀ · q
 
 /// Floats of scratch `attentionBackward` needs: two T×T matrices per worker.
@@ -42,10 +44,13 @@ public func attentionBackward(
             // dP' (T,T) = dctx (T,hs) · vᵀ
             sgemm(transA: false, transB: true, m: T, n: T, k: hs, alpha: 1,
                   a: dOut, lda: C, b: v, ldb: 3 * C, beta: 0, c: dp, ldc: T)
-            if let drop {
-                dropoutApply(out: dp, inp: dp, count: T * T, first: pair * T * T, mask: drop)
+            if drop != nil {
+                for i in 0..<T {
+                    softmaxDropoutBackwardRow(dp + i * T, probs: p + i * T, dropped: weights + i * T, count: T)
+                }
+            } else {
+                for i in 0..<T { softmaxBackwardRow(dp + i * T, probs: p + i * T, count: T) }
             }
-            for i in 0..<T { softmaxBackwardRow(dp + i * T, probs: p + i * T, count: T) }
             // dq = s · dS · k, dk = s · dSᵀ · q
             sgemm(transA: false, transB: false, m: T, n: hs, k: T, alpha: scale,
                   a: dp, lda: T, b: k, ldb: 3 * C, beta: 0, c: dq, ldc: 3 * C)
@@ -68,4 +73,27 @@ public func softmaxBackwardRow(_ row: UnsafeMutablePointer<Float>, probs: Unsafe
     j = 0
     while j + 16 <= count { store16(load16(probs + j) * (load16(row + j) - dv), row + j); j += 16 }
     while j < count { row[j] = probs[j] * (row[j] - dot); j += 1 }
+}
+
+/// row (N) ← dropped ⊙ row − probs · Σ dropped ⊙ row, in place: dscores from the gradient of
+/// the dropped probabilities (`dropped` = probs after dropout).
+@inline(__always)
+public func softmaxDropoutBackwardRow(
+    _ row: UnsafeMutablePointer<Float>, probs: UnsafePointer<Float>, dropped: UnsafePointer<Float>, count: Int
+) {
+    var acc = Vec16(repeating: 0)
+    var tail: Float = 0
+    var j = 0
+    while j + 16 <= count {
+        let g = load16(row + j) * load16(dropped + j)
+        store16(g, row + j)
+        acc += g
+        j += 16
+    }
+    while j < count { row[j] *= dropped[j]; tail += row[j]; j += 1 }
+    let dot = acc.sum() + tail
+    let dv = Vec16(repeating: dot)
+    j = 0
+    while j + 16 <= count { store16(load16(row + j) - load16(probs + j) * dv, row + j); j += 16 }
+    while j < count { row[j] -= probs[j] * dot; j += 1 }
 }
