@@ -1,5 +1,7 @@
 import Foundation
-import Inference
+#if canImport(Inference)
+import Inference  // absent when the fuzzer compiles this file with the option types alone
+#endif
 
 /// The body of `POST /answer`, in the Hugging Face Inference API schema:
 /// `{"inputs": {"question", "context"} | [{...}, ...], "parameters": {top_k, doc_stride,

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (Swift's -sanitize=fuzzer with AddressSanitizer) and runs each.
+#
+#   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     targets: tokenizer safetensors squad request
+#
+# Each target is compiled straight from the module sources it exercises (no SwiftPM, so only
+# the code under test is instrumented). Corpora live in Fuzz/corpus/<target> (seeds committed);
+# crashes are written to .build-fuzz/crashes/<target>/ and must become regression tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_PER_TARGET=${1:-60}
+shift || true
+TARGETS=${*:-tokenizer safetensors squad request}
+B=.build-fuzz
+mkdir -p "$B"
+FLAGS=(-O -parse-as-library -sanitize=fuzzer,address -g)
+
+module() { # name, sources...
+    local name=$1; shift
+    swiftc "${FLAGS[@]}" -enable-testing -I "$B" -emit-module -emit-module-path "$B/$name.swiftmodule" \
+        -emit-library -static -module-name "$name" -o "$B/lib$name.a" "$@"
+}
+
+build() {
+    case $1 in
+        tokenizer)
+            module Tokenization Sources/Tokenization/*.swift
+            swiftc "${FLAGS[@]}" -I "$B" -module-name FuzzTokenizer Fuzz/TokenizerFuzz.swift "$B/libTokenization.a" -o "$B/fuzz-tokenizer" ;;
+        squad)
+            module Tokenization Sources/Tokenization/*.swift
+            module SQuAD Sources/SQuAD/*.swift
+            swiftc "${FLAGS[@]}" -I "$B" -module-name FuzzSQuAD Fuzz/SQuADFuzz.swift "$B/libSQuAD.a" "$B/libTokenization.a" -o "$B/fuzz-squad" ;;
+        safetensors)
+            # The reader and its errors only: no BLAS needed.
+            module BERT Sources/BERT/Safetensors.swift Sources/BERT/SafetensorsError.swift Sources/BERT/BertError.swift Sources/BERT/HalfConversion.swift
+            swiftc "${FLAGS[@]}" -I "$B" -module-name FuzzSafetensors Fuzz/SafetensorsFuzz.swift "$B/libBERT.a" -o "$B/fuzz-safetensors" ;;
+        request)
+            # The request decoder with the option types it fills (no Hummingbird needed).
+            module Server Sources/Inference/Answer.swift Sources/Inference/AnswerJob.swift Sources/Server/AnswerRequest.swift
+            swiftc "${FLAGS[@]}" -I "$B" -module-name FuzzRequest Fuzz/RequestFuzz.swift "$B/libServer.a" -o "$B/fuzz-request" ;;
+    esac
+}
+
+for t in $TARGETS; do
+    echo "== building $t"
+    build "$t"
+    mkdir -p "Fuzz/corpus/$t" "$B/corpus/$t" "$B/crashes/$t"
+    echo "== fuzzing $t for ${SECONDS_PER_TARGET}s"
+    "$B/fuzz-$t" -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=4096 -max_len=4096 \
+        -artifact_prefix="$B/crashes/$t/" -print_final_stats=1 "$B/corpus/$t" "Fuzz/corpus/$t" 2>&1 \
+        | grep -E "stat::number_of_executed_units|stat::peak_rss|ERROR|SUMMARY|Done|crash" || true
+done
