@@ -9,6 +9,7 @@ struct BenchCommand: ParsableCommand {
         subcommands: [
             // Each bench verb lives in its own file: Bench<Name>Command.swift.
             BenchTokenizeCommand.self,
+            BenchAnswerCommand.self,
             BenchFeaturesCommand.self,
             BenchInferCommand.self,
             BenchTrainCommand.self,

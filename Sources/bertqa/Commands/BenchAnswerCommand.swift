@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import Inference
+
+/// `bertqa bench answer`: the QA pipeline on SQuAD dev questions, one question per call (as
+/// HF's pipeline runs) against all questions in batched calls.
+struct BenchAnswerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "answer",
+        abstract: "QuestionAnswerer throughput: one question at a time vs batched."
+    )
+
+    @Option(help: "Model folder (Hugging Face layout).") var model: String
+    @Option(help: "SQuAD JSON file whose questions are answered.") var data: String
+    @Option(help: "Questions to answer.") var questions = 200
+    @Option(help: "Questions per batched call.") var batchSize = 64
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        if questions < 1 || batchSize < 1 { throw ValidationError("--questions and --batch-size must be at least 1") }
+    }
+
+    func run() throws {
+        let answerer = try CLIError.wrap { try QuestionAnswerer(directory: URL(fileURLWithPath: model)) }
+        let jobs = try CLIError.wrap { try Self.jobs(data, limit: questions) }
+        // Warm-up: first-call costs (workspace planning, page faults) are not part of either figure.
+        _ = answerer.answer(Array(jobs.prefix(2)))
+        let single = bestOf(1) { for job in jobs { _ = answerer.answer([job]) } }
+        let batched = bestOf(1) {
+            for start in stride(from: 0, to: jobs.count, by: batchSize) {
+                _ = answerer.answer(Array(jobs[start ..< min(start + batchSize, jobs.count)]))
+            }
+        }
+        let n = Double(jobs.count)
+        if json {
+            print("{\"questions\":\(jobs.count),\"one_at_a_time_questions_per_second\":\(String(format: "%.2f", n / single)),"
+                + "\"batched_questions_per_second\":\(String(format: "%.2f", n / batched)),\"speedup\":\(String(format: "%.2f", single / batched)),"
+                + "\"batch_size\":\(batchSize),\"peak_rss_mb\":\(Int(peakRSSMegabytes()))}")
+        } else {
+            print(String(format: "%d questions: one at a time %.2f q/s (%.1f s), batched by %d %.2f q/s (%.1f s): %.2fx",
+                         jobs.count, n / single, single, batchSize, n / batched, batched, single / batched))
+        }
+    }
+
+    static func jobs(_ path: String, limit: Int) throws -> [AnswerJob] {
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
+        guard let articles = (object as? [String: Any])?["data"] as? [[String: Any]] else {
+            throw CLIError(description: "\(path): not a SQuAD file (no \"data\" list)")
+        }
+        var jobs: [AnswerJob] = []
+        for article in articles {
+            for paragraph in article["paragraphs"] as? [[String: Any]] ?? [] {
+                guard let context = paragraph["context"] as? String else { continue }
+                for qa in paragraph["qas"] as? [[String: Any]] ?? [] {
+                    guard let q = qa["question"] as? String else { continue }
+                    jobs.append(AnswerJob(question: q, context: context))
+                    if jobs.count == limit { return jobs }
+                }
+            }
+        }
+        return jobs
+    }
+}
