@@ -28,6 +28,7 @@ public func layerNormBackward(
     let rs = SendablePointer(UnsafeMutablePointer(mutating: rstd))
     let sc = SendablePointer(scratch)
     let br = branch.map { SendablePointer($0) }
+    let activeDropout = branchDropout.flatMap { $0.isActive ? $0 : nil }
     let chunks = rows * C * 8 < 32_768 ? 1 : Parallel.workers
     let used = min(chunks, max(rows, 1))
     Parallel.forEachChunk(rows, chunks: chunks) { worker, range in
@@ -38,8 +39,7 @@ public func layerNormBackward(
                 dinp: di.pointer + row * C, dweight: dw, dbias: db, dout: d.pointer + row * C,
                 inp: x.pointer + row * C, weight: w.pointer, mean: mu.pointer[row], rstd: rs.pointer[row], channels: C)
             if let br {
-                let mask = branchDropout ?? DropoutMask(seed: 0, stream: 0, probability: 0)
-                if mask.isActive {
+                if let mask = activeDropout {
                     dropoutApply(out: br.pointer + row * C, inp: di.pointer + row * C, count: C, first: row * C, mask: mask)
                 } else {
                     (br.pointer + row * C).update(from: di.pointer + row * C, count: C)
