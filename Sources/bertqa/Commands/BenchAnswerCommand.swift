@@ -14,6 +14,7 @@ struct BenchAnswerCommand: ParsableCommand {
     @Option(help: "SQuAD JSON file whose questions are answered.") var data: String
     @Option(help: "Questions to answer.") var questions = 200
     @Option(help: "Questions per batched call.") var batchSize = 64
+    @Option(help: "Most windows per forward pass inside a call (QuestionAnswerer.maxWindowsPerForward).") var windowsPerForward: Int?
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
@@ -23,6 +24,7 @@ struct BenchAnswerCommand: ParsableCommand {
     func run() throws {
         let answerer = try CLIError.wrap { try QuestionAnswerer(directory: URL(fileURLWithPath: model)) }
         let jobs = try CLIError.wrap { try Self.jobs(data, limit: questions) }
+        if let windowsPerForward { answerer.maxWindowsPerForward = max(1, windowsPerForward) }
         // Warm-up: first-call costs (workspace planning, page faults) are not part of either figure.
         _ = answerer.answer(Array(jobs.prefix(2)))
         let single = bestOf(1) { for job in jobs { _ = answerer.answer([job]) } }
@@ -35,7 +37,7 @@ struct BenchAnswerCommand: ParsableCommand {
         if json {
             print("{\"questions\":\(jobs.count),\"one_at_a_time_questions_per_second\":\(String(format: "%.2f", n / single)),"
                 + "\"batched_questions_per_second\":\(String(format: "%.2f", n / batched)),\"speedup\":\(String(format: "%.2f", single / batched)),"
-                + "\"batch_size\":\(batchSize),\"peak_rss_mb\":\(Int(peakRSSMegabytes()))}")
+                + "\"batch_size\":\(batchSize),\"windows_per_forward\":\(answerer.maxWindowsPerForward),\"peak_rss_mb\":\(Int(peakRSSMegabytes()))}")
         } else {
             print(String(format: "%d questions: one at a time %.2f q/s (%.1f s), batched by %d %.2f q/s (%.1f s): %.2fx",
                          jobs.count, n / single, single, batchSize, n / batched, batched, single / batched))
