@@ -1,4 +1,7 @@
 import ArgumentParser
+import BERT
+import Foundation
+import Kernels
 
 /// `bertqa bench ...`: benchmarks (never tests). Each verb prints readable figures, or one
 /// JSON object with `--json`.
@@ -15,4 +18,48 @@ struct BenchCommand: ParsableCommand {
             BenchTrainCommand.self,
         ]
     )
+}
+
+/// What `bench infer` and `bench train` share: the model (folder or built-in shape), the batch
+/// shape, the machine's ceiling for the % figure, and JSON output.
+struct BenchModelOptions: ParsableArguments {
+    @Option(help: "A model folder, or a built-in shape with random weights: bert-base, minilm-shape.")
+    var model: String
+
+    @Option(help: "Windows per batch.")
+    var batch: Int = 16
+
+    @Option(help: "Tokens per window.")
+    var seq: Int = 384
+
+    @Option(help: "The machine's fp32 ceiling in GFLOP/s (OpenBLAS sgemm on all cores) for the % figure.")
+    var ceiling: Double = 198
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func validate() throws {
+        if batch < 1 { throw ValidationError("--batch must be at least 1") }
+        if seq < 1 { throw ValidationError("--seq must be at least 1") }
+        if !(ceiling > 0) { throw ValidationError("--ceiling must be positive") }
+    }
+
+    /// The model folder, or a built-in shape with seeded random weights.
+    func loadModel() throws -> BertForQuestionAnswering {
+        switch model {
+        case "bert-base": return try BertForQuestionAnswering(config: .bertBase, seed: 0)
+        case "minilm-shape": return try BertForQuestionAnswering(config: .miniLML6, seed: 0)
+        default: return try BertForQuestionAnswering.load(from: URL(fileURLWithPath: model)).model
+        }
+    }
+
+    /// Full windows (no padding): random ids, question-then-context token types.
+    func randomBatch(_ config: BertConfig) throws -> BertBatch {
+        var rng = SeededGenerator(seed: 42)
+        let n = batch * seq
+        let low = min(1000, config.vocabSize - 1)
+        let ids = (0..<n).map { _ in Int32(low + Int(rng.next() % UInt64(config.vocabSize - low))) }
+        let types = (0..<n).map { Int32(($0 % seq) >= seq / 4 && config.typeVocabSize > 1 ? 1 : 0) }
+        return try BertBatch(batchSize: batch, sequenceLength: seq, inputIDs: ids, tokenTypeIDs: types)
+    }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import BERT
 import Foundation
 import Kernels
+import Training
 
 /// `bertqa bench infer`: forward passes of BertForQuestionAnswering on full-length random
 /// windows; ms per batch, sequences/s, GFLOP/s against the machine's fp32 ceiling, peak RSS.
@@ -11,27 +12,18 @@ struct BenchInferCommand: ParsableCommand {
         abstract: "Inference speed: forward passes of a BERT QA model on random full-length windows."
     )
 
-    @Option(help: "A model folder, or a built-in shape with random weights: bert-base, minilm-shape.")
-    var model: String
-
-    @Option(help: "Windows per batch.")
-    var batch: Int = 16
-
-    @Option(help: "Tokens per window.")
-    var seq: Int = 384
+    @OptionGroup var shape: BenchModelOptions
+    var model: String { shape.model }
+    var batch: Int { shape.batch }
+    var seq: Int { shape.seq }
+    var ceiling: Double { shape.ceiling }
+    var json: Bool { shape.json }
 
     @Option(help: "Timed forward passes (after one warm-up pass).")
     var iterations: Int = 10
 
-    @Option(help: "The machine's fp32 ceiling in GFLOP/s (OpenBLAS sgemm on all cores) for the % figure.")
-    var ceiling: Double = 198
-
-    @Flag(help: "Print one JSON object.")
-    var json = false
 
     func validate() throws {
-        if batch < 1 { throw ValidationError("--batch must be at least 1") }
-        if seq < 1 { throw ValidationError("--seq must be at least 1") }
         if iterations < 1 { throw ValidationError("--iterations must be at least 1") }
     }
 
@@ -75,33 +67,10 @@ struct BenchInferCommand: ParsableCommand {
         }
     }
 
-    private func loadModel() throws -> BertForQuestionAnswering {
-        switch model {
-        case "bert-base": return try BertForQuestionAnswering(config: .bertBase, seed: 0)
-        case "minilm-shape": return try BertForQuestionAnswering(config: .miniLML6, seed: 0)
-        default: return try BertForQuestionAnswering.load(from: URL(fileURLWithPath: model)).model
-        }
-    }
+    private func loadModel() throws -> BertForQuestionAnswering { try shape.loadModel() }
 
-    /// Full windows (no padding): [CLS] question [SEP] context [SEP]-like type ids, random ids.
-    private func randomBatch(_ config: BertConfig) throws -> BertBatch {
-        var rng = SeededGenerator(seed: 42)
-        let n = batch * seq
-        let low = min(1000, config.vocabSize - 1)
-        let ids = (0..<n).map { _ in Int32(low + Int(rng.next() % UInt64(config.vocabSize - low))) }
-        let types = (0..<n).map { Int32(($0 % seq) >= seq / 4 && config.typeVocabSize > 1 ? 1 : 0) }
-        return try BertBatch(batchSize: batch, sequenceLength: seq, inputIDs: ids, tokenTypeIDs: types)
-    }
+    private func randomBatch(_ config: BertConfig) throws -> BertBatch { try shape.randomBatch(config) }
 
     private func fmt(_ x: Double) -> String { String(format: "%.2f", x) }
 }
 
-/// Peak resident set size of this process (VmHWM), in MB.
-func peakRSSMegabytes() -> Double {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-        let kb = line.split(separator: " ").compactMap { Double($0) }.first ?? 0
-        return kb / 1024
-    }
-    return 0
-}

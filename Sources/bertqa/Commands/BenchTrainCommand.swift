@@ -14,30 +14,21 @@ struct BenchTrainCommand: ParsableCommand {
         abstract: "Training speed: forward + loss + backward + clip + AdamW steps on random full-length windows."
     )
 
-    @Option(help: "A model folder, or a built-in shape with random weights: bert-base, minilm-shape.")
-    var model: String
-
-    @Option(help: "Windows per batch.")
-    var batch: Int = 16
-
-    @Option(help: "Tokens per window.")
-    var seq: Int = 384
+    @OptionGroup var shape: BenchModelOptions
+    var model: String { shape.model }
+    var batch: Int { shape.batch }
+    var seq: Int { shape.seq }
+    var ceiling: Double { shape.ceiling }
+    var json: Bool { shape.json }
 
     @Option(help: "Timed steps (after one warm-up step).")
     var steps: Int = 5
 
-    @Option(help: "The machine's fp32 ceiling in GFLOP/s (OpenBLAS sgemm on all cores) for the % figure.")
-    var ceiling: Double = 198
-
     @Flag(help: "Also print where the time goes, per kind of operation.")
     var profile = false
 
-    @Flag(help: "Print one JSON object.")
-    var json = false
 
     func validate() throws {
-        if batch < 1 { throw ValidationError("--batch must be at least 1") }
-        if seq < 1 { throw ValidationError("--seq must be at least 1") }
         if steps < 1 { throw ValidationError("--steps must be at least 1") }
     }
 
@@ -127,23 +118,9 @@ struct BenchTrainCommand: ParsableCommand {
 
     private func pad(_ s: String) -> String { s.count >= 42 ? s : s + String(repeating: " ", count: 42 - s.count) }
 
-    private func loadModel() throws -> BertForQuestionAnswering {
-        switch model {
-        case "bert-base": return try BertForQuestionAnswering(config: .bertBase, seed: 0)
-        case "minilm-shape": return try BertForQuestionAnswering(config: .miniLML6, seed: 0)
-        default: return try BertForQuestionAnswering.load(from: URL(fileURLWithPath: model)).model
-        }
-    }
+    private func loadModel() throws -> BertForQuestionAnswering { try shape.loadModel() }
 
-    /// Full windows (no padding): question-then-context type ids, random ids.
-    private func randomBatch(_ config: BertConfig) throws -> BertBatch {
-        var rng = SeededGenerator(seed: 42)
-        let n = batch * seq
-        let low = min(1000, config.vocabSize - 1)
-        let ids = (0..<n).map { _ in Int32(low + Int(rng.next() % UInt64(config.vocabSize - low))) }
-        let types = (0..<n).map { Int32(($0 % seq) >= seq / 4 && config.typeVocabSize > 1 ? 1 : 0) }
-        return try BertBatch(batchSize: batch, sequenceLength: seq, inputIDs: ids, tokenTypeIDs: types)
-    }
+    private func randomBatch(_ config: BertConfig) throws -> BertBatch { try shape.randomBatch(config) }
 
     private func fmt(_ x: Double) -> String { String(format: "%.2f", x) }
 }
