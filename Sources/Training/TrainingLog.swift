@@ -27,7 +27,7 @@ final class TrainingLog {
 
     func record(_ entry: LogEntry, totalSteps: Int, eta: Double?) {
         if history.isEmpty, !FileManager.default.fileExists(atPath: jsonl.path) {
-            FileManager.default.createFile(atPath: jsonl.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: jsonl.path, contents: nil)
         }
         history.append(entry)
         clearProgress()
