@@ -27,7 +27,8 @@ for trial in $(seq 1 "$TRIALS"); do
     if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
     wait "$pid" 2>/dev/null || true
     # Whatever was cut off, the latest complete checkpoint must load.
-    latest=$(ls -d "$WORK"/crashy/checkpoints/checkpoint-[0-9]* 2>/dev/null | sort -t- -k2 -n | tail -1 || true)
+    # (what bertqa takes as latest: the highest checkpoint-<N> folder; .partial-* leftovers never count)
+    latest=$(ls -d "$WORK"/crashy/checkpoints/checkpoint-* 2>/dev/null | grep -E '/checkpoint-[0-9]+$' | sort -t- -k2 -n | tail -1 || true)
     if [ -n "$latest" ] && [ ! -f "$latest/trainer_state.json" ]; then
         echo "trial $trial: incomplete checkpoint $latest taken as latest"; exit 1
     fi
