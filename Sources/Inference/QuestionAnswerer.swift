@@ -1,5 +1,6 @@
 import BERT
 import Foundation
+import SQuAD
 import Tokenization
 
 /// Answers questions about contexts with a BERT QA model, as Hugging Face's
@@ -99,20 +100,10 @@ public final class QuestionAnswerer: QuestionAnswering, @unchecked Sendable {
         while k < order.count {
             let chunk = Array(order[k ..< min(k + maxWindowsPerForward, order.count)])
             k += chunk.count
-            let T = chunk.map { windows[$0].count }.max() ?? 0
-            let B = chunk.count
-            var ids = [Int32](repeating: tokenizer.padId, count: B * T)
-            var types = [Int32](repeating: 0, count: B * T)
-            var mask = [Int32](repeating: 0, count: B * T)
-            for (b, w) in chunk.enumerated() {
-                let e = windows[w]
-                for t in 0..<e.count {
-                    ids[b * T + t] = e.inputIds[t]
-                    types[b * T + t] = e.tokenTypeIds[t]
-                    mask[b * T + t] = e.attentionMask[t]
-                }
-            }
-            let batch = try BertBatch(batchSize: B, sequenceLength: T, inputIDs: ids, tokenTypeIDs: types, attentionMask: mask)
+            let padded = try FeatureBatch.make(windows, indices: chunk, padding: .longest, padId: tokenizer.padId)
+            let (B, T) = (padded.batchSize, padded.sequenceLength)
+            let batch = try BertBatch(batchSize: B, sequenceLength: T, inputIDs: padded.inputIds,
+                                      tokenTypeIDs: padded.tokenTypeIds, attentionMask: padded.attentionMask)
             let workspace = try pool.take(config: model.config, batch: B, sequence: T)
             defer { pool.give(workspace) }
             try model.forward(batch, workspace: workspace)
@@ -149,4 +140,9 @@ final class WorkspacePool: @unchecked Sendable {
         if free.count > 2 { free.removeLast(free.count - 2) }
         lock.unlock()
     }
+}
+
+/// Pipeline windows batch like SQuAD features: unpadded ids and token types of one pair.
+extension Encoding: ModelFeature {
+    public var exampleIndex: Int { sampleIndex }
 }

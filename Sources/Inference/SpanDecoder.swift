@@ -1,3 +1,4 @@
+import Foundation
 import Tokenization
 
 /// Logits of one window → candidate answers, with the semantics of Hugging Face's
@@ -49,7 +50,7 @@ struct SpanDecoder {
         }
         var sum: Float = 0
         for t in 0..<n {
-            x[t] = (x[t] - maxValue).exp
+            x[t] = expf(x[t] - maxValue)
             sum += x[t]
         }
         for t in 0..<n { x[t] /= sum }
@@ -87,15 +88,3 @@ struct SpanDecoder {
         return result
     }
 }
-
-extension Float {
-    @inline(__always) var exp: Float { Foundation_expf(self) }
-}
-
-#if canImport(Glibc)
-import Glibc
-@inline(__always) func Foundation_expf(_ x: Float) -> Float { Glibc.expf(x) }
-#else
-import Darwin
-@inline(__always) func Foundation_expf(_ x: Float) -> Float { Darwin.expf(x) }
-#endif
