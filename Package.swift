@@ -72,5 +72,8 @@ let package = Package(
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "BERT", "Tokenization", "TestSupport"]),
         // Runs the built `bertqa` binary as a user would.
         .testTarget(name: "CLITests", dependencies: ["bertqa", "BERT", "TestSupport"]),
+        // The bad-input table, over the library and over the built `bertqa` binary.
+        .testTarget(name: "BadInputTests",
+                    dependencies: ["bertqa", "BERT", "Inference", "SQuAD", "Tokenization", "Training", "TestSupport"]),
     ]
 )

@@ -2,6 +2,7 @@
 # Builds the libFuzzer targets (Swift's -sanitize=fuzzer with AddressSanitizer) and runs each.
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     targets: tokenizer safetensors squad request
+#   FUZZ_RUNS=1000000 scripts/fuzz.sh 0 squad          run a fixed number of inputs instead (0 = no time limit)
 #
 # Each target is compiled straight from the module sources it exercises (no SwiftPM, so only
 # the code under test is instrumented). Corpora live in Fuzz/corpus/<target> (seeds committed);
@@ -45,8 +46,10 @@ for t in $TARGETS; do
     echo "== building $t"
     build "$t"
     mkdir -p "Fuzz/corpus/$t" "$B/corpus/$t" "$B/crashes/$t"
-    echo "== fuzzing $t for ${SECONDS_PER_TARGET}s"
-    "$B/fuzz-$t" -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=4096 -max_len=4096 \
+    LIMITS=(-max_total_time="$SECONDS_PER_TARGET")
+    [ -n "${FUZZ_RUNS:-}" ] && LIMITS+=(-runs="$FUZZ_RUNS")
+    echo "== fuzzing $t: ${LIMITS[*]}"
+    "$B/fuzz-$t" "${LIMITS[@]}" -timeout=10 -rss_limit_mb=4096 -max_len=4096 \
         -artifact_prefix="$B/crashes/$t/" -print_final_stats=1 "$B/corpus/$t" "Fuzz/corpus/$t" 2>&1 \
-        | grep -E "stat::number_of_executed_units|stat::peak_rss|ERROR|SUMMARY|Done|crash" || true
+        | grep -E "stat::number_of_executed_units|stat::peak_rss|stat::slowest|ERROR|SUMMARY|Done|crash|timeout" || true
 done

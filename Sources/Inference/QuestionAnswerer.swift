@@ -26,7 +26,16 @@ public final class QuestionAnswerer: QuestionAnswering, @unchecked Sendable {
     public convenience init(directory: URL) throws {
         let tokenizer = try BertTokenizer(directory: directory)
         let (model, _) = try BertForQuestionAnswering.load(from: directory)
+        try Self.checkVocabulary(tokenizer, fits: model, in: directory)
         self.init(tokenizer: tokenizer, model: model)
+    }
+
+    /// Token ids past the embedding table would fail on the first question; this says so at load.
+    public static func checkVocabulary(_ tokenizer: BertTokenizer, fits model: BertForQuestionAnswering, in directory: URL) throws {
+        if tokenizer.vocabulary.count > model.config.vocabSize {
+            throw InferenceError.model("the vocabulary in \(directory.path) has \(tokenizer.vocabulary.count) tokens, "
+                + "but config.json's vocab_size is \(model.config.vocabSize)")
+        }
     }
 
     /// Answers for one question, best first (at most `options.topK`).
@@ -72,10 +81,11 @@ public final class QuestionAnswerer: QuestionAnswering, @unchecked Sendable {
     /// The pipeline's windows of one job: question first, `only_second` truncation.
     func windows(_ job: AnswerJob, index: Int) throws -> [Encoding] {
         try job.options.validate()
-        if job.question.isEmpty { throw InferenceError.emptyQuestion }
-        if job.context.isEmpty { throw InferenceError.emptyContext }
         let question = tokenizer.tokenize(job.question)
         let context = tokenizer.tokenize(job.context)
+        // Empty text, or only spaces and control characters, has no tokens.
+        if question.count == 0 { throw InferenceError.emptyQuestion }
+        if context.count == 0 { throw InferenceError.emptyContext }
         let maxLength = job.options.maxSeqLength
         if maxLength > model.config.maxPositionEmbeddings {
             throw InferenceError.invalidOption("max_seq_len \(maxLength) is above the model's \(model.config.maxPositionEmbeddings) positions")
@@ -84,9 +94,19 @@ public final class QuestionAnswerer: QuestionAnswering, @unchecked Sendable {
         if room <= 0 && question.count + context.count + 3 > maxLength {
             throw InferenceError.invalidOption("the question has \(question.count) tokens: too long for max_seq_len \(maxLength)")
         }
-        // HF's default stride is min(max_seq_len / 2, 128); never above what the window allows.
-        let requested = job.options.docStride ?? min(maxLength / 2, 128)
-        let stride = max(0, min(requested, room - 1, maxLength - 2))
+        // HF's default stride is min(max_seq_len / 2, 128), lowered here when the window leaves
+        // less room. A stride the user chose is kept, and must leave room for new context tokens
+        // when the context needs more than one window (HF's tokenizer fails there too).
+        let stride: Int
+        if let chosen = job.options.docStride {
+            if chosen >= room && context.count > room {
+                throw InferenceError.invalidOption(
+                    "doc_stride \(chosen) must be below the \(room) context tokens a window of max_seq_len \(maxLength) holds with this \(question.count)-token question")
+            }
+            stride = chosen
+        } else {
+            stride = max(0, min(maxLength / 2, 128, room - 1))
+        }
         return try tokenizer.encodePair(question: question, context: context,
                                         options: WindowOptions(maxLength: maxLength, stride: stride),
                                         sampleIndex: index)

@@ -84,6 +84,22 @@ struct JSONParser {
     mutating func parseDocument() throws(JSONParseError) -> JSONValue {
         // A UTF-8 byte-order mark is tolerated, as Python's `json.load` on a text file does not.
         if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { i = 3 }
+        // JSON text is UTF-8 (RFC 8259); Python's json.load fails on other bytes, and decoding
+        // them leniently would change the texts that answer offsets point into.
+        if String(validating: bytes, as: UTF8.self) == nil {
+            var parser = Unicode.UTF8.ForwardParser()
+            var iterator = bytes.makeIterator()
+            var offset = 0
+            loop: while true {
+                switch parser.parseScalar(from: &iterator) {
+                case .valid(let scalar): offset += scalar.count
+                case .emptyInput: break loop
+                case .error(let length):
+                    i = offset
+                    throw fail("invalid UTF-8 (\(length) byte\(length == 1 ? "" : "s") from byte \(offset))")
+                }
+            }
+        }
         let value = try parseValue()
         skipSpace()
         if i != bytes.count { throw fail("extra data after the JSON value") }

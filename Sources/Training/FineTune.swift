@@ -52,6 +52,7 @@ public enum FineTune {
         try job.options.validate()
         let tokenizer = try BertTokenizer(directory: job.model)
         let (model, report) = try BertForQuestionAnswering.load(from: job.model, seed: job.options.seed)
+        try QuestionAnswerer.checkVocabulary(tokenizer, fits: model, in: job.model)
         for message in report.messages { say(message) }
 
         var train = try SQuADDataset.load(job.trainFile)

@@ -26,7 +26,9 @@ final class CommandTests: XCTestCase {
         {"question": "", "context": "x"}
         {"question": "What?", "context": "Water boils at 100 degrees."}
         """)
-        XCTAssertEqual(lines.status, 0, lines.stderr)
+        // Every line is answered in place; the two bad ones make the exit status 1.
+        XCTAssertEqual(lines.status, 1, lines.stderr)
+        XCTAssertTrue(lines.stderr.contains("2 of 4 input lines failed (first: line 2: not a JSON object)"), lines.stderr)
         let out = lines.stdout.split(separator: "\n").map { json(String($0)) as? [String: Any] }
         XCTAssertEqual(out.count, 4)
         XCTAssertNotNil(out[0]?["answer"])

@@ -6,6 +6,8 @@ public enum CLI {
         public var status: Int32
         public var stdout: String
         public var stderr: String
+        /// `.exit`, or `.uncaughtSignal` when the process trapped or was killed.
+        public var reason: Process.TerminationReason
     }
 
     /// The products folder (.build/<config>/), where the `bertqa` binary is.
@@ -21,6 +23,11 @@ public enum CLI {
 
     /// Runs `bertqa args...` with `stdin` as standard input; waits for it to exit.
     public static func run(_ args: [String], stdin: String = "", timeout: TimeInterval = 300) throws -> Result {
+        try run(args, stdinData: Data(stdin.utf8), timeout: timeout)
+    }
+
+    /// Runs `bertqa args...` with raw bytes (which need not be UTF-8) as standard input.
+    public static func run(_ args: [String], stdinData: Data, timeout: TimeInterval = 300) throws -> Result {
         let process = Process()
         process.executableURL = binary
         process.arguments = args
@@ -36,12 +43,17 @@ public enum CLI {
         DispatchQueue.global().async { out = outPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
         group.enter()
         DispatchQueue.global().async { err = errPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        inPipe.fileHandleForWriting.write(Data(stdin.utf8))
-        try? inPipe.fileHandleForWriting.close()
+        // Write stdin on another thread too: a child that exits early must not block the test,
+        // and its closed pipe must be an error here (EPIPE), not a SIGPIPE that kills the tests.
+        signal(SIGPIPE, SIG_IGN)
+        DispatchQueue.global().async {
+            try? inPipe.fileHandleForWriting.write(contentsOf: stdinData)
+            try? inPipe.fileHandleForWriting.close()
+        }
         process.waitUntilExit()
         group.wait()
         return Result(status: process.terminationStatus,
                       stdout: String(decoding: out, as: UTF8.self),
-                      stderr: String(decoding: err, as: UTF8.self))
+                      stderr: String(decoding: err, as: UTF8.self), reason: process.terminationReason)
     }
 }

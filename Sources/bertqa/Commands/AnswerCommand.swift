@@ -4,16 +4,16 @@ import Inference
 
 /// The pipeline's options as command-line flags (shared by `answer` and `demo`).
 struct AnswerOptionGroup: ParsableArguments {
-    @Option(name: .long, help: "Answers to return, best first.")
+    @Option(name: .long, parsing: .unconditional, help: "Answers to return, best first.")
     var topK: Int = 1
 
-    @Option(name: .long, help: "Longest answer, in tokens.")
+    @Option(name: .long, parsing: .unconditional, help: "Longest answer, in tokens.")
     var maxAnswerLen: Int = 15
 
-    @Option(name: .long, help: "Tokens per window, special tokens included.")
+    @Option(name: .long, parsing: .unconditional, help: "Tokens per window, special tokens included.")
     var maxSeqLen: Int = 384
 
-    @Option(name: .long, help: "Tokens of overlap between windows of a long context (default: min(max-seq-len/2, 128)).")
+    @Option(name: .long, parsing: .unconditional, help: "Tokens of overlap between windows of a long context (default: min(max-seq-len/2, 128)).")
     var docStride: Int?
 
     @Flag(name: .long, help: "Allow the empty answer when the model finds none.")
@@ -40,7 +40,8 @@ struct AnswerCommand: ParsableCommand {
         discussion: """
         With --question and --context: prints one JSON answer {score, start, end, answer} (a list when
         several). Without them: reads JSON lines {"question": Q, "context": C} on stdin and prints one
-        JSON line per input, batching the model work; a bad line gives {"error": "..."}.
+        JSON line per input, batching the model work; a bad line gives {"error": "..."}, the other lines
+        are still answered, and the run then exits with status 1 and a summary on stderr.
         """
     )
 
@@ -53,7 +54,7 @@ struct AnswerCommand: ParsableCommand {
     @Option(help: "The context to find the answer in.")
     var context: String?
 
-    @Option(help: "Questions answered per model batch when reading stdin.")
+    @Option(parsing: .unconditional, help: "Questions answered per model batch when reading stdin.")
     var batchSize: Int = 32
 
     @OptionGroup var answerOptions: AnswerOptionGroup
@@ -74,29 +75,34 @@ struct AnswerCommand: ParsableCommand {
             return
         }
         var output = BufferedOutput()
-        var pending: [Result<AnswerJob, CLIError>] = []
+        var failures = LineFailures()
+        var pending: [(line: Int, job: Result<AnswerJob, CLIError>)] = []
         func flush() {
-            let jobs = pending.compactMap { try? $0.get() }
+            let jobs = pending.compactMap { try? $0.job.get() }
             var results = answerer.answer(jobs).makeIterator()
             for item in pending {
-                switch item {
-                case .failure(let error): output.write("{\"error\":\(JSONText.string(error.description))}\n")
+                var error: String?
+                switch item.job {
+                case .failure(let failure): error = failure.description
                 case .success:
                     switch results.next()! {
                     case .success(let answers): output.write(AnswerJSON.encode(answers) + "\n")
-                    case .failure(let error): output.write("{\"error\":\(JSONText.string("\(error)"))}\n")
+                    case .failure(let failure): error = "\(failure)"
                     }
                 }
+                if let error { output.write("{\"error\":\(JSONText.string(error))}\n") }
+                failures.record(line: item.line, error: error)
             }
             output.flush()
             pending.removeAll()
         }
-        while let line = readLine() {
-            if line.allSatisfy(\.isWhitespace) { continue }
-            pending.append(Self.parse(line, options))
+        for (number, text) in InputLines() {
+            if case .success(let line) = text, line.allSatisfy(\.isWhitespace) { continue }
+            pending.append((number, text.flatMap { Self.parse($0, options) }))
             if pending.count >= batchSize { flush() }
         }
         flush()
+        try failures.check()
     }
 
     static func parse(_ line: String, _ options: AnswerOptions) -> Result<AnswerJob, CLIError> {

@@ -13,9 +13,9 @@ struct BenchAnswerCommand: ParsableCommand {
 
     @Option(help: "Model folder (Hugging Face layout).") var model: String
     @Option(help: "SQuAD JSON file whose questions are answered.") var data: String
-    @Option(help: "Questions to answer.") var questions = 200
-    @Option(help: "Questions per batched call.") var batchSize = 64
-    @Option(help: "Most windows per forward pass inside a call (QuestionAnswerer.maxWindowsPerForward).") var windowsPerForward: Int?
+    @Option(parsing: .unconditional, help: "Questions to answer.") var questions = 200
+    @Option(parsing: .unconditional, help: "Questions per batched call.") var batchSize = 64
+    @Option(parsing: .unconditional, help: "Most windows per forward pass inside a call (QuestionAnswerer.maxWindowsPerForward).") var windowsPerForward: Int?
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {

@@ -26,13 +26,13 @@ struct BenchModelOptions: ParsableArguments {
     @Option(help: "A model folder, or a built-in shape with random weights: bert-base, minilm-shape.")
     var model: String
 
-    @Option(help: "Windows per batch.")
+    @Option(parsing: .unconditional, help: "Windows per batch.")
     var batch: Int = 16
 
-    @Option(help: "Tokens per window.")
+    @Option(parsing: .unconditional, help: "Tokens per window.")
     var seq: Int = 384
 
-    @Option(help: "The machine's fp32 ceiling in GFLOP/s (OpenBLAS sgemm on all cores) for the % figure.")
+    @Option(parsing: .unconditional, help: "The machine's fp32 ceiling in GFLOP/s (OpenBLAS sgemm on all cores) for the % figure.")
     var ceiling: Double = 198
 
     @Flag(help: "Print one JSON object.")

@@ -21,7 +21,7 @@ struct BenchFeaturesCommand: ParsableCommand {
     @Option(help: "SQuAD file whose questions become evaluation features.")
     var dev: String
 
-    @Option(help: "Timed passes (the best is reported).")
+    @Option(parsing: .unconditional, help: "Timed passes (the best is reported).")
     var repeats: Int = 3
 
     @Flag(help: "Print one JSON object.")

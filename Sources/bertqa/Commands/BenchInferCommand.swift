@@ -19,7 +19,7 @@ struct BenchInferCommand: ParsableCommand {
     var ceiling: Double { shape.ceiling }
     var json: Bool { shape.json }
 
-    @Option(help: "Timed forward passes (after one warm-up pass).")
+    @Option(parsing: .unconditional, help: "Timed forward passes (after one warm-up pass).")
     var iterations: Int = 10
 
 

@@ -16,7 +16,7 @@ struct BenchTokenizeCommand: ParsableCommand {
     @Option(help: "SQuAD JSON file whose questions and contexts are tokenized.")
     var data: String
 
-    @Option(help: "Timed passes over the texts (the best is reported).")
+    @Option(parsing: .unconditional, help: "Timed passes over the texts (the best is reported).")
     var repeats: Int = 3
 
     @Flag(help: "Print one JSON object.")

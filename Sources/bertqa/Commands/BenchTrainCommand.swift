@@ -21,7 +21,7 @@ struct BenchTrainCommand: ParsableCommand {
     var ceiling: Double { shape.ceiling }
     var json: Bool { shape.json }
 
-    @Option(help: "Timed steps (after one warm-up step).")
+    @Option(parsing: .unconditional, help: "Timed steps (after one warm-up step).")
     var steps: Int = 5
 
     @Flag(help: "Also print where the time goes, per kind of operation.")

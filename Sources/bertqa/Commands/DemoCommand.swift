@@ -22,9 +22,9 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Pretrained BERT folder; default: all-MiniLM-L6-v2 fetched into the cache.") var model: String?
     @Option(help: "Where the fine-tuned model goes (default: <cache>/demo-model).") var output: String?
     @Option(help: "Cache folder for the pretrained model (default: $BERTQA_CACHE or ~/.cache/bertqa).") var cache: String?
-    @Option(help: "Training epochs.") var epochs = 3
-    @Option(help: "Peak learning rate.") var learningRate = 1e-4
-    @Option(help: "Stop after N optimizer steps (quick smoke runs).") var maxSteps: Int?
+    @Option(parsing: .unconditional, help: "Training epochs.") var epochs = 3
+    @Option(parsing: .unconditional, help: "Peak learning rate.") var learningRate = 1e-4
+    @Option(parsing: .unconditional, help: "Stop after N optimizer steps (quick smoke runs).") var maxSteps: Int?
 
     func validate() throws {
         if epochs < 1 { throw ValidationError("--epochs must be at least 1") }

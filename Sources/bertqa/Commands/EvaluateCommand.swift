@@ -18,14 +18,14 @@ struct EvaluateCommand: ParsableCommand {
 
     @Option(help: "Model folder (Hugging Face layout).") var model: String
     @Option(help: "SQuAD JSON file (v1.1 or v2.0).") var data: String
-    @Option(help: "Only the first N questions.") var limit: Int?
+    @Option(parsing: .unconditional, help: "Only the first N questions.") var limit: Int?
     @Option(help: "Folder for predictions.json and nbest_predictions.json.") var output: String?
-    @Option(help: "Windows per model batch.") var batchSize = 32
-    @Option(help: "Tokens per window.") var maxLength = 384
-    @Option(help: "Tokens of overlap between windows.") var stride = 128
-    @Option(help: "Candidates per window and n-best list size.") var nBestSize = 20
-    @Option(help: "Longest answer, in tokens.") var maxAnswerLength = 30
-    @Option(help: "SQuAD v2: answer empty when null score − best span score exceeds this.") var nullScoreDiffThreshold = 0.0
+    @Option(parsing: .unconditional, help: "Windows per model batch.") var batchSize = 32
+    @Option(parsing: .unconditional, help: "Tokens per window.") var maxLength = 384
+    @Option(parsing: .unconditional, help: "Tokens of overlap between windows.") var stride = 128
+    @Option(parsing: .unconditional, help: "Candidates per window and n-best list size.") var nBestSize = 20
+    @Option(parsing: .unconditional, help: "Longest answer, in tokens.") var maxAnswerLength = 30
+    @Option(parsing: .unconditional, help: "SQuAD v2: answer empty when null score − best span score exceeds this.") var nullScoreDiffThreshold = 0.0
     @Flag(help: "Pad every batch to --max-length, as run_qa does (slower; identical n-best ranking to HF).") var padToMaxLength = false
 
     func validate() throws {

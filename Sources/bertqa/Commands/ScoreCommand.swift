@@ -23,7 +23,7 @@ struct ScoreCommand: ParsableCommand {
     @Option(name: .customLong("na-prob"), help: "v2.0: no-answer probabilities JSON {question id: probability}.")
     var naProb: String?
 
-    @Option(name: .customLong("na-prob-thresh"), help: "v2.0: predict \"\" when the no-answer probability exceeds this.")
+    @Option(name: .customLong("na-prob-thresh"), parsing: .unconditional, help: "v2.0: predict \"\" when the no-answer probability exceeds this.")
     var naProbThresh: Double = 1.0
 
     @Flag(name: .customLong("version-2"), help: "Score with the SQuAD v2.0 script whatever the file says.")

@@ -23,13 +23,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on.")
     var host = "127.0.0.1"
 
-    @Option(help: "Port to listen on (0 picks a free one).")
+    @Option(parsing: .unconditional, help: "Port to listen on (0 picks a free one).")
     var port = 8080
 
-    @Option(help: "Largest request body in bytes; larger ones get 413.")
+    @Option(parsing: .unconditional, help: "Largest request body in bytes; larger ones get 413.")
     var maxBodyBytes = 1 << 20
 
-    @Option(help: "Most questions per model batch.")
+    @Option(parsing: .unconditional, help: "Most questions per model batch.")
     var maxBatch = 64
 
     func validate() throws {

@@ -21,28 +21,28 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "SQuAD JSON to train on.") var trainFile: String
     @Option(help: "SQuAD JSON for the validation loss (and --eval-metrics).") var validationFile: String?
     @Option(help: "Output folder.") var output: String
-    @Option(help: "Use only the first N training questions.") var maxTrainSamples: Int?
-    @Option(help: "Use only the first N validation questions.") var maxEvalSamples: Int?
-    @Option(help: "Training epochs.") var epochs = 3
-    @Option(help: "Windows per batch.") var batchSize = 16
-    @Option(help: "Batches per optimizer step.") var gradientAccumulationSteps = 1
-    @Option(help: "Peak learning rate (AdamW).") var learningRate = 3e-5
-    @Option(help: "Decoupled weight decay (not on biases and LayerNorm weights).") var weightDecay = 0.01
-    @Option(help: "Linear warmup steps.") var warmupSteps = 0
-    @Option(help: "Linear warmup as a ratio of all steps (used when --warmup-steps is 0).") var warmupRatio = 0.0
-    @Option(help: "Gradient clipping norm.") var maxGradNorm = 1.0
-    @Option(help: "Seed for the QA head, data order and dropout.") var seed: UInt64 = 42
-    @Option(help: "Tokens per window.") var maxLength = 384
-    @Option(help: "Tokens of overlap between windows.") var stride = 128
-    @Option(help: "Log every N optimizer steps.") var loggingSteps = 50
-    @Option(help: "Checkpoint every N optimizer steps (0: at epoch ends only).") var saveSteps = 0
-    @Option(help: "Complete checkpoints to keep.") var saveTotalLimit = 2
-    @Option(help: "Windows per batch when computing EM/F1.") var evalBatchSize = 32
+    @Option(parsing: .unconditional, help: "Use only the first N training questions.") var maxTrainSamples: Int?
+    @Option(parsing: .unconditional, help: "Use only the first N validation questions.") var maxEvalSamples: Int?
+    @Option(parsing: .unconditional, help: "Training epochs.") var epochs = 3
+    @Option(parsing: .unconditional, help: "Windows per batch.") var batchSize = 16
+    @Option(parsing: .unconditional, help: "Batches per optimizer step.") var gradientAccumulationSteps = 1
+    @Option(parsing: .unconditional, help: "Peak learning rate (AdamW).") var learningRate = 3e-5
+    @Option(parsing: .unconditional, help: "Decoupled weight decay (not on biases and LayerNorm weights).") var weightDecay = 0.01
+    @Option(parsing: .unconditional, help: "Linear warmup steps.") var warmupSteps = 0
+    @Option(parsing: .unconditional, help: "Linear warmup as a ratio of all steps (used when --warmup-steps is 0).") var warmupRatio = 0.0
+    @Option(parsing: .unconditional, help: "Gradient clipping norm.") var maxGradNorm = 1.0
+    @Option(parsing: .unconditional, help: "Seed for the QA head, data order and dropout.") var seed: UInt64 = 42
+    @Option(parsing: .unconditional, help: "Tokens per window.") var maxLength = 384
+    @Option(parsing: .unconditional, help: "Tokens of overlap between windows.") var stride = 128
+    @Option(parsing: .unconditional, help: "Log every N optimizer steps.") var loggingSteps = 50
+    @Option(parsing: .unconditional, help: "Checkpoint every N optimizer steps (0: at epoch ends only).") var saveSteps = 0
+    @Option(parsing: .unconditional, help: "Complete checkpoints to keep.") var saveTotalLimit = 2
+    @Option(parsing: .unconditional, help: "Windows per batch when computing EM/F1.") var evalBatchSize = 32
     @Flag(inversion: .prefixedNo, help: "Pad each batch to its longest window.") var dynamicPadding = true
     @Flag(inversion: .prefixedNo, help: "Batch windows of similar length together.") var groupByLength = true
     @Flag(help: "Compute EM/F1 on the validation file after each epoch.") var evalMetrics = false
     @Flag(help: "Continue from the latest complete checkpoint in --output.") var resume = false
-    @Option(help: "Stop after N optimizer steps (smoke tests).") var maxSteps: Int?
+    @Option(parsing: .unconditional, help: "Stop after N optimizer steps (smoke tests).") var maxSteps: Int?
 
     var job: FineTuneJob {
         var job = FineTuneJob(model: URL(fileURLWithPath: model), trainFile: URL(fileURLWithPath: trainFile),

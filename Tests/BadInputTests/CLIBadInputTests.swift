@@ -1,0 +1,182 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// The CLI's side of the bad-input table: each case exits non-zero (not by a signal) with exactly
+/// one error line on stderr that names the problem, and no trap or stack trace.
+final class CLIBadInputTests: XCTestCase {
+    struct Case {
+        var label: String
+        var args: [String]
+        var stdin = ""
+        /// Text the error line must contain (case-insensitive).
+        var mention: String
+    }
+
+    /// Runs each case and checks the exit and the one error line.
+    func check(_ cases: [Case], file: StaticString = #filePath, line: UInt = #line) throws {
+        for c in cases {
+            let result = try CLI.run(c.args, stdin: c.stdin)
+            let label = "\(c.label) [bertqa \(c.args.prefix(8).joined(separator: " ").prefix(200))]"
+            XCTAssertNotEqual(result.status, 0, "\(label): exit 0; stdout: \(result.stdout.prefix(300))", file: file, line: line)
+            XCTAssertEqual(result.reason, .exit, "\(label): killed by a signal: \(result.stderr.suffix(500))", file: file, line: line)
+            for trace in ["Fatal error", "Stack dump", "Illegal instruction", "Current stack trace", "Segmentation fault"] {
+                XCTAssertFalse(result.stderr.contains(trace), "\(label): \(result.stderr.suffix(800))", file: file, line: line)
+            }
+            // ArgumentParser follows its error line with usage and help lines; progress lines
+            // (train) come before it. Exactly one line is the error.
+            let errors = result.stderr.split(separator: "\n").filter { $0.hasPrefix("Error: ") }
+            XCTAssertEqual(errors.count, 1, "\(label): stderr: \(result.stderr.suffix(800))", file: file, line: line)
+            if let error = errors.first {
+                XCTAssertTrue(error.lowercased().contains(c.mention.lowercased()), "\(label): \"\(error)\" does not mention \(c.mention)",
+                              file: file, line: line)
+            }
+        }
+    }
+
+    func testBrokenModelFolders() throws {
+        let root = try BrokenInputs.root()
+        var cases = [
+            Case(label: "missing model folder", args: ["answer", "--model", root.appendingPathComponent("nowhere").path,
+                                                       "--question", "Who?", "--context", "Einstein."], mention: "nowhere"),
+            Case(label: "model path is a file", args: ["answer", "--model", root.appendingPathComponent("good.json").path,
+                                                       "--question", "Who?", "--context", "Einstein."], mention: "good.json"),
+        ]
+        for (name, mention) in BrokenInputs.modelCases {
+            let model = root.appendingPathComponent(name).path
+            cases.append(Case(label: name, args: ["answer", "--model", model, "--question", "Who?", "--context", "Einstein."], mention: mention))
+        }
+        for name in ["binary-weights", "config-disagrees-with-weights", "vocab-without-special-tokens"] {
+            let model = root.appendingPathComponent(name).path
+            let mention = BrokenInputs.modelCases.first { $0.name == name }!.mention
+            cases.append(Case(label: "evaluate with \(name)", args: ["evaluate", "--model", model, "--data", root.appendingPathComponent("good.json").path],
+                              mention: mention))
+            cases.append(Case(label: "train with \(name)", args: ["train", "--model", model, "--train-file", root.appendingPathComponent("good.json").path,
+                                                                   "--output", root.appendingPathComponent("out-\(name)").path], mention: mention))
+            cases.append(Case(label: "serve with \(name)", args: ["serve", "--model", model, "--port", "0"], mention: mention))
+            cases.append(Case(label: "tokenize with \(name)", args: ["tokenize", "--model", model], stdin: "{\"text\": \"x\"}\n",
+                              mention: name.contains("vocab") ? mention : "x"))
+        }
+        // `tokenize` only reads the tokenizer files, so only the vocabulary cases apply to it.
+        cases.removeAll { $0.args[0] == "tokenize" && !$0.label.contains("vocab") }
+        try check(cases)
+    }
+
+    func testBrokenSQuADFiles() throws {
+        let root = try BrokenInputs.root()
+        let model = root.appendingPathComponent("good-model").path
+        let good = root.appendingPathComponent("good.json").path
+        var cases: [Case] = []
+        for (name, mention) in BrokenInputs.squadCases {
+            let data = root.appendingPathComponent(name).path
+            cases.append(Case(label: "evaluate \(name)", args: ["evaluate", "--model", model, "--data", data], mention: mention))
+            cases.append(Case(label: "train on \(name)", args: ["train", "--model", model, "--train-file", data,
+                                                                "--output", root.appendingPathComponent("out-\(name)").path], mention: mention))
+            cases.append(Case(label: "validate on \(name)", args: ["train", "--model", model, "--train-file", good, "--validation-file", data,
+                                                                   "--max-length", "64", "--stride", "16",
+                                                                   "--output", root.appendingPathComponent("out-v-\(name)").path], mention: mention))
+            cases.append(Case(label: "score \(name)", args: ["score", "--data", data, "--predictions", root.appendingPathComponent("predictions.json").path], mention: mention))
+        }
+        // Predictions that are not {id: text}.
+        let badPredictions = root.appendingPathComponent("bad-predictions.json")
+        try Data(#"{"q1": 7}"#.utf8).write(to: badPredictions)
+        cases.append(Case(label: "predictions with a number", args: ["score", "--data", good, "--predictions", badPredictions.path], mention: "q1"))
+        cases.append(Case(label: "predictions that are malformed", args: ["score", "--data", good, "--predictions", root.appendingPathComponent("truncated.json").path],
+                          mention: "truncated.json"))
+        try check(cases)
+    }
+
+    func testBadQuestionsAndContextsOnStdinAndFlags() throws {
+        let root = try BrokenInputs.root()
+        let model = root.appendingPathComponent("good-model").path
+        let context = "Albert Einstein developed the theory of relativity in the early twentieth century."
+        let longQuestion = Array(repeating: "why", count: 200).joined(separator: " ")
+        func answer(_ question: String, _ context: String, _ extra: [String] = []) -> [String] {
+            ["answer", "--model", model, "--question", question, "--context", context] + extra
+        }
+        let cases = [
+            Case(label: "empty question", args: answer("", context), mention: "question is empty"),
+            Case(label: "blank question", args: answer("   ", context), mention: "question is empty"),
+            Case(label: "empty context", args: answer("Who?", ""), mention: "context is empty"),
+            Case(label: "question longer than max-seq-len", args: answer(longQuestion, context, ["--max-seq-len", "64"]), mention: "too long"),
+            Case(label: "doc-stride at the window's room", args: answer("Who?", context, ["--max-seq-len", "12", "--doc-stride", "7"]), mention: "doc_stride"),
+            Case(label: "question only (no context)", args: ["answer", "--model", model, "--question", "Who?"], mention: "--context"),
+            // JSON lines on stdin: the bad line is reported in place, the run exits 1 with a summary.
+            Case(label: "empty question on stdin", args: ["answer", "--model", model],
+                 stdin: "{\"question\": \"Who?\", \"context\": \"Einstein.\"}\n{\"question\": \"\", \"context\": \"x\"}\n", mention: "line 2: the question is empty"),
+            Case(label: "raw NUL byte on stdin", args: ["answer", "--model", model],
+                 stdin: "{\"question\": \"Who?\", \"context\": \"Ein\u{0}stein.\"}\n", mention: "line 1: not a JSON object"),
+            Case(label: "wrong types on stdin", args: ["answer", "--model", model],
+                 stdin: "{\"question\": 5, \"context\": \"Einstein.\"}\n", mention: "line 1: expected"),
+            Case(label: "tokenize: question longer than max_length", args: ["tokenize", "--model", model],
+                 stdin: "{\"question\": \"\(longQuestion)\", \"context\": \"x\", \"max_length\": 32, \"stride\": 0}\n", mention: "too long"),
+            Case(label: "tokenize: stride at the window's room", args: ["tokenize", "--model", model],
+                 stdin: "{\"question\": \"a b c\", \"context\": \"\(context)\", \"max_length\": 16, \"stride\": 10}\n", mention: "stride"),
+            Case(label: "tokenize: max_length not a number", args: ["tokenize", "--model", model],
+                 stdin: "{\"question\": \"a\", \"context\": \"b\", \"max_length\": \"long\"}\n", mention: "max_length"),
+            Case(label: "train: max-length below the questions", args: ["train", "--model", model, "--train-file", root.appendingPathComponent("good.json").path,
+                                                                        "--max-length", "8", "--stride", "2", "--output", root.appendingPathComponent("out-short").path],
+                 mention: "q1"),
+            Case(label: "train: stride at the window's room", args: ["train", "--model", model, "--train-file", root.appendingPathComponent("good.json").path,
+                                                                     "--max-length", "12", "--stride", "10", "--output", root.appendingPathComponent("out-stride").path],
+                 mention: "stride"),
+        ]
+        try check(cases)
+        // Bytes that are not UTF-8 cannot go through a Swift String: they go in as raw data.
+        let invalid = try CLI.run(["answer", "--model", model], stdinData: Data("{\"question\": \"Who?\", \"context\": \"Ein".utf8) + Data([0xC3, 0x28]) + Data("stein.\"}\n".utf8))
+        XCTAssertEqual(invalid.status, 1, invalid.stderr)
+        XCTAssertTrue(invalid.stdout.contains("not valid UTF-8"), invalid.stdout)
+        XCTAssertTrue(invalid.stderr.contains("line 1: not valid UTF-8"), invalid.stderr)
+    }
+
+    func testUnusualButValidInputsSucceed() throws {
+        let root = try BrokenInputs.root()
+        let model = root.appendingPathComponent("good-model").path
+        // A 1 MB context (too long for a command-line argument, so on stdin) and NUL characters.
+        let sentence = "Albert Einstein developed the theory of relativity in the early twentieth century. "
+        let big = String(repeating: sentence, count: (1 << 20) / sentence.utf8.count + 1)
+        let lines = "{\"question\": \"Who developed relativity?\", \"context\": \"\(big)\"}\n"
+            + "{\"question\": \"Who\\u0000?\", \"context\": \"Albert\\u0000 Einstein developed relativity.\"}\n"
+        let result = try CLI.run(["answer", "--model", model], stdin: lines)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let outputs = result.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        XCTAssertEqual(outputs.count, 2, result.stdout.prefix(500).description)
+        XCTAssertTrue(outputs.allSatisfy { $0["answer"] is String }, result.stdout.prefix(500).description)
+    }
+
+    func testBadSizesAndOutputs() throws {
+        let root = try BrokenInputs.root()
+        let model = root.appendingPathComponent("good-model").path
+        let good = root.appendingPathComponent("good.json").path
+        let ask = ["answer", "--model", model, "--question", "Who?", "--context", "Einstein."]
+        let train = ["train", "--model", model, "--train-file", good, "--max-length", "64", "--stride", "16"]
+        let out = root.appendingPathComponent("out-sizes").path
+        let cases = [
+            Case(label: "zero top-k", args: ask + ["--top-k", "0"], mention: "top_k"),
+            Case(label: "negative top-k", args: ask + ["--top-k", "-2"], mention: "top_k"),
+            Case(label: "negative max-seq-len", args: ask + ["--max-seq-len", "-1"], mention: "max_seq_len"),
+            Case(label: "zero max-answer-len", args: ask + ["--max-answer-len", "0"], mention: "max_answer_len"),
+            Case(label: "negative doc-stride", args: ask + ["--doc-stride", "-1"], mention: "doc_stride"),
+            Case(label: "not a number", args: ask + ["--top-k", "many"], mention: "many"),
+            Case(label: "zero batch size (answer)", args: ["answer", "--model", model, "--batch-size", "0"], mention: "batch-size"),
+            Case(label: "zero epochs", args: train + ["--epochs", "0", "--output", out], mention: "epochs"),
+            Case(label: "negative batch size", args: train + ["--batch-size", "-4", "--output", out], mention: "batch size"),
+            Case(label: "negative learning rate", args: train + ["--learning-rate", "-1e-5", "--output", out], mention: "learning rate"),
+            Case(label: "zero max-length", args: ["train", "--model", model, "--train-file", good, "--max-length", "0", "--output", out], mention: "max length"),
+            Case(label: "stride at max-length", args: train + ["--stride", "64", "--output", out], mention: "stride"),
+            Case(label: "evaluate: zero batch size", args: ["evaluate", "--model", model, "--data", good, "--batch-size", "0"], mention: "batch-size"),
+            Case(label: "evaluate: negative limit", args: ["evaluate", "--model", model, "--data", good, "--limit", "-1"], mention: "limit"),
+            Case(label: "evaluate: stride at max-length", args: ["evaluate", "--model", model, "--data", good, "--max-length", "32", "--stride", "40"], mention: "stride"),
+            Case(label: "tokenize: zero max-length", args: ["tokenize", "--model", model, "--max-length", "0"], mention: "max-length"),
+            Case(label: "serve: negative port", args: ["serve", "--model", model, "--port", "-1"], mention: "port"),
+            Case(label: "serve: zero max batch", args: ["serve", "--model", model, "--max-batch", "0"], mention: "max-batch"),
+            Case(label: "bench infer: zero batch", args: ["bench", "infer", "--model", model, "--batch", "0"], mention: "batch"),
+            Case(label: "bench infer: negative seq", args: ["bench", "infer", "--model", model, "--seq", "-8"], mention: "seq"),
+            Case(label: "train: output under /proc", args: train + ["--output", "/proc/bertqa-out"], mention: "/proc/bertqa-out"),
+            Case(label: "train: output under a file", args: train + ["--output", good + "/out"], mention: good),
+            Case(label: "evaluate: output under /proc", args: ["evaluate", "--model", model, "--data", good, "--output", "/proc/bertqa-out"], mention: "/proc/bertqa-out"),
+            Case(label: "demo: output under /proc", args: ["demo", "--model", model, "--output", "/proc/bertqa-out", "--max-steps", "1"], mention: "/proc/bertqa-out"),
+        ]
+        try check(cases)
+    }
+}
