@@ -54,6 +54,12 @@ public struct BertConfig: Sendable, Equatable {
             throw BertError.fileNotFound(path: url.path)
         }
         let data: Data
+        // An empty regular file is named as such, and never reaches Data(contentsOf:): on Linux,
+        // swift-foundation's zero-size read path leaks a 4 KB buffer (found by the SQuAD fuzzer).
+        var info = stat()
+        if stat(url.path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_size == 0 {
+            throw BertError.unreadableFile(path: url.path, reason: "the file is empty")
+        }
         do { data = try Data(contentsOf: url) } catch {
             throw BertError.unreadableFile(path: url.path, reason: "\(error)")
         }

@@ -54,6 +54,9 @@ struct JSONFields {
     /// Reads and parses a whole JSON file.
     static func load(_ url: URL) throws(SQuADError) -> JSONValue {
         let data: Data
+        // An empty regular file is named as such, and never reaches Data(contentsOf:): on Linux,
+        // swift-foundation's zero-size read path leaks a 4 KB buffer (found by the SQuAD fuzzer).
+        if isEmptyRegularFile(url) { throw .malformedJSON(path: url.path, reason: "the file is empty") }
         do {
             data = try Data(contentsOf: url)
         } catch {
@@ -66,4 +69,10 @@ struct JSONFields {
             throw .malformedJSON(path: url.path, reason: error.description)
         }
     }
+}
+
+/// Whether `url` is a regular file of 0 bytes.
+func isEmptyRegularFile(_ url: URL) -> Bool {
+    var info = stat()
+    return stat(url.path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG && info.st_size == 0
 }

@@ -22,6 +22,8 @@ struct BenchInferCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Timed forward passes (after one warm-up pass).")
     var iterations: Int = 10
 
+    @Flag(help: "Also print where the time goes, per kind of operation.")
+    var profile = false
 
     func validate() throws {
         if iterations < 1 { throw ValidationError("--iterations must be at least 1") }
@@ -36,6 +38,8 @@ struct BenchInferCommand: ParsableCommand {
         let input = try CLIError.wrap { try randomBatch(config) }
         let workspace = try CLIError.wrap { try BertWorkspace(config: config, maxBatch: batch, maxSequence: seq) }
         try CLIError.wrap { try net.forward(input, workspace: workspace) }  // warm-up: page in, BLAS setup
+        let ops = OperationProfile()
+        if profile { workspace.profile = ops }
 
         var times: [Double] = []
         for _ in 0..<iterations {
@@ -55,7 +59,10 @@ struct BenchInferCommand: ParsableCommand {
                 + "\"ms_per_batch\":\(fmt(mean * 1000)),\"best_ms_per_batch\":\(fmt(best * 1000)),"
                 + "\"sequences_per_second\":\(fmt(Double(batch) / mean)),"
                 + "\"gflop_per_batch\":\(fmt(flops / 1e9)),\"gflops\":\(fmt(gflops)),"
-                + "\"percent_of_ceiling\":\(fmt(100 * gflops / ceiling)),\"peak_rss_mb\":\(fmt(rss))}")
+                + "\"percent_of_ceiling\":\(fmt(100 * gflops / ceiling)),\"peak_rss_mb\":\(fmt(rss))"
+                + (profile ? ",\"profile_ms_per_batch\":{" + ops.entries.map {
+                    "\(JSONText.string($0.operation.rawValue)):\(fmt($0.seconds / Double(iterations) * 1000))"
+                }.joined(separator: ",") + "}" : "") + "}")
         } else {
             print("model \(model): \(config.numHiddenLayers) layers, hidden \(config.hiddenSize), "
                 + "\(config.numAttentionHeads) heads, FFN \(config.intermediateSize); batch \(batch) × \(seq); "
@@ -64,6 +71,14 @@ struct BenchInferCommand: ParsableCommand {
             print(String(format: "%.1f GFLOP/batch, %.1f GFLOP/s = %.0f %% of the %.0f GFLOP/s ceiling",
                          flops / 1e9, gflops, 100 * gflops / ceiling, ceiling))
             print(String(format: "peak RSS %.0f MB", rss))
+            if profile {
+                print("per batch:")
+                for e in ops.entries {
+                    let ms = e.seconds / Double(iterations) * 1000
+                    print("  " + e.operation.rawValue.padding(toLength: 34, withPad: " ", startingAt: 0)
+                        + String(format: "%8.2f ms  %5.1f %%  (%d calls)", ms, 100 * ms / (mean * 1000), e.calls / iterations))
+                }
+            }
         }
     }
 
