@@ -35,7 +35,11 @@ func kernelTargetCPU() -> [String] {
 let kernelCPU = kernelTargetCPU()
 let fastMath: [SwiftSetting] = [
     .unsafeFlags(["-enforce-exclusivity=unchecked"] + kernelCPU, .when(configuration: .release)),
-]
+] + (kernelCPU.isEmpty ? [] : [
+    // The chosen CPU has fused multiply-add: kernels may ask for it (`fma16`) without falling
+    // back to a libm call per lane.
+    .define("BERTQA_FMA", .when(configuration: .release)),
+])
 
 let package = Package(
     name: "bertqa",

@@ -23,7 +23,21 @@ public func attentionForward(
     let out = SendablePointer(ctx), probs = SendablePointer(att)
     let src = SendablePointer(UnsafeMutablePointer(mutating: qkv))
     let m = SendablePointer(UnsafeMutablePointer(mutating: mask))
-    Parallel.forEachChunk(B * NH, chunks: T * T * hs < 1 << 14 ? 1 : Parallel.workers) { worker, range in
+    let chunks = T * T * hs < 1 << 14 ? 1 : Parallel.workers
+    // Inference: the fused kernel, in the T·T scratch each worker has.
+    if drop == nil && !saveProbabilities && hs % 16 == 0 && fusedAttentionScratch(seq: T, headSize: hs) <= T * T {
+        Parallel.forEachChunk(B * NH, chunks: chunks) { worker, range in
+            for pair in range {
+                let b = pair / NH, h = pair % NH
+                let q = src.pointer + b * T * 3 * C + h * hs
+                attentionHeadFused(out: out.pointer + b * T * C + h * hs, ldo: C, q: q, k: q + C, v: q + 2 * C, ld: 3 * C,
+                                   mask: m.pointer + b * T, seq: T, headSize: hs, scale: scale,
+                                   scratch: probs.pointer + worker * T * T)
+            }
+        }
+        return
+    }
+    Parallel.forEachChunk(B * NH, chunks: chunks) { worker, range in
         for pair in range {
             let b = pair / NH, h = pair % NH
             let q = src.pointer + b * T * 3 * C + h * hs

@@ -55,6 +55,18 @@ public enum VectorMath {
 
 }
 
+/// c + a·b, fused into one rounding (one instruction per register) where the build targets a
+/// CPU with FMA; two operations elsewhere. Swift never contracts `a * b + c` on its own, so hot
+/// dot-product loops call this to reach the multiply-add throughput BLAS gets.
+@inline(__always)
+public func fma16(_ a: Vec16, _ b: Vec16, _ c: Vec16) -> Vec16 {
+    #if BERTQA_FMA || arch(arm64)
+    return c.addingProduct(a, b)
+    #else
+    return a * b + c
+    #endif
+}
+
 // Lane-wise max/min as compare + select. The standard library's pointwiseMax/clamped follow
 // IEEE NaN rules lane by lane and compile to scalar loops; these stay in vector registers.
 @inline(__always)

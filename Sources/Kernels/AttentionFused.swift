@@ -1,0 +1,179 @@
+// Inference attention for one (batch, head), fused: scores of eight query rows at a time
+// against every key, softmax on those rows while they sit in L1, then their ·v — no
+// T×T matrix round trip through memory and no BLAS packing for a product with only hs = 32
+// or 64 as inner dimension. Keys after the last unmasked one (a padded window's tail) are
+// skipped: their probability is exactly 0.
+
+/// Scratch floats `attentionHeadFused` needs for sequence length T and head size hs.
+@inline(__always)
+func fusedAttentionScratch(seq T: Int, headSize hs: Int) -> Int {
+    let tp = (T + 15) / 16 * 16
+    return 2 * hs * tp + 9 * tp
+}
+
+/// out (T,hs) with row stride ldo = softmax(scale · q kᵀ + mask) · v for one head.
+/// q, k, v are (T,hs) with row stride ld (the fused q|k|v buffer); mask is (T), HF's additive
+/// key mask. hs must be a multiple of 16. scratch holds `fusedAttentionScratch(T, hs)` floats.
+/// The softmax is left unnormalized until the end (out = (e · v) / Σe), as flash attention does.
+func attentionHeadFused(
+    out: UnsafeMutablePointer<Float>, ldo: Int,
+    q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, ld: Int,
+    mask: UnsafePointer<Float>, seq T: Int, headSize hs: Int, scale: Float,
+    scratch: UnsafeMutablePointer<Float>
+) {
+    let tp = (T + 15) / 16 * 16
+    // kᵀ (hs, tp), zero beyond T, and v (T, hs) packed contiguous (its rows are 3C apart in
+    // qkv: a cache line and a TLB entry per key otherwise); the mask padded with -inf (phantom
+    // keys weigh exactly 0, even in a row whose real keys are all masked, which HF makes
+    // uniform over T).
+    let kt = scratch, vp = scratch + hs * tp, maskP = vp + hs * tp, rows = maskP + tp
+    var lastValid = -1
+    for j in 0..<T {
+        maskP[j] = mask[j]
+        if mask[j] > -Float.greatestFiniteMagnitude / 2 { lastValid = j }
+        for d in 0..<hs { kt[d * tp + j] = k[j * ld + d] }
+        (vp + j * hs).update(from: v + j * ld, count: hs)
+    }
+    for j in T..<tp {
+        maskP[j] = -.infinity
+        for d in 0..<hs { kt[d * tp + j] = 0 }
+    }
+    // Keys to visit: up to the last unmasked one (all of them if none is unmasked).
+    let nk = lastValid < 0 ? tp : (lastValid + 16) / 16 * 16
+    let nv = min(nk, T)
+    var i0 = 0
+    while i0 < T {
+        // Rows i0..<i0+8, the last block repeating row T-1 (computed and stored twice: harmless).
+        @inline(__always) func row(_ x: Int) -> Int { min(i0 + x, T - 1) }
+        // 1. scores = scale · q kᵀ + mask, then e = exp(s - max) in place and 1/Σe, per row.
+        var inv = SIMD8<Float>()
+        for g in 0..<2 {
+            let s0 = rows + (4 * g) * tp
+            let m = scoreRows4(q + row(4 * g) * ld, q + row(4 * g + 1) * ld, q + row(4 * g + 2) * ld, q + row(4 * g + 3) * ld,
+                               out: s0, stride: tp, kt: kt, keys: nk, headSize: hs, mask: maskP, scale: scale)
+            for x in 0..<4 { inv[4 * g + x] = expInPlace(s0 + x * tp, count: nk, max: m[x]) }
+        }
+        // 2. out = (e · v) / Σe: 8 rows × 32 columns (16 accumulators) per pass over the keys,
+        //    so each packed v row loaded serves 8 rows.
+        var c = 0
+        while c < hs {
+            let width = hs - c >= 32 ? 32 : 16
+            weightedSum8(rows, stride: tp, values: vp + c, valueStride: hs, keys: nv, width: width,
+                         out: out + c, firstRow: i0, lastRow: T - 1, outStride: ldo, inv: inv)
+            c += width
+        }
+        i0 += 8
+    }
+}
+
+/// Four rows of scale · q kᵀ + mask into out (rows `stride` apart), 64 keys × 4 rows of
+/// accumulators per pass; returns each row's maximum.
+@inline(__always)
+private func scoreRows4(
+    _ q0: UnsafePointer<Float>, _ q1: UnsafePointer<Float>, _ q2: UnsafePointer<Float>, _ q3: UnsafePointer<Float>,
+    out s0: UnsafeMutablePointer<Float>, stride tp: Int, kt: UnsafePointer<Float>, keys nk: Int, headSize hs: Int,
+    mask maskP: UnsafePointer<Float>, scale: Float
+) -> SIMD4<Float> {
+    let s1 = s0 + tp, s2 = s1 + tp, s3 = s2 + tp
+    let vscale = Vec16(repeating: scale)
+    var mx0 = Vec16(repeating: -.infinity), mx1 = mx0, mx2 = mx0, mx3 = mx0
+    var j = 0
+    while j + 64 <= nk {
+        var a00 = Vec16(), a01 = Vec16(), a02 = Vec16(), a03 = Vec16()
+        var a10 = Vec16(), a11 = Vec16(), a12 = Vec16(), a13 = Vec16()
+        var a20 = Vec16(), a21 = Vec16(), a22 = Vec16(), a23 = Vec16()
+        var a30 = Vec16(), a31 = Vec16(), a32 = Vec16(), a33 = Vec16()
+        for d in 0..<hs {
+            let kr = kt + d * tp + j
+            let b0 = load16(kr), b1 = load16(kr + 16), b2 = load16(kr + 32), b3 = load16(kr + 48)
+            let x0 = Vec16(repeating: q0[d]), x1 = Vec16(repeating: q1[d])
+            let x2 = Vec16(repeating: q2[d]), x3 = Vec16(repeating: q3[d])
+            a00 = fma16(x0, b0, a00); a01 = fma16(x0, b1, a01); a02 = fma16(x0, b2, a02); a03 = fma16(x0, b3, a03)
+            a10 = fma16(x1, b0, a10); a11 = fma16(x1, b1, a11); a12 = fma16(x1, b2, a12); a13 = fma16(x1, b3, a13)
+            a20 = fma16(x2, b0, a20); a21 = fma16(x2, b1, a21); a22 = fma16(x2, b2, a22); a23 = fma16(x2, b3, a23)
+            a30 = fma16(x3, b0, a30); a31 = fma16(x3, b1, a31); a32 = fma16(x3, b2, a32); a33 = fma16(x3, b3, a33)
+        }
+        let m0 = load16(maskP + j), m1 = load16(maskP + j + 16), m2 = load16(maskP + j + 32), m3 = load16(maskP + j + 48)
+        @inline(__always) func put(_ a: Vec16, _ m: Vec16, _ p: UnsafeMutablePointer<Float>, _ mx: inout Vec16) {
+            let v = a * vscale + m
+            store16(v, p)
+            mx = vmax(mx, v)
+        }
+        put(a00, m0, s0 + j, &mx0); put(a01, m1, s0 + j + 16, &mx0); put(a02, m2, s0 + j + 32, &mx0); put(a03, m3, s0 + j + 48, &mx0)
+        put(a10, m0, s1 + j, &mx1); put(a11, m1, s1 + j + 16, &mx1); put(a12, m2, s1 + j + 32, &mx1); put(a13, m3, s1 + j + 48, &mx1)
+        put(a20, m0, s2 + j, &mx2); put(a21, m1, s2 + j + 16, &mx2); put(a22, m2, s2 + j + 32, &mx2); put(a23, m3, s2 + j + 48, &mx2)
+        put(a30, m0, s3 + j, &mx3); put(a31, m1, s3 + j + 16, &mx3); put(a32, m2, s3 + j + 32, &mx3); put(a33, m3, s3 + j + 48, &mx3)
+        j += 64
+    }
+    while j < nk {
+        var a0 = Vec16(), a1 = Vec16(), a2 = Vec16(), a3 = Vec16()
+        for d in 0..<hs {
+            let b = load16(kt + d * tp + j)
+            a0 = fma16(Vec16(repeating: q0[d]), b, a0); a1 = fma16(Vec16(repeating: q1[d]), b, a1)
+            a2 = fma16(Vec16(repeating: q2[d]), b, a2); a3 = fma16(Vec16(repeating: q3[d]), b, a3)
+        }
+        let m = load16(maskP + j)
+        let v0 = a0 * vscale + m, v1 = a1 * vscale + m, v2 = a2 * vscale + m, v3 = a3 * vscale + m
+        store16(v0, s0 + j); store16(v1, s1 + j); store16(v2, s2 + j); store16(v3, s3 + j)
+        mx0 = vmax(mx0, v0); mx1 = vmax(mx1, v1); mx2 = vmax(mx2, v2); mx3 = vmax(mx3, v3)
+        j += 16
+    }
+    return SIMD4(mx0.max(), mx1.max(), mx2.max(), mx3.max())
+}
+
+/// out[r] = inv[r] · Σ_j e[r][j] · values[j], for 8 rows r (e rows `stride` apart) and `width`
+/// (16 or 32) columns; values rows `valueStride` apart; output row r at
+/// out + min(firstRow + r, lastRow)·outStride.
+@inline(__always)
+private func weightedSum8(
+    _ e: UnsafePointer<Float>, stride tp: Int, values: UnsafePointer<Float>, valueStride: Int, keys nv: Int,
+    width: Int, out: UnsafeMutablePointer<Float>, firstRow: Int, lastRow: Int, outStride: Int, inv: SIMD8<Float>
+) {
+    @inline(__always) func put(_ o: Vec16, _ r: Int, _ column: Int) {
+        store16(o * Vec16(repeating: inv[r]), out + min(firstRow + r, lastRow) * outStride + column)
+    }
+    let e0 = e, e1 = e + tp, e2 = e + 2 * tp, e3 = e + 3 * tp, e4 = e + 4 * tp, e5 = e + 5 * tp, e6 = e + 6 * tp, e7 = e + 7 * tp
+    var o00 = Vec16(), o10 = Vec16(), o20 = Vec16(), o30 = Vec16(), o40 = Vec16(), o50 = Vec16(), o60 = Vec16(), o70 = Vec16()
+    if width == 32 {
+        var o01 = Vec16(), o11 = Vec16(), o21 = Vec16(), o31 = Vec16(), o41 = Vec16(), o51 = Vec16(), o61 = Vec16(), o71 = Vec16()
+        for j in 0..<nv {
+            let vr = values + j * valueStride
+            let b0 = load16(vr), b1 = load16(vr + 16)
+            var x = Vec16(repeating: e0[j]); o00 = fma16(x, b0, o00); o01 = fma16(x, b1, o01)
+            x = Vec16(repeating: e1[j]); o10 = fma16(x, b0, o10); o11 = fma16(x, b1, o11)
+            x = Vec16(repeating: e2[j]); o20 = fma16(x, b0, o20); o21 = fma16(x, b1, o21)
+            x = Vec16(repeating: e3[j]); o30 = fma16(x, b0, o30); o31 = fma16(x, b1, o31)
+            x = Vec16(repeating: e4[j]); o40 = fma16(x, b0, o40); o41 = fma16(x, b1, o41)
+            x = Vec16(repeating: e5[j]); o50 = fma16(x, b0, o50); o51 = fma16(x, b1, o51)
+            x = Vec16(repeating: e6[j]); o60 = fma16(x, b0, o60); o61 = fma16(x, b1, o61)
+            x = Vec16(repeating: e7[j]); o70 = fma16(x, b0, o70); o71 = fma16(x, b1, o71)
+        }
+        put(o01, 0, 16); put(o11, 1, 16); put(o21, 2, 16); put(o31, 3, 16)
+        put(o41, 4, 16); put(o51, 5, 16); put(o61, 6, 16); put(o71, 7, 16)
+    } else {
+        for j in 0..<nv {
+            let b0 = load16(values + j * valueStride)
+            o00 = fma16(Vec16(repeating: e0[j]), b0, o00); o10 = fma16(Vec16(repeating: e1[j]), b0, o10)
+            o20 = fma16(Vec16(repeating: e2[j]), b0, o20); o30 = fma16(Vec16(repeating: e3[j]), b0, o30)
+            o40 = fma16(Vec16(repeating: e4[j]), b0, o40); o50 = fma16(Vec16(repeating: e5[j]), b0, o50)
+            o60 = fma16(Vec16(repeating: e6[j]), b0, o60); o70 = fma16(Vec16(repeating: e7[j]), b0, o70)
+        }
+    }
+    put(o00, 0, 0); put(o10, 1, 0); put(o20, 2, 0); put(o30, 3, 0)
+    put(o40, 4, 0); put(o50, 5, 0); put(o60, 6, 0); put(o70, 7, 0)
+}
+
+/// row[0..<count] ← exp(row - max) (count a multiple of 16); returns 1 / Σ.
+@inline(__always)
+private func expInPlace(_ row: UnsafeMutablePointer<Float>, count: Int, max: Float) -> Float {
+    let m = Vec16(repeating: max)
+    var sum = Vec16(repeating: 0)
+    var j = 0
+    while j < count {
+        let e = VectorMath.exp(load16(row + j) - m)
+        store16(e, row + j)
+        sum += e
+        j += 16
+    }
+    return 1 / sum.sum()
+}

@@ -1,0 +1,34 @@
+import Kernels
+import XCTest
+
+/// The fused inference attention against the two-sgemm path (the one training uses, which the
+/// gradient and golden tests check against PyTorch), on shapes the fused kernel's edges meet:
+/// sequence lengths that are not multiples of 16 or 64, head sizes 16/32/48/64, padded keys,
+/// and a batch entry whose keys are all masked (HF makes its rows uniform). (T = 5 is too short
+/// for the fused kernel's scratch and checks the fallback.)
+final class FusedAttentionTests: XCTestCase {
+    func testFusedMatchesTheSgemmPath() {
+        var rng = SystemRandomNumberGenerator()
+        for (T, hs, heads) in [(61, 32, 2), (100, 64, 2), (130, 16, 3), (77, 48, 1), (200, 32, 4), (5, 32, 1)] {
+            let B = 3, C = hs * heads
+            let qkv = (0 ..< B * T * 3 * C).map { _ in Float.random(in: -2 ... 2, using: &rng) }
+            var mask = [Float](repeating: 0, count: B * T)
+            for j in (T * 2 / 3) ..< T { mask[T + j] = -Float.greatestFiniteMagnitude }  // entry 1: padded tail
+            for j in 0 ..< T { mask[2 * T + j] = -Float.greatestFiniteMagnitude }         // entry 2: all masked
+            var fused = [Float](repeating: .nan, count: B * T * C), reference = fused
+            var scratch = [Float](repeating: 0, count: max(Parallel.workers, 1) * T * T)
+            var saved = [Float](repeating: 0, count: B * heads * T * T)
+            qkv.withUnsafeBufferPointer { x in
+                mask.withUnsafeBufferPointer { m in
+                    attentionForward(ctx: &fused, att: &scratch, qkv: x.baseAddress!, mask: m.baseAddress!,
+                                     batch: B, seq: T, channels: C, heads: heads, saveProbabilities: false)
+                    attentionForward(ctx: &reference, att: &saved, qkv: x.baseAddress!, mask: m.baseAddress!,
+                                     batch: B, seq: T, channels: C, heads: heads, saveProbabilities: true)
+                }
+            }
+            var worst: Float = 0
+            for i in fused.indices { worst = max(worst, abs(fused[i] - reference[i])) }
+            XCTAssertLessThan(worst, 1e-5, "T \(T), hs \(hs): worst difference \(worst)")
+        }
+    }
+}

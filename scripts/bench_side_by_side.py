@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""bertqa vs PyTorch, interleaved: for each round and each workload, `bertqa bench` then the
+PyTorch peer script right after it, so both see the same machine state (this host's speed
+drifts by ±50 % over minutes). Prints every pair and the median ratio per workload.
+
+    python3 scripts/bench_side_by_side.py [--rounds 3] [--only infer|train] [--bertqa .build/release/bertqa]
+
+Needs the venv of BENCHMARKS.md (torch 2.13, transformers 4.57) as PYTHON (default /work/venv/bin/python).
+"""
+import argparse, json, os, statistics, subprocess, sys
+
+MINILM = "../shared/models/all-MiniLM-L6-v2"
+WORK = [  # (name, kind, model, batch, seq, iterations, "higher is better" metric)
+    ("MiniLM-L6 infer 16x384", "infer", MINILM, 16, 384, 3),
+    ("MiniLM-L6 infer 1x384", "infer", MINILM, 1, 384, 20),
+    ("BERT-base infer 1x384", "infer", "bert-base", 1, 384, 5),
+    ("MiniLM-L6 train 16x384", "train", MINILM, 16, 384, 3),
+    ("BERT-base train 4x384", "train", "bert-base", 4, 384, 3),
+]
+
+def run(cmd):
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return json.loads([l for l in out.splitlines() if l.startswith("{")][-1])
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--only", choices=["infer", "train"])
+    p.add_argument("--bertqa", default=".build/release/bertqa")
+    a = p.parse_args()
+    py = os.environ.get("PYTHON", "/work/venv/bin/python")
+    ratios = {}
+    for r in range(a.rounds):
+        for name, kind, model, batch, seq, n in WORK:
+            if a.only and kind != a.only:
+                continue
+            count = ["--iterations" if kind == "infer" else "--steps", str(n)]
+            ours = run([a.bertqa, "bench", kind, "--model", model, "--batch", str(batch), "--seq", str(seq), "--json"] + count)
+            peer = run([py, f"scripts/bench_torch_{kind}.py", "--model", model, "--batch", str(batch), "--seq", str(seq)] + count)
+            key = "ms_per_batch" if kind == "infer" else "ms_per_step"
+            speedup = peer[key] / ours[key]   # >1: bertqa faster (throughput ratio; latency ratio is 1/speedup)
+            ratios.setdefault(name, []).append(speedup)
+            print(json.dumps({"round": r + 1, "work": name, "bertqa_ms": ours[key], "bertqa_best_ms": ours.get("best_" + key),
+                              "pytorch_ms": peer[key], "pytorch_best_ms": peer.get("best_" + key),
+                              "bertqa_gflops": ours.get("gflops"), "bertqa_rss_mb": ours.get("peak_rss_mb"),
+                              "pytorch_rss_mb": peer.get("peak_rss_mb"), "speedup": round(speedup, 3)}), flush=True)
+    for name, rs in ratios.items():
+        print(f"{name}: bertqa is {statistics.median(rs):.2f}x PyTorch's throughput (latency {1 / statistics.median(rs):.2f}x), "
+              f"median of {len(rs)} rounds: {', '.join(f'{x:.2f}' for x in rs)}")
+
+if __name__ == "__main__":
+    main()
