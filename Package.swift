@@ -43,7 +43,7 @@ let fastMath: [SwiftSetting] = [
 
 let package = Package(
     name: "bertqa",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "bertqa", targets: ["bertqa"]),
         .library(name: "Tokenization", targets: ["Tokenization"]),

@@ -7,7 +7,8 @@ public struct SendablePointer<T>: @unchecked Sendable {
     @inline(__always) public init(_ pointer: UnsafeMutablePointer<T>) { self.pointer = pointer }
 }
 
-/// Row-parallel loops over the machine's cores (`DispatchQueue.concurrentPerform`).
+/// Row-parallel loops over the machine's cores: the calling thread and `SpinningPool`'s threads
+/// (or `DispatchQueue.concurrentPerform` when the pool is busy with another caller).
 public enum Parallel {
     /// Worker count: one per active core. Kernels split work into this many static chunks so a
     /// chunk index doubles as a per-worker scratch slot.
@@ -24,6 +25,10 @@ public enum Parallel {
             if count > 0 { body(0, 0..<count) }
             return
         }
+        let ran = SpinningPool.shared.run(chunks: n) { chunk in
+            body(chunk, count * chunk / n ..< count * (chunk + 1) / n)
+        }
+        if ran { return }
         withoutActuallyEscaping(body) { body in
             let box = UncheckedBox(body)
             DispatchQueue.concurrentPerform(iterations: n) { chunk in

@@ -8,7 +8,7 @@ import Kernels
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure throughput: tokenizer, SQuAD features, inference, training.",
+        abstract: "Measure throughput: tokenizer, SQuAD features, inference, training, matrix products.",
         subcommands: [
             // Each bench verb lives in its own file: Bench<Name>Command.swift.
             BenchTokenizeCommand.self,
@@ -16,6 +16,7 @@ struct BenchCommand: ParsableCommand {
             BenchFeaturesCommand.self,
             BenchInferCommand.self,
             BenchTrainCommand.self,
+            BenchGemmCommand.self,
         ]
     )
 }

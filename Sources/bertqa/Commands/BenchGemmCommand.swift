@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import Kernels
+
+/// `bertqa bench gemm`: the linear layer's product alone (`matmulForward`: out = inp · Wᵀ + b,
+/// split over the cores as the model runs it), at the shapes of a BERT layer, against the
+/// machine's fp32 ceiling. Matrix products are ~75 % of a forward pass; this isolates them.
+struct BenchGemmCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gemm",
+        abstract: "Matrix-product speed at BERT-layer shapes (rows × in → out), as the model runs them.",
+        discussion: """
+        Default shapes: MiniLM-L6 at one 384-token window (q|k|v, attention output, FFN up, FFN down)
+        and the same for 16 windows. Compare with scripts/bench_torch_gemm.py (PyTorch/MKL).
+        """
+    )
+
+    @Option(parsing: .unconditional, help: "Shapes as rows×in×out, comma-separated (e.g. 384x384x1152,6144x384x1536).")
+    var shapes = "384x384x1152,384x384x384,384x384x1536,384x1536x384,6144x384x1152,6144x384x384,6144x384x1536,6144x1536x384"
+
+    @Option(parsing: .unconditional, help: "Seconds to time each shape.")
+    var seconds = 1.0
+
+    @Option(parsing: .unconditional, help: "The machine's fp32 ceiling in GFLOP/s, for the % column.")
+    var ceiling = 198.0
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func parsedShapes() throws -> [(rows: Int, inFeatures: Int, outFeatures: Int)] {
+        try shapes.split(separator: ",").map { item in
+            let parts = item.split(separator: "x").compactMap { Int($0) }
+            guard parts.count == 3, parts.allSatisfy({ $0 > 0 && $0 <= 1 << 16 }) else {
+                throw ValidationError("--shapes: \"\(item)\" is not rows×in×out with positive sizes up to 65536")
+            }
+            return (parts[0], parts[1], parts[2])
+        }
+    }
+
+    func validate() throws {
+        _ = try parsedShapes()
+        if !(seconds > 0) { throw ValidationError("--seconds must be positive") }
+        if !(ceiling > 0) { throw ValidationError("--ceiling must be positive") }
+    }
+
+    func run() throws {
+        var results: [String] = []
+        for (rows, inF, outF) in try parsedShapes() {
+            var random = SeededGenerator(seed: 1)
+            func values(_ n: Int) -> [Float] { (0..<n).map { _ in Float.random(in: -1 ... 1, using: &random) } }
+            let x = values(rows * inF), w = values(outF * inF), b = values(outF)
+            var y = [Float](repeating: 0, count: rows * outF)
+            matmulForward(out: &y, inp: x, weight: w, bias: b, rows: rows, inFeatures: inF, outFeatures: outF)  // warm-up
+            let start = DispatchTime.now().uptimeNanoseconds
+            var calls = 0, elapsed = 0.0
+            repeat {
+                matmulForward(out: &y, inp: x, weight: w, bias: b, rows: rows, inFeatures: inF, outFeatures: outF)
+                calls += 1
+                elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            } while elapsed < seconds
+            let gflops = 2 * Double(rows * inF * outF) * Double(calls) / elapsed / 1e9
+            if json {
+                results.append("{\"rows\":\(rows),\"in\":\(inF),\"out\":\(outF),\"ms\":\(String(format: "%.3f", elapsed / Double(calls) * 1000)),"
+                    + "\"gflops\":\(String(format: "%.1f", gflops))}")
+            } else {
+                print(String(format: "%5d × %4d → %4d  %8.3f ms  %6.1f GFLOP/s  %3.0f %%", rows, inF, outF,
+                             elapsed / Double(calls) * 1000, gflops, 100 * gflops / ceiling))
+            }
+        }
+        if json {
+            print("{\"cores\":\(Parallel.workers),\"blas_core\":\(JSONText.string(BLAS.coreName)),\"shapes\":[\(results.joined(separator: ","))]}")
+        }
+    }
+}
