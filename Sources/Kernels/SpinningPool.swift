@@ -75,10 +75,18 @@ final class SpinningPool: @unchecked Sendable {
             guard word.compareExchange(expected: current, desired: current + 1, ordering: .acquiringAndReleasing).exchanged else {
                 continue
             }
-            job?(next)
+            runChunk(next)
             let done = finished.wrappingAdd(1, ordering: .releasing).newValue
             if done == chunks { return done }
         }
+    }
+
+    /// Out of line so that the reference to `job` it takes is released before the chunk counts
+    /// as finished: `run` clears `job` once all have, and `withoutActuallyEscaping` checks that
+    /// nothing still holds the closure.
+    @inline(never)
+    private func runChunk(_ chunk: Int) {
+        job?(chunk)
     }
 
     private func workerLoop(_ me: Sleeper) {

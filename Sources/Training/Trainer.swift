@@ -118,9 +118,11 @@ public final class Trainer {
                     sequencesTrained += indices.count
                 }
                 if micro.count > 1 { scale(gradients, by: 1 / Float(micro.count)) }
-                let norm = clipGradientNorm(gradients, layout: model.layout, maxNorm: Float(options.maxGradNorm))
+                // clip_grad_norm_, its coefficient applied as AdamW reads each gradient.
+                let norm = gradientNorm(gradients, layout: model.layout)
                 let lr = schedule.learningRate(at: state.step)
-                optimizer.update(parameters: model.parameters, gradients: gradients, lr: lr)
+                optimizer.update(parameters: model.parameters, gradients: gradients, lr: lr,
+                                 gradientScale: clipCoefficient(norm: norm, maxNorm: Float(options.maxGradNorm)))
                 state.step += 1
                 state.batchInEpoch += micro.count
                 windowLoss += stepLoss
