@@ -10,7 +10,7 @@ Needs the venv of BENCHMARKS.md (torch 2.13, transformers 4.57) as PYTHON (defau
 import argparse, json, os, statistics, subprocess, sys
 
 MINILM = "../shared/models/all-MiniLM-L6-v2"
-WORK = [  # (name, kind, model, batch, seq, iterations, "higher is better" metric)
+WORK = [  # (name, kind, model, batch, seq, timed iterations or steps)
     ("MiniLM-L6 infer 16x384", "infer", MINILM, 16, 384, 3),
     ("MiniLM-L6 infer 1x384", "infer", MINILM, 1, 384, 20),
     ("BERT-base infer 1x384", "infer", "bert-base", 1, 384, 5),

@@ -39,10 +39,22 @@ struct BenchModelOptions: ParsableArguments {
     @Flag(help: "Print one JSON object.")
     var json = false
 
+    @Flag(help: "Also print where the time goes, per kind of operation.")
+    var profile = false
+
     func validate() throws {
         if batch < 1 { throw ValidationError("--batch must be at least 1") }
         if seq < 1 { throw ValidationError("--seq must be at least 1") }
         if !(ceiling > 0) { throw ValidationError("--ceiling must be positive") }
+    }
+
+    /// The model and one batch of random full windows for it, or a one-line CLI error.
+    func modelAndBatch() throws -> (model: BertForQuestionAnswering, batch: BertBatch) {
+        let net = try CLIError.wrap { try loadModel() }
+        guard seq <= net.config.maxPositionEmbeddings else {
+            throw CLIError(description: "--seq \(seq) exceeds the model's max_position_embeddings \(net.config.maxPositionEmbeddings)")
+        }
+        return (net, try CLIError.wrap { try randomBatch(net.config) })
     }
 
     /// The model folder, or a built-in shape with seeded random weights.
@@ -63,4 +75,19 @@ struct BenchModelOptions: ParsableArguments {
         let types = (0..<n).map { Int32(($0 % seq) >= seq / 4 && config.typeVocabSize > 1 ? 1 : 0) }
         return try BertBatch(batchSize: batch, sequenceLength: seq, inputIDs: ids, tokenTypeIDs: types)
     }
+}
+
+/// `--profile` output shared by the bench verbs: one line per kind of operation, its time per
+/// run (batch or step), its share of `periodSeconds`, and its calls per run.
+func printOperations(_ ops: OperationProfile, runs: Int, periodSeconds: Double) {
+    for e in ops.entries {
+        let seconds = e.seconds / Double(runs)
+        print("  " + e.operation.rawValue.padding(toLength: 42, withPad: " ", startingAt: 0)
+            + String(format: "%9.2f ms  %5.1f %%  (%d calls)", seconds * 1000, 100 * seconds / periodSeconds, e.calls / runs))
+    }
+}
+
+/// The same as JSON members: "operation": ms per run.
+func operationsJSON(_ ops: OperationProfile, runs: Int) -> [String] {
+    ops.entries.map { "\(JSONText.string($0.operation.rawValue)):\(String(format: "%.2f", $0.seconds / Double(runs) * 1000))" }
 }

@@ -15,17 +15,9 @@ struct BenchTrainCommand: ParsableCommand {
     )
 
     @OptionGroup var shape: BenchModelOptions
-    var model: String { shape.model }
-    var batch: Int { shape.batch }
-    var seq: Int { shape.seq }
-    var ceiling: Double { shape.ceiling }
-    var json: Bool { shape.json }
 
     @Option(parsing: .unconditional, help: "Timed steps (after one warm-up step).")
     var steps: Int = 5
-
-    @Flag(help: "Also print where the time goes, per kind of operation.")
-    var profile = false
 
 
     func validate() throws {
@@ -33,12 +25,8 @@ struct BenchTrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        let net = try CLIError.wrap { try loadModel() }
-        let config = net.config
-        guard seq <= config.maxPositionEmbeddings else {
-            throw CLIError(description: "--seq \(seq) exceeds the model's max_position_embeddings \(config.maxPositionEmbeddings)")
-        }
-        let input = try CLIError.wrap { try randomBatch(config) }
+        let (net, input) = try shape.modelAndBatch()
+        let (config, batch, seq, ceiling, profile) = (net.config, shape.batch, shape.seq, shape.ceiling, shape.profile)
         let workspace = try CLIError.wrap {
             try BertWorkspace(config: config, maxBatch: batch, maxSequence: seq, saveForBackward: true)
         }
@@ -82,21 +70,21 @@ struct BenchTrainCommand: ParsableCommand {
         let gflops = flops / mean / 1e9
         let rss = peakRSSMegabytes()
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        if json {
-            var fields = "{\"model\":\(JSONText.string(model)),\"batch\":\(batch),\"seq\":\(seq),\"steps\":\(steps),"
+        if shape.json {
+            var fields = "{\"model\":\(JSONText.string(shape.model)),\"batch\":\(batch),\"seq\":\(seq),\"steps\":\(steps),"
                 + "\"cores\":\(cores),\"blas_core\":\(JSONText.string(BLAS.coreName)),"
                 + "\"ms_per_step\":\(fmt(mean * 1000)),\"best_ms_per_step\":\(fmt(best * 1000)),"
                 + "\"sequences_per_second\":\(fmt(Double(batch) / mean)),"
                 + "\"gflop_per_step\":\(fmt(flops / 1e9)),\"gflops\":\(fmt(gflops)),"
                 + "\"percent_of_ceiling\":\(fmt(100 * gflops / ceiling)),\"peak_rss_mb\":\(fmt(rss))"
             if profile {
-                let items = (phases.entries.map { ($0.name, $0.seconds) } + ops.entries.map { ($0.operation.rawValue, $0.seconds) })
-                    .map { "\(JSONText.string($0.0)):\(fmt($0.1 / Double(steps) * 1000))" }
+                let items = phases.entries.map { "\(JSONText.string($0.name)):\(fmt($0.seconds / Double(steps) * 1000))" }
+                    + operationsJSON(ops, runs: steps)
                 fields += ",\"profile_ms_per_step\":{\(items.joined(separator: ","))}"
             }
             print(fields + "}")
         } else {
-            print("model \(model): \(config.numHiddenLayers) layers, hidden \(config.hiddenSize), "
+            print("model \(shape.model): \(config.numHiddenLayers) layers, hidden \(config.hiddenSize), "
                 + "\(config.numAttentionHeads) heads, FFN \(config.intermediateSize), dropout \(config.hiddenDropoutProb)/"
                 + "\(config.attentionProbsDropoutProb); batch \(batch) × \(seq); \(cores) cores, OpenBLAS \(BLAS.coreName)")
             print(String(format: "%.1f ms/step (best %.1f), %.2f sequences/s", mean * 1000, best * 1000, Double(batch) / mean))
@@ -111,20 +99,12 @@ struct BenchTrainCommand: ParsableCommand {
         let n = Double(steps)
         print("per step:")
         for e in phases.entries {
-            print("  " + pad(e.name) + String(format: "%9.1f ms  %5.1f %%", e.seconds / n * 1000, 100 * e.seconds / n / stepSeconds))
+            print("  " + e.name.padding(toLength: 42, withPad: " ", startingAt: 0)
+                + String(format: "%9.1f ms  %5.1f %%", e.seconds / n * 1000, 100 * e.seconds / n / stepSeconds))
         }
         print("inside forward and backward:")
-        for e in ops.entries {
-            print("  " + pad(e.operation.rawValue)
-                + String(format: "%9.1f ms  %5.1f %%  (%d calls)", e.seconds / n * 1000, 100 * e.seconds / n / stepSeconds, e.calls / steps))
-        }
+        printOperations(ops, runs: steps, periodSeconds: stepSeconds)
     }
-
-    private func pad(_ s: String) -> String { s.count >= 42 ? s : s + String(repeating: " ", count: 42 - s.count) }
-
-    private func loadModel() throws -> BertForQuestionAnswering { try shape.loadModel() }
-
-    private func randomBatch(_ config: BertConfig) throws -> BertBatch { try shape.randomBatch(config) }
 
     private func fmt(_ x: Double) -> String { String(format: "%.2f", x) }
 }
