@@ -9,11 +9,14 @@
 /// Training: `dropout` (when active) drops attention probabilities before they weight v; the
 /// dropped copy goes to `dropped` (`Parallel.workers`·T·T scratch) so `att` keeps the softmax
 /// output the backward needs. Mask element of (b,h,i,j) is ((b·NH + h)·T + i)·T + j.
+/// The fused kernel (`attentionHeadFused`) runs whenever it has scratch — `att` in inference,
+/// `dropped` in training — and the head size allows; `allowFused: false` forces the two-sgemm
+/// path (tests compare the two).
 public func attentionForward(
     ctx: UnsafeMutablePointer<Float>, att: UnsafeMutablePointer<Float>,
     qkv: UnsafePointer<Float>, mask: UnsafePointer<Float>,
     batch: Int, seq: Int, channels: Int, heads: Int, saveProbabilities: Bool,
-    dropout: DropoutMask? = nil, dropped: UnsafeMutablePointer<Float>? = nil
+    dropout: DropoutMask? = nil, dropped: UnsafeMutablePointer<Float>? = nil, allowFused: Bool = true
 ) {
     let drop = dropout.flatMap { $0.isActive ? $0 : nil }
     let droppedScratch = dropped.map { SendablePointer($0) }
@@ -24,15 +27,19 @@ public func attentionForward(
     let src = SendablePointer(UnsafeMutablePointer(mutating: qkv))
     let m = SendablePointer(UnsafeMutablePointer(mutating: mask))
     let chunks = T * T * hs < 1 << 14 ? 1 : Parallel.workers
-    // Inference: the fused kernel, in the T·T scratch each worker has.
-    if drop == nil && !saveProbabilities && hs % 16 == 0 && fusedAttentionScratch(seq: T, headSize: hs) <= T * T {
+    // The fused kernel, in the T·T scratch each worker has: `att` when it need not keep the
+    // probabilities (inference), else the dropped-probabilities scratch (training).
+    let fusedScratch = !saveProbabilities && drop == nil ? SendablePointer(att) : droppedScratch
+    if allowFused, let fusedScratch, hs % 16 == 0, fusedAttentionScratch(seq: T, headSize: hs) <= T * T {
         Parallel.forEachChunk(B * NH, chunks: chunks) { worker, range in
             for pair in range {
                 let b = pair / NH, h = pair % NH
                 let q = src.pointer + b * T * 3 * C + h * hs
                 attentionHeadFused(out: out.pointer + b * T * C + h * hs, ldo: C, q: q, k: q + C, v: q + 2 * C, ld: 3 * C,
                                    mask: m.pointer + b * T, seq: T, headSize: hs, scale: scale,
-                                   scratch: probs.pointer + worker * T * T)
+                                   scratch: fusedScratch.pointer + worker * T * T,
+                                   probabilities: saveProbabilities ? probs.pointer + pair * T * T : nil,
+                                   dropout: drop, dropoutFirst: pair * T * T)
             }
         }
         return

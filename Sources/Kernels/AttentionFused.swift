@@ -15,11 +15,15 @@ func fusedAttentionScratch(seq T: Int, headSize hs: Int) -> Int {
 /// q, k, v are (T,hs) with row stride ld (the fused q|k|v buffer); mask is (T), HF's additive
 /// key mask. hs must be a multiple of 16. scratch holds `fusedAttentionScratch(T, hs)` floats.
 /// The softmax is left unnormalized until the end (out = (e · v) / Σe), as flash attention does.
+/// Training: `probabilities` (T,T), when given, receives the softmax (the backward needs it), and
+/// `dropout` drops probabilities before they weight v, element (i,j) of the head being mask index
+/// `dropoutFirst + i·T + j` — the same elements `dropoutApply` drops on the whole T×T matrix.
 func attentionHeadFused(
     out: UnsafeMutablePointer<Float>, ldo: Int,
     q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, ld: Int,
     mask: UnsafePointer<Float>, seq T: Int, headSize hs: Int, scale: Float,
-    scratch: UnsafeMutablePointer<Float>
+    scratch: UnsafeMutablePointer<Float>,
+    probabilities: UnsafeMutablePointer<Float>? = nil, dropout: DropoutMask? = nil, dropoutFirst: Int = 0
 ) {
     let tp = (T + 15) / 16 * 16
     // kᵀ (hs, tp), zero beyond T, and v (T, hs) packed contiguous (its rows are 3C apart in
@@ -51,7 +55,16 @@ func attentionHeadFused(
             let s0 = rows + (4 * g) * tp
             let m = scoreRows4(q + row(4 * g) * ld, q + row(4 * g + 1) * ld, q + row(4 * g + 2) * ld, q + row(4 * g + 3) * ld,
                                out: s0, stride: tp, kt: kt, keys: nk, headSize: hs, mask: maskP, scale: scale)
-            for x in 0..<4 { inv[4 * g + x] = expInPlace(s0 + x * tp, count: nk, max: m[x]) }
+            for x in 0..<4 {
+                let e = s0 + x * tp
+                inv[4 * g + x] = expInPlace(e, count: nk, max: m[x])
+                if let probabilities {
+                    saveProbabilities(e, keys: nv, seq: T, inv: inv[4 * g + x], out: probabilities + row(4 * g + x) * T)
+                }
+                if let dropout {
+                    dropoutApply(out: e, inp: e, count: nv, first: dropoutFirst + row(4 * g + x) * T, mask: dropout)
+                }
+            }
         }
         // 2. out = (e · v) / Σe: 8 rows × 32 columns (16 accumulators) per pass over the keys,
         //    so each packed v row loaded serves 8 rows.
@@ -161,6 +174,16 @@ private func weightedSum8(
     }
     put(o00, 0, 0); put(o10, 1, 0); put(o20, 2, 0); put(o30, 3, 0)
     put(o40, 4, 0); put(o50, 5, 0); put(o60, 6, 0); put(o70, 7, 0)
+}
+
+/// out (T) = e · inv for the keys visited, 0 for the skipped ones (their probability is 0).
+@inline(__always)
+private func saveProbabilities(_ e: UnsafePointer<Float>, keys nv: Int, seq T: Int, inv: Float, out: UnsafeMutablePointer<Float>) {
+    let iv = Vec16(repeating: inv)
+    var j = 0
+    while j + 16 <= nv { store16(load16(e + j) * iv, out + j); j += 16 }
+    while j < nv { out[j] = e[j] * inv; j += 1 }
+    if nv < T { (out + nv).update(repeating: 0, count: T - nv) }
 }
 
 /// row[0..<count] ← exp(row - max) (count a multiple of 16); returns 1 / Σ.

@@ -32,3 +32,37 @@ final class FusedAttentionTests: XCTestCase {
         }
     }
 }
+
+/// Training: the fused kernel also writes the softmax the backward reads and drops
+/// probabilities before ·v with the same mask elements as the sgemm path.
+final class FusedTrainingAttentionTests: XCTestCase {
+    func testFusedTrainingMatchesTheSgemmPath() {
+        var rng = SystemRandomNumberGenerator()
+        for (T, hs, heads, p) in [(61, 32, 2, Float(0.1)), (100, 64, 2, 0.3), (130, 16, 3, 0), (200, 32, 4, 0.1), (5, 32, 1, 0.1)] {
+            let B = 3, C = hs * heads
+            let qkv = (0 ..< B * T * 3 * C).map { _ in Float.random(in: -2 ... 2, using: &rng) }
+            var mask = [Float](repeating: 0, count: B * T)
+            for j in (T * 2 / 3) ..< T { mask[T + j] = -Float.greatestFiniteMagnitude }
+            for j in 0 ..< T { mask[2 * T + j] = -Float.greatestFiniteMagnitude }
+            let drop = DropoutMask(seed: 7, stream: 3, probability: p)
+            var fused = [Float](repeating: .nan, count: B * T * C), reference = fused
+            var fusedAtt = [Float](repeating: .nan, count: B * heads * T * T), referenceAtt = fusedAtt
+            var scratch = [Float](repeating: .nan, count: Parallel.workers * T * T), scratch2 = scratch
+            qkv.withUnsafeBufferPointer { x in
+                mask.withUnsafeBufferPointer { m in
+                    attentionForward(ctx: &fused, att: &fusedAtt, qkv: x.baseAddress!, mask: m.baseAddress!,
+                                     batch: B, seq: T, channels: C, heads: heads, saveProbabilities: true,
+                                     dropout: drop, dropped: &scratch)
+                    attentionForward(ctx: &reference, att: &referenceAtt, qkv: x.baseAddress!, mask: m.baseAddress!,
+                                     batch: B, seq: T, channels: C, heads: heads, saveProbabilities: true,
+                                     dropout: drop, dropped: &scratch2, allowFused: false)
+                }
+            }
+            var worst: Float = 0, worstAtt: Float = 0
+            for i in fused.indices { worst = max(worst, abs(fused[i] - reference[i])) }
+            for i in fusedAtt.indices { worstAtt = max(worstAtt, abs(fusedAtt[i] - referenceAtt[i])) }
+            XCTAssertLessThan(worst, 1e-5, "T \(T), hs \(hs), p \(p): worst context difference \(worst)")
+            XCTAssertLessThan(worstAtt, 1e-6, "T \(T), hs \(hs), p \(p): worst probability difference \(worstAtt)")
+        }
+    }
+}
