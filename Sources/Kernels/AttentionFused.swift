@@ -35,13 +35,10 @@ func attentionHeadFused(
     for j in 0..<T {
         maskP[j] = mask[j]
         if mask[j] > -Float.greatestFiniteMagnitude / 2 { lastValid = j }
-        for d in 0..<hs { kt[d * tp + j] = k[j * ld + d] }
-        (vp + j * hs).update(from: v + j * ld, count: hs)
     }
-    for j in T..<tp {
-        maskP[j] = -.infinity
-        for d in 0..<hs { kt[d * tp + j] = 0 }
-    }
+    for j in T..<tp { maskP[j] = -.infinity }
+    packTransposed(kt, stride: tp, rows: k, rowStride: ld, count: T, width: hs, staging: vp)
+    for j in 0..<T { (vp + j * hs).update(from: v + j * ld, count: hs) }
     // Keys to visit: up to the last unmasked one (all of them if none is unmasked).
     let nk = lastValid < 0 ? tp : (lastValid + 16) / 16 * 16
     let nv = min(nk, T)
@@ -174,6 +171,24 @@ private func weightedSum8(
     }
     put(o00, 0, 0); put(o10, 1, 0); put(o20, 2, 0); put(o30, 3, 0)
     put(o40, 4, 0); put(o50, 5, 0); put(o60, 6, 0); put(o70, 7, 0)
+}
+
+/// out (width, stride) = the `count` rows (width floats, rowStride apart) transposed, zero in
+/// columns count..<stride. The rows are first copied contiguous into `staging` (count·width
+/// floats) with vector copies: rows 3C apart in qkv each cost a cache miss (on a page of their
+/// own, past the prefetchers), and whole-row copies keep many misses in flight where a
+/// scalar transposing loop waits on them one row at a time.
+@inline(__always)
+private func packTransposed(
+    _ out: UnsafeMutablePointer<Float>, stride: Int, rows: UnsafePointer<Float>, rowStride: Int,
+    count: Int, width: Int, staging: UnsafeMutablePointer<Float>
+) {
+    for j in 0..<count { (staging + j * width).update(from: rows + j * rowStride, count: width) }
+    for d in 0..<width {
+        let o = out + d * stride
+        for j in 0..<count { o[j] = staging[j * width + d] }
+        if count < stride { (o + count).update(repeating: 0, count: stride - count) }
+    }
 }
 
 /// out (T) = e · inv for the keys visited, 0 for the skipped ones (their probability is 0).
