@@ -73,16 +73,13 @@ extension BertLayer {
                               rows: BT, channels: C, scratch: s.layerNormScratch,
                               branch: hasFFNDrop ? s.branch : nil, branchDropout: ffnDrop)
         }
-        // output.dense: d(activation) → intermediate; then through the activation, in place.
+        // output.dense: d(activation) → intermediate, and on through the activation (fused).
         timed(ws.profile, .matmulBackward) {
             matmulBackward(dinp: s.intermediate, dweight: output.dense.weight.pointer(in: g),
                            dbias: output.dense.bias.pointer(in: g), dout: hasFFNDrop ? s.branch : s.hidden,
                            inp: a.intermediate, weight: output.dense.weight.pointer(in: p),
-                           rows: BT, inFeatures: I, outFeatures: C)
-        }
-        timed(ws.profile, .activationBackward) {
-            activationBackward(dinp: s.intermediate, dout: s.intermediate, pre: a.intermediatePre,
-                               count: BT * I, kind: intermediate.activation)
+                           rows: BT, inFeatures: I, outFeatures: C,
+                           throughActivation: (UnsafePointer(a.intermediatePre), intermediate.activation))
         }
         // intermediate.dense: dh += d(pre) · W.
         timed(ws.profile, .matmulBackward) {

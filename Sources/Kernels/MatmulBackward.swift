@@ -8,10 +8,14 @@
 /// dinp is (N,C) or nil (the embeddings' input needs none); dout is (N,OC); inp is (N,C);
 /// weight is (OC,C); dweight (OC,C) and dbias (OC) are accumulated into (+=).
 /// `accumulateInput`: dinp += ... instead of dinp = ... (a residual branch already wrote there).
+/// `throughActivation`: inp was act(pre) — dinp continues back through it, dinp = (dout · weight)
+/// ⊙ act'(pre), applied per piece of ≤ 128 rows while the piece is still in cache (as the
+/// forward fuses the activation into the up-projection) instead of another pass over (N,C).
 public func matmulBackward(
     dinp: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>, dbias: UnsafeMutablePointer<Float>?,
     dout: UnsafePointer<Float>, inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-    rows: Int, inFeatures: Int, outFeatures: Int, accumulateInput: Bool = false
+    rows: Int, inFeatures: Int, outFeatures: Int, accumulateInput: Bool = false,
+    throughActivation: (pre: UnsafePointer<Float>, kind: Activation)? = nil
 ) {
     BLAS.ensureConfigured()
     let N = rows, C = inFeatures, OC = outFeatures
@@ -22,10 +26,22 @@ public func matmulBackward(
     let chunks = gemmChunks(rows: N, inFeatures: C, outFeatures: OC)
     if let dinp {
         let di = SendablePointer(dinp)
+        let pre = throughActivation.map { SendablePointer(UnsafeMutablePointer(mutating: $0.pre)) }
+        let kind = throughActivation?.kind ?? .relu
         Parallel.forEachChunk(N, chunks: chunks) { _, range in
-            sgemm(transA: false, transB: false, m: range.count, n: C, k: OC, alpha: 1,
-                  a: d.pointer + range.lowerBound * OC, lda: OC, b: w.pointer, ldb: C,
-                  beta: accumulateInput ? 1 : 0, c: di.pointer + range.lowerBound * C, ldc: C)
+            let piece = pre == nil ? range.count : 128
+            var lo = range.lowerBound
+            while lo < range.upperBound {
+                let hi = min(lo + piece, range.upperBound)
+                sgemm(transA: false, transB: false, m: hi - lo, n: C, k: OC, alpha: 1,
+                      a: d.pointer + lo * OC, lda: OC, b: w.pointer, ldb: C,
+                      beta: accumulateInput ? 1 : 0, c: di.pointer + lo * C, ldc: C)
+                if let pre {
+                    activationBackwardSpan(dinp: di.pointer + lo * C, dout: di.pointer + lo * C, pre: pre.pointer + lo * C,
+                                           count: (hi - lo) * C, kind: kind)
+                }
+                lo = hi
+            }
         }
     }
     // dweight rows oc..<oc' need dout's columns oc..<oc': a column slice of a row-major matrix.

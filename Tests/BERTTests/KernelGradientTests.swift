@@ -28,6 +28,27 @@ final class KernelGradientTests: XCTestCase {
         XCTAssertEqual(db.values, db1.map { $0 + $0 })
     }
 
+    /// The activation fused into the dinp product equals the product then `activationBackward`,
+    /// on enough rows for several 128-row pieces per worker and a ragged last piece.
+    func testMatmulBackwardThroughActivation() {
+        let N = 601, C = 48, OC = 32
+        var rng = SeededGenerator(seed: 12)
+        let x = Tensor(N * C, &rng), w = Tensor(OC * C, &rng), pre = Tensor(N * C, &rng), r = Tensor(N * OC, &rng)
+        for kind in Activation.allCases {
+            let fused = Tensor(N * C), separate = Tensor(N * C)
+            let dw1 = Tensor(OC * C), dw2 = Tensor(OC * C)
+            matmulBackward(dinp: fused.p, dweight: dw1.p, dbias: nil, dout: r.p, inp: x.p, weight: w.p,
+                           rows: N, inFeatures: C, outFeatures: OC, throughActivation: (UnsafePointer(pre.p), kind))
+            matmulBackward(dinp: separate.p, dweight: dw2.p, dbias: nil, dout: r.p, inp: x.p, weight: w.p,
+                           rows: N, inFeatures: C, outFeatures: OC)
+            activationBackward(dinp: separate.p, dout: separate.p, pre: pre.p, count: N * C, kind: kind)
+            var worst: Float = 0
+            for i in 0..<(N * C) { worst = max(worst, abs(fused.p[i] - separate.p[i]) / max(abs(separate.p[i]), 1e-3)) }
+            XCTAssertLessThan(worst, 1e-5, "\(kind): worst relative difference \(worst)")
+            XCTAssertEqual(dw1.values, dw2.values, "\(kind): dweight")
+        }
+    }
+
     func testLayerNormBackward() {
         let N = 4, C = 21
         var rng = SeededGenerator(seed: 2)
