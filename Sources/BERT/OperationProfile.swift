@@ -12,7 +12,7 @@ public final class OperationProfile: @unchecked Sendable {
         case dropout = "dropout"
         case head = "QA head + loss"
         case headBackward = "backward: QA head + loss"
-        case matmulBackward = "backward: matmul (dinp + activation, dweight, dbias)"
+        case matmulBackward = "backward: matmul (+activation, dW, db)"
         case attentionBackward = "backward: attention"
         case layerNormBackward = "backward: LayerNorm (+dropout)"
         case embeddingsBackward = "backward: embeddings + LayerNorm"

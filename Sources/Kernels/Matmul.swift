@@ -51,16 +51,25 @@ public func matmulActivationForward(
         return
     }
     Parallel.forEachChunk(rows, chunks: chunks) { _, range in
-        // Pieces of ≤ 128 rows keep each piece's output in L2 while the activation reads it.
-        var lo = range.lowerBound
-        while lo < range.upperBound {
-            let hi = min(lo + 128, range.upperBound)
+        forEachActivationPiece(of: range) { piece in
             linearRows(out: p.pointer, inp: x.pointer, weight: weight, bias: bias,
-                       range: lo..<hi, inFeatures: inFeatures, outFeatures: outFeatures)
-            activationForward(out: o.pointer + lo * outFeatures, inp: p.pointer + lo * outFeatures,
-                              count: (hi - lo) * outFeatures, kind: activation)
-            lo = hi
+                       range: piece, inFeatures: inFeatures, outFeatures: outFeatures)
+            activationForward(out: o.pointer + piece.lowerBound * outFeatures, inp: p.pointer + piece.lowerBound * outFeatures,
+                              count: piece.count * outFeatures, kind: activation)
         }
+    }
+}
+
+/// Splits a worker's rows into pieces of ≤ 128 for a product fused with an element-wise
+/// activation (forward or backward): each piece's output is still in L2 when the activation
+/// reads it, instead of another pass over the whole (N, 4C) buffer.
+@inline(__always)
+func forEachActivationPiece(of range: Range<Int>, _ body: (Range<Int>) -> Void) {
+    var lo = range.lowerBound
+    while lo < range.upperBound {
+        let hi = min(lo + 128, range.upperBound)
+        body(lo..<hi)
+        lo = hi
     }
 }
 

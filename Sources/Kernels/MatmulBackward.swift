@@ -26,21 +26,19 @@ public func matmulBackward(
     let chunks = gemmChunks(rows: N, inFeatures: C, outFeatures: OC)
     if let dinp {
         let di = SendablePointer(dinp)
-        let pre = throughActivation.map { SendablePointer(UnsafeMutablePointer(mutating: $0.pre)) }
-        let kind = throughActivation?.kind ?? .relu
+        let act = throughActivation.map { (pre: SendablePointer(UnsafeMutablePointer(mutating: $0.pre)), kind: $0.kind) }
+        @inline(__always) func product(_ rows: Range<Int>) {
+            sgemm(transA: false, transB: false, m: rows.count, n: C, k: OC, alpha: 1,
+                  a: d.pointer + rows.lowerBound * OC, lda: OC, b: w.pointer, ldb: C,
+                  beta: accumulateInput ? 1 : 0, c: di.pointer + rows.lowerBound * C, ldc: C)
+        }
         Parallel.forEachChunk(N, chunks: chunks) { _, range in
-            let piece = pre == nil ? range.count : 128
-            var lo = range.lowerBound
-            while lo < range.upperBound {
-                let hi = min(lo + piece, range.upperBound)
-                sgemm(transA: false, transB: false, m: hi - lo, n: C, k: OC, alpha: 1,
-                      a: d.pointer + lo * OC, lda: OC, b: w.pointer, ldb: C,
-                      beta: accumulateInput ? 1 : 0, c: di.pointer + lo * C, ldc: C)
-                if let pre {
-                    activationBackwardSpan(dinp: di.pointer + lo * C, dout: di.pointer + lo * C, pre: pre.pointer + lo * C,
-                                           count: (hi - lo) * C, kind: kind)
-                }
-                lo = hi
+            guard let act else { return product(range) }
+            forEachActivationPiece(of: range) { piece in
+                product(piece)
+                let offset = piece.lowerBound * C
+                activationBackwardSpan(dinp: di.pointer + offset, dout: di.pointer + offset, pre: act.pre.pointer + offset,
+                                       count: piece.count * C, kind: act.kind)
             }
         }
     }

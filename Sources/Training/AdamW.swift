@@ -30,9 +30,9 @@ public final class AdamW: @unchecked Sendable {
         v = FloatBuffer(count: layout.totalCount)
     }
 
-    /// One update of `parameters` with `gradients` at learning rate `lr`.
-    /// One step on every tensor. `gradientScale` multiplies each gradient as it is read (the
-    /// clipping coefficient, folded in to save a pass over the gradients; 1 = as they are).
+    /// One update of `parameters` with `gradients` at learning rate `lr`, on every tensor.
+    /// `gradientScale` multiplies each gradient as it is read (the clipping coefficient, folded
+    /// in to save a pass over the gradients; 1 = as they are).
     public func update(parameters: FloatBuffer, gradients: FloatBuffer, lr: Double, gradientScale: Float = 1) {
         step += 1
         let bias1 = 1 - pow(beta1, Double(step))
@@ -54,34 +54,32 @@ public final class AdamW: @unchecked Sendable {
             let t = tensors[k]
             let (p, g, mp, vp) = ptrs
             let decay = t.decays && weightDecay != 0
-            @inline(__always) func one(_ i: Int) {
-                if decay { p[i] *= decayFactor }
-                let gi = scaled ? g[i] * gradientScale : g[i]
+            // torch's operations per element, on 16 lanes.
+            @inline(__always) func update16(_ pv: inout Vec16, _ gv: Vec16, _ mv: inout Vec16, _ vv: inout Vec16) {
+                if decay { pv *= Vec16(repeating: decayFactor) }
+                let gi = scaled ? gv * Vec16(repeating: gradientScale) : gv
                 // torch.lerp with weight < 0.5: m + w·(g − m)
-                mp[i] = mp[i] + oneMinusB1 * (gi - mp[i])
+                mv = mv + Vec16(repeating: oneMinusB1) * (gi - mv)
                 // exp_avg_sq.mul_(β2).addcmul_(g, g, value: 1-β2): self + value·g·g, left to right
-                vp[i] = vp[i] * b2 + oneMinusB2 * gi * gi
-                let denom = vp[i].squareRoot() / bias2Sqrt + eps
+                vv = vv * Vec16(repeating: b2) + Vec16(repeating: oneMinusB2) * gi * gi
+                let denom = vv.squareRoot() / Vec16(repeating: bias2Sqrt) + Vec16(repeating: eps)
                 // param.addcdiv_(m, denom, value: -step_size): self + value·m / denom
-                p[i] = p[i] + negStepSize * mp[i] / denom
+                pv = pv + Vec16(repeating: negStepSize) * mv / denom
             }
             var i = t.offset
             let end = t.offset + t.count
             while i + 16 <= end {
-                var pv = load16(p + i)
-                if decay { pv *= Vec16(repeating: decayFactor) }
-                var gv = load16(g + i)
-                if scaled { gv *= Vec16(repeating: gradientScale) }
-                var mv = load16(mp + i)
-                mv = mv + Vec16(repeating: oneMinusB1) * (gv - mv)
-                var vv = load16(vp + i)
-                vv = vv * Vec16(repeating: b2) + Vec16(repeating: oneMinusB2) * gv * gv
-                let denom = vv.squareRoot() / Vec16(repeating: bias2Sqrt) + Vec16(repeating: eps)
-                pv = pv + Vec16(repeating: negStepSize) * mv / denom
+                var pv = load16(p + i), mv = load16(mp + i), vv = load16(vp + i)
+                update16(&pv, load16(g + i), &mv, &vv)
                 store16(pv, p + i); store16(mv, mp + i); store16(vv, vp + i)
                 i += 16
             }
-            while i < end { one(i); i += 1 }
+            // The < 16 tail through zero-padded vectors (a zero lane stays finite: √0 + ε).
+            guard i < end else { return }
+            var pv = Vec16(), gv = Vec16(), mv = Vec16(), vv = Vec16()
+            for j in i..<end { pv[j - i] = p[j]; gv[j - i] = g[j]; mv[j - i] = mp[j]; vv[j - i] = vp[j] }
+            update16(&pv, gv, &mv, &vv)
+            for j in i..<end { p[j] = pv[j - i]; mp[j] = mv[j - i]; vp[j] = vv[j - i] }
         }
     }
 }
