@@ -57,15 +57,15 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
-        // OpenBLAS (Debian: libopenblas-dev) for every matrix product.
+        // oneDNN (Debian: libdnnl-dev) for every matrix product, and the OpenMP runtime it runs
+        // on (libgomp, part of GCC's runtime) for every parallel loop.
         .systemLibrary(
-            name: "CBLAS",
-            pkgConfig: "openblas",
-            providers: [.apt(["libopenblas-dev"])]
+            name: "CDNNL",
+            providers: [.apt(["libdnnl-dev"])]
         ),
         .target(name: "Tokenization"),
         .target(name: "SQuAD", dependencies: ["Tokenization"]),
-        .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: fastMath),
+        .target(name: "Kernels", dependencies: ["CDNNL"], swiftSettings: fastMath),
         .target(name: "BERT", dependencies: ["Kernels"], swiftSettings: fastMath),
         .target(name: "Inference", dependencies: ["BERT", "SQuAD", "Tokenization"]),
         .target(name: "Training", dependencies: ["BERT", "SQuAD", "Tokenization", "Kernels", "Inference"], swiftSettings: fastMath),

@@ -20,7 +20,6 @@ public func attentionForward(
 ) {
     let drop = dropout.flatMap { $0.isActive ? $0 : nil }
     let droppedScratch = dropped.map { SendablePointer($0) }
-    BLAS.ensureConfigured()
     let B = batch, T = seq, C = channels, NH = heads, hs = C / heads
     let scale = 1 / Float(hs).squareRoot()
     let out = SendablePointer(ctx), probs = SendablePointer(att)

@@ -18,7 +18,6 @@ public func attentionBackward(
     qkv: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>, dropout: DropoutMask?,
     batch: Int, seq: Int, channels: Int, heads: Int
 ) {
-    BLAS.ensureConfigured()
     let B = batch, T = seq, C = channels, NH = heads, hs = C / heads
     let scale = 1 / Float(hs).squareRoot()
     let drop = dropout.flatMap { $0.isActive ? $0 : nil }

@@ -1,6 +1,7 @@
-// Linear layers through cblas_sgemm. Weights stay in PyTorch's Linear layout (OC,C), read
+// Linear layers through sgemm (oneDNN). Weights stay in PyTorch's Linear layout (OC,C), read
 // as a transposed operand: no copies, and the gradient buffer uses the same layout.
-// Rows are split over the workers; each worker calls single-threaded OpenBLAS on its rows.
+// Rows (or, for a few rows, output columns) are split over the workers; each worker runs one
+// single-threaded sgemm on its share (oneDNN sees it is inside a parallel region).
 
 /// out is (N,OC); inp is (N,C); weight is (OC,C); bias is (OC) or nil.
 /// out = inp · weightᵀ + bias (bias broadcast first, then the product accumulated onto it,
@@ -10,7 +11,6 @@ public func matmulForward(
     weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
     rows: Int, inFeatures: Int, outFeatures: Int
 ) {
-    BLAS.ensureConfigured()
     let o = SendablePointer(out), x = SendablePointer(UnsafeMutablePointer(mutating: inp))
     let chunks = gemmChunks(rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)
     if splitColumns(rows: rows, outFeatures: outFeatures) {
@@ -34,7 +34,6 @@ public func matmulActivationForward(
     weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
     rows: Int, inFeatures: Int, outFeatures: Int, activation: Activation
 ) {
-    BLAS.ensureConfigured()
     let p = SendablePointer(pre), o = SendablePointer(out)
     let x = SendablePointer(UnsafeMutablePointer(mutating: inp))
     let chunks = gemmChunks(rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)

@@ -17,7 +17,6 @@ public func matmulBackward(
     rows: Int, inFeatures: Int, outFeatures: Int, accumulateInput: Bool = false,
     throughActivation: (pre: UnsafePointer<Float>, kind: Activation)? = nil
 ) {
-    BLAS.ensureConfigured()
     let N = rows, C = inFeatures, OC = outFeatures
     let d = SendablePointer(UnsafeMutablePointer(mutating: dout))
     let x = SendablePointer(UnsafeMutablePointer(mutating: inp))

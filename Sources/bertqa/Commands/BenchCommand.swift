@@ -33,7 +33,7 @@ struct BenchModelOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Tokens per window.")
     var seq: Int = 384
 
-    @Option(parsing: .unconditional, help: "The machine's fp32 ceiling in GFLOP/s (OpenBLAS sgemm on all cores) for the % figure.")
+    @Option(parsing: .unconditional, help: "The machine's fp32 ceiling in GFLOP/s (the issues' reference: OpenBLAS sgemm on all cores) for the % figure.")
     var ceiling: Double = 198
 
     @Flag(help: "Print one JSON object.")

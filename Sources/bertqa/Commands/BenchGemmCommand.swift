@@ -68,7 +68,7 @@ struct BenchGemmCommand: ParsableCommand {
             }
         }
         if json {
-            print("{\"cores\":\(Parallel.workers),\"blas_core\":\(JSONText.string(BLAS.coreName)),\"shapes\":[\(results.joined(separator: ","))]}")
+            print("{\"cores\":\(Parallel.workers),\"gemm_library\":\(JSONText.string(GEMM.library)),\"shapes\":[\(results.joined(separator: ","))]}")
         }
     }
 }
