@@ -37,7 +37,7 @@ public enum SQuADEvaluator {
         // Similar lengths together: little padding; order does not change any result.
         let batches = padToMaxLength
             ? Batching.sequential(count: features.count, batchSize: batchSize)
-            : Batching.lengthGrouped(lengths: lengths, batchSize: batchSize, megaBatchFactor: max(1, features.count / max(1, batchSize)))
+            : Batching.byLength(lengths: lengths, batchSize: batchSize)
         var collector = LogitCollector(featureCount: features.count)
         var done = 0
         for indices in batches {

@@ -81,6 +81,15 @@ public enum Batching {
         return batches
     }
 
+    /// All items sorted longest first (stable), then cut into batches: the least padding, for
+    /// passes whose results do not depend on the order (evaluation, validation loss).
+    public static func byLength(lengths: [Int], batchSize: Int) -> [[Int]] {
+        let size = max(1, batchSize)
+        // One group holding every item (count / size would leave the last count % size items
+        // in a group of their own).
+        return lengthGrouped(lengths: lengths, batchSize: size, megaBatchFactor: max(1, (lengths.count + size - 1) / size))
+    }
+
     static func chunk(_ items: [Int], _ size: Int) -> [[Int]] {
         let size = max(1, size)
         return stride(from: 0, to: items.count, by: size).map { Array(items[$0..<min($0 + size, items.count)]) }

@@ -192,8 +192,7 @@ public final class Trainer {
     public func validationLoss() throws -> Double? {
         guard !validation.isEmpty else { return nil }
         let batches = options.dynamicPadding
-            ? Batching.lengthGrouped(lengths: validation.map(\.inputIds.count), batchSize: options.batchSize,
-                                     megaBatchFactor: max(1, validation.count / options.batchSize))
+            ? Batching.byLength(lengths: validation.map(\.inputIds.count), batchSize: options.batchSize)
             : Batching.sequential(count: validation.count, batchSize: options.batchSize)
         var total: Double = 0
         for indices in batches {

@@ -47,6 +47,11 @@ final class UtilityTests: XCTestCase {
         let shuffled = Batching.lengthGrouped(lengths: lengths, batchSize: 2, megaBatchFactor: 1, seed: 3)
         XCTAssertEqual(shuffled.flatMap { $0 }.sorted(), Array(0..<6))
         XCTAssertEqual(shuffled, Batching.lengthGrouped(lengths: lengths, batchSize: 2, megaBatchFactor: 1, seed: 3))
+        // One group over everything, however many items: longest first, ties in input order.
+        let many = (0..<250).map { ($0 * 37) % 11 }
+        let byLength = Batching.byLength(lengths: many, batchSize: 4)
+        XCTAssertEqual(byLength.map(\.count), Array(repeating: 4, count: 62) + [2])
+        XCTAssertEqual(byLength.flatMap { $0 }, many.indices.sorted { many[$0] != many[$1] ? many[$0] > many[$1] : $0 < $1 })
     }
 
     func testPythonFloatRepr() {
