@@ -3,7 +3,7 @@ import CDNNL
 /// The matrix-product library: oneDNN's `dnnl_sgemm` (JIT-compiled for the CPU it runs on).
 ///
 /// Kernels call it on each worker's share of a product, inside a parallel region, where it runs
-/// on the calling thread. Measured at the models' shapes in the same split, it runs 5–25 %
+/// on the calling thread. Measured at the models' shapes in the same split, it runs 2–21 %
 /// faster than OpenBLAS 0.3.21's AVX-512 kernels did (BENCHMARKS.md), and needs no help to
 /// recognise recent Xeons (OpenBLAS 0.3.21 fell back to SSE3 kernels on family 6 model 207).
 public enum GEMM {
