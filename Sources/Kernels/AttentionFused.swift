@@ -142,31 +142,37 @@ private func weightedSum8(
     @inline(__always) func put(_ o: Vec16, _ r: Int, _ column: Int) {
         store16(o * Vec16(repeating: inv[r]), out + min(firstRow + r, lastRow) * outStride + column)
     }
-    let e0 = e, e1 = e + tp, e2 = e + 2 * tp, e3 = e + 3 * tp, e4 = e + 4 * tp, e5 = e + 5 * tp, e6 = e + 6 * tp, e7 = e + 7 * tp
+    // Walk the values and e's column j by pointer increments, the 8 e rows reached as
+    // [ej + r·tp] and [ej4 + r·tp] (r < 4) from registers: indexing each row from j needed a
+    // multiply (with its overflow check) and more row pointers than there are registers, and
+    // the loop spent a third of its instructions on them.
+    let t1 = tp, t2 = 2 &* tp, t3 = 3 &* tp
+    var ej = e, ej4 = e + 4 &* tp, vr = values
     var o00 = Vec16(), o10 = Vec16(), o20 = Vec16(), o30 = Vec16(), o40 = Vec16(), o50 = Vec16(), o60 = Vec16(), o70 = Vec16()
     if width == 32 {
         var o01 = Vec16(), o11 = Vec16(), o21 = Vec16(), o31 = Vec16(), o41 = Vec16(), o51 = Vec16(), o61 = Vec16(), o71 = Vec16()
-        for j in 0..<nv {
-            let vr = values + j * valueStride
+        for _ in 0..<nv {
             let b0 = load16(vr), b1 = load16(vr + 16)
-            var x = Vec16(repeating: e0[j]); o00 = fma16(x, b0, o00); o01 = fma16(x, b1, o01)
-            x = Vec16(repeating: e1[j]); o10 = fma16(x, b0, o10); o11 = fma16(x, b1, o11)
-            x = Vec16(repeating: e2[j]); o20 = fma16(x, b0, o20); o21 = fma16(x, b1, o21)
-            x = Vec16(repeating: e3[j]); o30 = fma16(x, b0, o30); o31 = fma16(x, b1, o31)
-            x = Vec16(repeating: e4[j]); o40 = fma16(x, b0, o40); o41 = fma16(x, b1, o41)
-            x = Vec16(repeating: e5[j]); o50 = fma16(x, b0, o50); o51 = fma16(x, b1, o51)
-            x = Vec16(repeating: e6[j]); o60 = fma16(x, b0, o60); o61 = fma16(x, b1, o61)
-            x = Vec16(repeating: e7[j]); o70 = fma16(x, b0, o70); o71 = fma16(x, b1, o71)
+            var x = Vec16(repeating: ej[0]); o00 = fma16(x, b0, o00); o01 = fma16(x, b1, o01)
+            x = Vec16(repeating: ej[t1]); o10 = fma16(x, b0, o10); o11 = fma16(x, b1, o11)
+            x = Vec16(repeating: ej[t2]); o20 = fma16(x, b0, o20); o21 = fma16(x, b1, o21)
+            x = Vec16(repeating: ej[t3]); o30 = fma16(x, b0, o30); o31 = fma16(x, b1, o31)
+            x = Vec16(repeating: ej4[0]); o40 = fma16(x, b0, o40); o41 = fma16(x, b1, o41)
+            x = Vec16(repeating: ej4[t1]); o50 = fma16(x, b0, o50); o51 = fma16(x, b1, o51)
+            x = Vec16(repeating: ej4[t2]); o60 = fma16(x, b0, o60); o61 = fma16(x, b1, o61)
+            x = Vec16(repeating: ej4[t3]); o70 = fma16(x, b0, o70); o71 = fma16(x, b1, o71)
+            ej += 1; ej4 += 1; vr += valueStride
         }
         put(o01, 0, 16); put(o11, 1, 16); put(o21, 2, 16); put(o31, 3, 16)
         put(o41, 4, 16); put(o51, 5, 16); put(o61, 6, 16); put(o71, 7, 16)
     } else {
-        for j in 0..<nv {
-            let b0 = load16(values + j * valueStride)
-            o00 = fma16(Vec16(repeating: e0[j]), b0, o00); o10 = fma16(Vec16(repeating: e1[j]), b0, o10)
-            o20 = fma16(Vec16(repeating: e2[j]), b0, o20); o30 = fma16(Vec16(repeating: e3[j]), b0, o30)
-            o40 = fma16(Vec16(repeating: e4[j]), b0, o40); o50 = fma16(Vec16(repeating: e5[j]), b0, o50)
-            o60 = fma16(Vec16(repeating: e6[j]), b0, o60); o70 = fma16(Vec16(repeating: e7[j]), b0, o70)
+        for _ in 0..<nv {
+            let b0 = load16(vr)
+            o00 = fma16(Vec16(repeating: ej[0]), b0, o00); o10 = fma16(Vec16(repeating: ej[t1]), b0, o10)
+            o20 = fma16(Vec16(repeating: ej[t2]), b0, o20); o30 = fma16(Vec16(repeating: ej[t3]), b0, o30)
+            o40 = fma16(Vec16(repeating: ej4[0]), b0, o40); o50 = fma16(Vec16(repeating: ej4[t1]), b0, o50)
+            o60 = fma16(Vec16(repeating: ej4[t2]), b0, o60); o70 = fma16(Vec16(repeating: ej4[t3]), b0, o70)
+            ej += 1; ej4 += 1; vr += valueStride
         }
     }
     put(o00, 0, 0); put(o10, 1, 0); put(o20, 2, 0); put(o30, 3, 0)
