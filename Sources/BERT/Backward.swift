@@ -74,7 +74,7 @@ extension BertLayer {
                               branch: hasFFNDrop ? s.branch : nil, branchDropout: ffnDrop)
         }
         // output.dense: d(activation) → intermediate, and on through the activation (fused).
-        timed(ws.profile, .matmulBackward) {
+        timed(ws.profile, .outputDenseBackward, flops: 2 * productFlops(BT, C, I)) {
             matmulBackward(dinp: s.intermediate, dweight: output.dense.weight.pointer(in: g),
                            dbias: output.dense.bias.pointer(in: g), dout: hasFFNDrop ? s.branch : s.hidden,
                            inp: a.intermediate, weight: output.dense.weight.pointer(in: p),
@@ -82,7 +82,7 @@ extension BertLayer {
                            throughActivation: (UnsafePointer(a.intermediatePre), intermediate.activation))
         }
         // intermediate.dense: dh += d(pre) · W.
-        timed(ws.profile, .matmulBackward) {
+        timed(ws.profile, .intermediateDenseBackward, flops: 2 * productFlops(BT, I, C)) {
             matmulBackward(dinp: s.hidden, dweight: intermediate.dense.weight.pointer(in: g),
                            dbias: intermediate.dense.bias.pointer(in: g), dout: s.intermediate,
                            inp: a.attentionOutput, weight: intermediate.dense.weight.pointer(in: p),
@@ -98,18 +98,18 @@ extension BertLayer {
                               branch: hasAttnOutDrop ? s.branch : nil, branchDropout: attnOutDrop)
         }
         // attention.output.dense: d(context) → hidden.
-        timed(ws.profile, .matmulBackward) {
+        timed(ws.profile, .attentionOutputDenseBackward, flops: 2 * productFlops(BT, C, C)) {
             matmulBackward(dinp: s.hidden, dweight: so.dense.weight.pointer(in: g), dbias: so.dense.bias.pointer(in: g),
                            dout: hasAttnOutDrop ? s.branch : s.residual, inp: a.context,
                            weight: so.dense.weight.pointer(in: p), rows: BT, inFeatures: C, outFeatures: C)
         }
         // Attention core → d(q|k|v); then the fused projection: dInput += d(qkv) · W.
-        timed(ws.profile, .attentionBackward) {
+        timed(ws.profile, .attentionBackward, flops: 4 * productFlops(BT, T, C)) {
             attentionBackward(dqkv: s.qkv, dctx: s.hidden, att: a.attention, qkv: a.qkv,
                               scratch: s.attentionScratch, dropout: ws.dropout?.attentionProbabilities(index),
                               batch: B, seq: T, channels: C, heads: sa.heads)
         }
-        timed(ws.profile, .matmulBackward) {
+        timed(ws.profile, .qkvDenseBackward, flops: 2 * productFlops(BT, 3 * C, C)) {
             matmulBackward(dinp: s.residual, dweight: sa.qkv.weight.pointer(in: g), dbias: sa.qkv.bias.pointer(in: g),
                            dout: s.qkv, inp: input, weight: sa.qkv.weight.pointer(in: p),
                            rows: BT, inFeatures: C, outFeatures: 3 * C, accumulateInput: true)

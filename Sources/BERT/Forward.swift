@@ -136,22 +136,24 @@ extension BertLayer {
         let B = ws.batch, T = ws.sequence, BT = B * T
         let sa = attention.selfAttention, C = sa.query.inFeatures, I = intermediate.dense.outFeatures
         // BertSelfAttention: fused q|k|v projection, then per-head attention.
-        timed(ws.profile, .matmul) {
+        timed(ws.profile, .qkvDense, flops: productFlops(BT, 3 * C, C)) {
             matmulForward(out: a.qkv, inp: input, weight: sa.qkv.weight.pointer(in: p), bias: sa.qkv.bias.pointer(in: p),
                           rows: BT, inFeatures: C, outFeatures: 3 * C)
         }
         // dropout: on the probabilities (saved undropped; the backward regenerates the mask)
-        timed(ws.profile, .attention) {
+        timed(ws.profile, .attention, flops: 2 * productFlops(BT, T, C)) {
             attentionForward(ctx: a.context, att: a.attention, qkv: a.qkv, mask: ws.additiveMask,
                              batch: B, seq: T, channels: C, heads: sa.heads, saveProbabilities: ws.saveForBackward,
                              dropout: ws.dropout?.attentionProbabilities(index),
                              dropped: ws.backward?.droppedProbabilities)
         }
-        // BertSelfOutput: dense, dropout:, LayerNorm(dense + input).
+        // BertSelfOutput: dense, dropout:, LayerNorm(dense + input). Without dropout the dense's
+        // bias is added in the LayerNorm's pass (denseBias) rather than broadcast into its output.
         let so = attention.output
-        timed(ws.profile, .matmul) {
+        let soBias = so.dense.bias.pointer(in: p), biasInLayerNorm = ws.dropout == nil
+        timed(ws.profile, .attentionOutputDense, flops: productFlops(BT, C, C)) {
             matmulForward(out: a.attentionResidual, inp: a.context, weight: so.dense.weight.pointer(in: p),
-                          bias: so.dense.bias.pointer(in: p), rows: BT, inFeatures: C, outFeatures: C)
+                          bias: biasInLayerNorm ? nil : soBias, rows: BT, inFeatures: C, outFeatures: C)
         }
         if let plan = ws.dropout {
             timed(ws.profile, .dropout) {
@@ -160,20 +162,21 @@ extension BertLayer {
         }
         timed(ws.profile, .residualLayerNorm) {
             residualLayerNormForward(out: a.attentionOutput, mean: a.attentionMean, rstd: a.attentionRstd,
-                                     x: a.attentionResidual, residual: input,
+                                     x: a.attentionResidual, residual: input, denseBias: biasInLayerNorm ? soBias : nil,
                                      weight: so.layerNorm.weight.pointer(in: p), bias: so.layerNorm.bias.pointer(in: p),
                                      rows: BT, channels: C, eps: so.layerNorm.eps)
         }
         // BertIntermediate: dense + activation, fused per chunk of rows.
-        timed(ws.profile, .matmul) {
+        timed(ws.profile, .intermediateDense, flops: productFlops(BT, I, C)) {
             matmulActivationForward(pre: a.intermediatePre, out: a.intermediate, inp: a.attentionOutput,
                                     weight: intermediate.dense.weight.pointer(in: p), bias: intermediate.dense.bias.pointer(in: p),
                                     rows: BT, inFeatures: C, outFeatures: I, activation: intermediate.activation)
         }
         // BertOutput: dense, dropout:, LayerNorm(dense + attention output).
-        timed(ws.profile, .matmul) {
+        let outBias = output.dense.bias.pointer(in: p)
+        timed(ws.profile, .outputDense, flops: productFlops(BT, C, I)) {
             matmulForward(out: a.outputResidual, inp: a.intermediate, weight: output.dense.weight.pointer(in: p),
-                          bias: output.dense.bias.pointer(in: p), rows: BT, inFeatures: I, outFeatures: C)
+                          bias: biasInLayerNorm ? nil : outBias, rows: BT, inFeatures: I, outFeatures: C)
         }
         if let plan = ws.dropout {
             timed(ws.profile, .dropout) {
@@ -183,7 +186,7 @@ extension BertLayer {
         timed(ws.profile, .residualLayerNorm) {
             residualLayerNormForward(out: a.output, mean: a.outputMean, rstd: a.outputRstd,
                                      x: a.outputResidual, residual: a.attentionOutput,
-                                     weight: output.layerNorm.weight.pointer(in: p), bias: output.layerNorm.bias.pointer(in: p),
+                                     denseBias: biasInLayerNorm ? outBias : nil, weight: output.layerNorm.weight.pointer(in: p), bias: output.layerNorm.bias.pointer(in: p),
                                      rows: BT, channels: C, eps: output.layerNorm.eps)
         }
     }

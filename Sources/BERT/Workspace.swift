@@ -20,7 +20,7 @@ public struct LayerActivations {
     public let attentionOutput: UnsafeMutablePointer<Float>   // (B,T,C) LayerNorm 1 output
     public let attentionMean: UnsafeMutablePointer<Float>     // (B,T)
     public let attentionRstd: UnsafeMutablePointer<Float>     // (B,T)
-    public let intermediatePre: UnsafeMutablePointer<Float>   // (B,T,I) before the activation
+    public let intermediatePre: UnsafeMutablePointer<Float>   // (B,T,I) before the activation (= intermediate in inference)
     public let intermediate: UnsafeMutablePointer<Float>      // (B,T,I) after it
     public let outputResidual: UnsafeMutablePointer<Float>    // (B,T,C) dense(intermediate) + attentionOutput
     public let output: UnsafeMutablePointer<Float>            // (B,T,C) LayerNorm 2 output = next layer's input
@@ -95,7 +95,9 @@ public final class BertWorkspace {
         let BT = maxBatch * maxSequence, C = config.hiddenSize, I = config.intermediateSize
         let NH = config.numAttentionHeads, T = maxSequence
         let attentionCount = saveForBackward ? maxBatch * NH * T * T : Parallel.workers * T * T
-        let perLayer = BT * 3 * C + attentionCount + 5 * BT * C + 2 * BT * I + 4 * BT
+        // Inference applies the activation in place: no separate pre-activation buffer.
+        let preActivationCount = saveForBackward ? BT * I : 0
+        let perLayer = BT * 3 * C + attentionCount + 5 * BT * C + BT * I + preActivationCount + 4 * BT
         let slots = saveForBackward ? config.numHiddenLayers : 1
         let total = 2 * BT * C + 2 * BT + slots * perLayer + BT * 2 + 4 * BT + BT
         floats = FloatBuffer(count: total)
@@ -108,11 +110,13 @@ public final class BertWorkspace {
         embeddings = EmbeddingActivations(sum: take(BT * C), output: take(BT * C), mean: take(BT), rstd: take(BT))
         var slotList: [LayerActivations] = []
         for _ in 0..<slots {
+            let qkv = take(BT * 3 * C), attention = take(attentionCount), context = take(BT * C)
+            let intermediate = take(BT * I), intermediatePre = saveForBackward ? take(preActivationCount) : intermediate
             slotList.append(LayerActivations(
-                qkv: take(BT * 3 * C), attention: take(attentionCount), context: take(BT * C),
+                qkv: qkv, attention: attention, context: context,
                 attentionResidual: take(BT * C), attentionOutput: take(BT * C),
                 attentionMean: take(BT), attentionRstd: take(BT),
-                intermediatePre: take(BT * I), intermediate: take(BT * I),
+                intermediatePre: intermediatePre, intermediate: intermediate,
                 outputResidual: take(BT * C), output: take(BT * C), outputMean: take(BT), outputRstd: take(BT)))
         }
         layers = (0..<config.numHiddenLayers).map { slotList[saveForBackward ? $0 : 0] }

@@ -29,14 +29,15 @@ public func attentionForward(
     // The fused kernel, in the T·T scratch each worker has: `att` when it need not keep the
     // probabilities (inference), else the dropped-probabilities scratch (training).
     let fusedScratch = !saveProbabilities && drop == nil ? SendablePointer(att) : droppedScratch
-    if allowFused, let fusedScratch, hs % 16 == 0, fusedAttentionScratch(seq: T, headSize: hs) <= T * T {
+    if allowFused, let fusedScratch, hs % 16 == 0,
+       let rowBlock = fusedAttentionRowBlock(seq: T, headSize: hs, capacity: T * T) {
         Parallel.forEachChunk(B * NH, chunks: chunks) { worker, range in
             for pair in range {
                 let b = pair / NH, h = pair % NH
                 let q = src.pointer + b * T * 3 * C + h * hs
                 attentionHeadFused(out: out.pointer + b * T * C + h * hs, ldo: C, q: q, k: q + C, v: q + 2 * C, ld: 3 * C,
                                    mask: m.pointer + b * T, seq: T, headSize: hs, scale: scale,
-                                   scratch: fusedScratch.pointer + worker * T * T,
+                                   scratch: fusedScratch.pointer + worker * T * T, rowBlock: rowBlock,
                                    probabilities: saveProbabilities ? probs.pointer + pair * T * T : nil,
                                    dropout: drop, dropoutFirst: pair * T * T)
             }

@@ -1,19 +1,41 @@
-// Inference attention for one (batch, head), fused: scores of eight query rows at a time
-// against every key, softmax on those rows while they sit in L1, then their ·v — no
-// T×T matrix round trip through memory and no BLAS packing for a product with only hs = 32
-// or 64 as inner dimension. Keys after the last unmasked one (a padded window's tail) are
-// skipped: their probability is exactly 0.
+// Attention for one (batch, head), fused: scores of a block of query rows against every key,
+// softmax on those rows, then their ·v — no T×T matrix round trip through memory and no BLAS
+// packing for a product with only hs = 32 or 64 as inner dimension. Keys after the last
+// unmasked one (a padded window's tail) are skipped: their probability is exactly 0.
+//
+// Loop order (why): kᵀ and v of one head (hs·T floats each, 48 KB for MiniLM) do not fit in L1
+// together with the scores, so the products walk the keys in tiles of ~16 KB of kᵀ (or v) and
+// run every row of the block (up to 32) over a tile while it is in L1. Visiting all keys for
+// 4 or 8 rows at a time instead streamed kᵀ and v from L2 for each of them: perf showed the
+// kᵀ loads as the score loop's stalls.
 
-/// Scratch floats `attentionHeadFused` needs for sequence length T and head size hs.
+/// Query rows per block (at most), and keys per tile for head size hs (~16 KB of kᵀ or v).
+private let maxRowBlock = 32
+@inline(__always) private func keyTile(_ hs: Int) -> Int { max(64, 4096 / hs / 64 * 64) }
+
+/// Scratch floats `attentionHeadFused` needs for sequence length T and head size hs with a
+/// block of `rowBlock` query rows.
 @inline(__always)
-func fusedAttentionScratch(seq T: Int, headSize hs: Int) -> Int {
+func fusedAttentionScratch(seq T: Int, headSize hs: Int, rowBlock: Int = 8) -> Int {
     let tp = (T + 15) / 16 * 16
-    return 2 * hs * tp + 9 * tp
+    return 2 * hs * tp + tp + rowBlock * (tp + hs + 17)
+}
+
+/// The largest row block (32, 16 or 8) whose scratch fits in `capacity` floats; nil if none.
+@inline(__always)
+func fusedAttentionRowBlock(seq T: Int, headSize hs: Int, capacity: Int) -> Int? {
+    var r = maxRowBlock
+    while r >= 8 {
+        if fusedAttentionScratch(seq: T, headSize: hs, rowBlock: r) <= capacity { return r }
+        r /= 2
+    }
+    return nil
 }
 
 /// out (T,hs) with row stride ldo = softmax(scale · q kᵀ + mask) · v for one head.
 /// q, k, v are (T,hs) with row stride ld (the fused q|k|v buffer); mask is (T), HF's additive
-/// key mask. hs must be a multiple of 16. scratch holds `fusedAttentionScratch(T, hs)` floats.
+/// key mask. hs must be a multiple of 16. scratch holds `fusedAttentionScratch(T, hs, rowBlock)`
+/// floats; rowBlock is 8, 16 or 32.
 /// The softmax is left unnormalized until the end (out = (e · v) / Σe), as flash attention does.
 /// Training: `probabilities` (T,T), when given, receives the softmax (the backward needs it), and
 /// `dropout` drops probabilities before they weight v, element (i,j) of the head being mask index
@@ -22,15 +44,17 @@ func attentionHeadFused(
     out: UnsafeMutablePointer<Float>, ldo: Int,
     q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, ld: Int,
     mask: UnsafePointer<Float>, seq T: Int, headSize hs: Int, scale: Float,
-    scratch: UnsafeMutablePointer<Float>,
+    scratch: UnsafeMutablePointer<Float>, rowBlock R: Int,
     probabilities: UnsafeMutablePointer<Float>? = nil, dropout: DropoutMask? = nil, dropoutFirst: Int = 0
 ) {
-    let tp = (T + 15) / 16 * 16
+    let tp = (T + 15) / 16 * 16, tile = keyTile(hs)
     // kᵀ (hs, tp), zero beyond T, and v (T, hs) packed contiguous (its rows are 3C apart in
     // qkv: a cache line and a TLB entry per key otherwise); the mask padded with -inf (phantom
     // keys weigh exactly 0, even in a row whose real keys are all masked, which HF makes
-    // uniform over T).
-    let kt = scratch, vp = scratch + hs * tp, maskP = vp + hs * tp, rows = maskP + tp
+    // uniform over T). Then per block: scores (R, tp), e·v sums (R, hs), 1/Σe (R), and each
+    // row's running maximum as 16 lanes (R, 16), reduced to one float once per row.
+    let kt = scratch, vp = scratch + hs * tp, maskP = vp + hs * tp
+    let scores = maskP + tp, sums = scores + R * tp, rowInv = sums + R * hs, rowMax = rowInv + R
     var lastValid = -1
     for j in 0..<T {
         maskP[j] = mask[j]
@@ -44,50 +68,76 @@ func attentionHeadFused(
     let nv = min(nk, T)
     var i0 = 0
     while i0 < T {
-        // Rows i0..<i0+8, the last block repeating row T-1 (computed and stored twice: harmless).
-        @inline(__always) func row(_ x: Int) -> Int { min(i0 + x, T - 1) }
-        // 1. scores = scale · q kᵀ + mask, then e = exp(s - max) in place and 1/Σe, per row.
-        var inv = SIMD8<Float>()
-        for g in 0..<2 {
-            let s0 = rows + (4 * g) * tp
-            let m = scoreRows4(q + row(4 * g) * ld, q + row(4 * g + 1) * ld, q + row(4 * g + 2) * ld, q + row(4 * g + 3) * ld,
-                               out: s0, stride: tp, kt: kt, keys: nk, headSize: hs, mask: maskP, scale: scale)
-            for x in 0..<4 {
-                let e = s0 + x * tp
-                inv[4 * g + x] = expInPlace(e, count: nk, max: m[x])
-                if let probabilities {
-                    saveProbabilities(e, keys: nv, seq: T, inv: inv[4 * g + x], out: probabilities + row(4 * g + x) * T)
-                }
-                if let dropout {
-                    dropoutApply(out: e, inp: e, count: nv, first: dropoutFirst + row(4 * g + x) * T, mask: dropout)
-                }
+        // Rows i0..<i0+rows (a multiple of 8); rows past T repeat row T-1 and are not stored.
+        let rows = min(R, (T - i0 + 7) / 8 * 8)
+        @inline(__always) func qRow(_ x: Int) -> UnsafePointer<Float> { q + min(i0 + x, T - 1) * ld }
+        // 1. scores = scale · q kᵀ + mask, a key tile at a time for all rows.
+        rowMax.update(repeating: -.infinity, count: rows * 16)
+        var j0 = 0
+        while j0 < nk {
+            let j1 = min(j0 + tile, nk)
+            var g = 0
+            while g < rows {
+                scoreRows4(qRow(g), qRow(g + 1), qRow(g + 2), qRow(g + 3), out: scores + g * tp, stride: tp,
+                           kt: kt, keys: j0..<j1, headSize: hs, mask: maskP, scale: scale, maxima: rowMax + g * 16)
+                g += 4
+            }
+            j0 = j1
+        }
+        // 2. e = exp(s - max) in place and 1/Σe per row (+ the training extras).
+        for r in 0..<rows {
+            let e = scores + r * tp
+            rowInv[r] = expInPlace(e, count: nk, max: horizontalMax(load16(rowMax + r * 16)))
+            guard i0 + r < T else { continue }
+            if let probabilities {
+                saveProbabilities(e, keys: nv, seq: T, inv: rowInv[r], out: probabilities + (i0 + r) * T)
+            }
+            if let dropout {
+                dropoutApply(out: e, inp: e, count: nv, first: dropoutFirst + (i0 + r) * T, mask: dropout)
             }
         }
-        // 2. out = (e · v) / Σe: 8 rows × 32 columns (16 accumulators) per pass over the keys,
-        //    so each packed v row loaded serves 8 rows.
-        var c = 0
-        while c < hs {
-            let width = hs - c >= 32 ? 32 : 16
-            weightedSum8(rows, stride: tp, values: vp + c, valueStride: hs, keys: nv, width: width,
-                         out: out + c, firstRow: i0, lastRow: T - 1, outStride: ldo, inv: inv)
-            c += width
+        // 3. sums = e · v, a key tile at a time for all rows (8 rows × 32 columns per pass),
+        //    then out = sums / Σe.
+        sums.update(repeating: 0, count: rows * hs)
+        j0 = 0
+        while j0 < nv {
+            let j1 = min(j0 + tile, nv)
+            var g = 0
+            while g < rows {
+                var c = 0
+                while c < hs {
+                    let width = hs - c >= 32 ? 32 : 16
+                    weightedSum8(scores + g * tp + j0, stride: tp, values: vp + j0 * hs + c, valueStride: hs,
+                                 keys: j1 - j0, width: width, sums: sums + g * hs + c, sumStride: hs)
+                    c += width
+                }
+                g += 8
+            }
+            j0 = j1
         }
-        i0 += 8
+        for r in 0..<min(rows, T - i0) {
+            let iv = Vec16(repeating: rowInv[r]), o = out + (i0 + r) * ldo, sr = sums + r * hs
+            var c = 0
+            while c < hs { store16(load16(sr + c) * iv, o + c); c += 16 }
+        }
+        i0 += rows
     }
 }
 
-/// Four rows of scale · q kᵀ + mask into out (rows `stride` apart), 64 keys × 4 rows of
-/// accumulators per pass; returns each row's maximum.
+/// Four rows of scale · q kᵀ + mask for the keys in `keys` (bounds multiples of 16) into out
+/// (rows `stride` apart, column = key), 64 keys × 4 rows of accumulators per pass; `maxima`
+/// (4 rows of 16 lanes) keeps each row's running maximum, lane by lane.
 @inline(__always)
 private func scoreRows4(
     _ q0: UnsafePointer<Float>, _ q1: UnsafePointer<Float>, _ q2: UnsafePointer<Float>, _ q3: UnsafePointer<Float>,
-    out s0: UnsafeMutablePointer<Float>, stride tp: Int, kt: UnsafePointer<Float>, keys nk: Int, headSize hs: Int,
-    mask maskP: UnsafePointer<Float>, scale: Float
-) -> SIMD4<Float> {
+    out s0: UnsafeMutablePointer<Float>, stride tp: Int, kt: UnsafePointer<Float>, keys: Range<Int>, headSize hs: Int,
+    mask maskP: UnsafePointer<Float>, scale: Float, maxima: UnsafeMutablePointer<Float>
+) {
     let s1 = s0 + tp, s2 = s1 + tp, s3 = s2 + tp
     let vscale = Vec16(repeating: scale)
-    var mx0 = Vec16(repeating: -.infinity), mx1 = mx0, mx2 = mx0, mx3 = mx0
-    var j = 0
+    var mx0 = load16(maxima), mx1 = load16(maxima + 16), mx2 = load16(maxima + 32), mx3 = load16(maxima + 48)
+    var j = keys.lowerBound
+    let nk = keys.upperBound
     while j + 64 <= nk {
         var a00 = Vec16(), a01 = Vec16(), a02 = Vec16(), a03 = Vec16()
         var a10 = Vec16(), a11 = Vec16(), a12 = Vec16(), a13 = Vec16()
@@ -128,19 +178,19 @@ private func scoreRows4(
         mx0 = vmax(mx0, v0); mx1 = vmax(mx1, v1); mx2 = vmax(mx2, v2); mx3 = vmax(mx3, v3)
         j += 16
     }
-    return SIMD4(mx0.max(), mx1.max(), mx2.max(), mx3.max())
+    store16(mx0, maxima); store16(mx1, maxima + 16); store16(mx2, maxima + 32); store16(mx3, maxima + 48)
 }
 
-/// out[r] = inv[r] · Σ_j e[r][j] · values[j], for 8 rows r (e rows `stride` apart) and `width`
-/// (16 or 32) columns; values rows `valueStride` apart; output row r at
-/// out + min(firstRow + r, lastRow)·outStride.
+/// sums[r] += Σ_j e[r][j] · values[j] over `nv` keys, for 8 rows r (e rows `stride` apart,
+/// sums rows `sumStride` apart) and `width` (16 or 32) columns; values rows `valueStride` apart.
 @inline(__always)
 private func weightedSum8(
     _ e: UnsafePointer<Float>, stride tp: Int, values: UnsafePointer<Float>, valueStride: Int, keys nv: Int,
-    width: Int, out: UnsafeMutablePointer<Float>, firstRow: Int, lastRow: Int, outStride: Int, inv: SIMD8<Float>
+    width: Int, sums: UnsafeMutablePointer<Float>, sumStride: Int
 ) {
     @inline(__always) func put(_ o: Vec16, _ r: Int, _ column: Int) {
-        store16(o * Vec16(repeating: inv[r]), out + min(firstRow + r, lastRow) * outStride + column)
+        let p = sums + r * sumStride + column
+        store16(load16(p) + o, p)
     }
     // Walk the values and e's column j by pointer increments, the 8 e rows reached as
     // [ej + r·tp] and [ej4 + r·tp] (r < 4) from registers: indexing each row from j needed a
@@ -192,7 +242,9 @@ private func packTransposed(
     for j in 0..<count { (staging + j * width).update(from: rows + j * rowStride, count: width) }
     for d in 0..<width {
         let o = out + d * stride
-        for j in 0..<count { o[j] = staging[j * width + d] }
+        // By pointer increment: indexing staging[j·width + d] paid a checked multiply per element.
+        var src = UnsafePointer(staging) + d
+        for j in 0..<count { o[j] = src.pointee; src += width }
         if count < stride { (o + count).update(repeating: 0, count: stride - count) }
     }
 }
@@ -219,5 +271,24 @@ private func expInPlace(_ row: UnsafeMutablePointer<Float>, count: Int, max: Flo
         sum += e
         j += 16
     }
-    return 1 / sum.sum()
+    return 1 / horizontalSum(sum)
+}
+
+/// The largest lane, by halving (the standard library's `max()` reduction is a generic call
+/// that perf showed at 4 % of a forward pass here).
+@inline(__always)
+func horizontalMax(_ v: Vec16) -> Float {
+    let a = v.lowHalf.replacing(with: v.highHalf, where: v.lowHalf .< v.highHalf)
+    let b = a.lowHalf.replacing(with: a.highHalf, where: a.lowHalf .< a.highHalf)
+    let c = b.lowHalf.replacing(with: b.highHalf, where: b.lowHalf .< b.highHalf)
+    return Swift.max(c[0], c[1])
+}
+
+/// The sum of the lanes, by halving.
+@inline(__always)
+func horizontalSum(_ v: Vec16) -> Float {
+    let a = v.lowHalf + v.highHalf
+    let b = a.lowHalf + a.highHalf
+    let c = b.lowHalf + b.highHalf
+    return c[0] + c[1]
 }

@@ -22,11 +22,13 @@ public func layerNormForward(
 
 /// The post-sublayer LayerNorm of a BERT layer, fused with its residual add:
 /// `x += residual` in place (x then holds the LayerNorm's input, which the backward needs),
-/// then out = LayerNorm(x).
-/// x, residual and out are (N,C); mean, rstd are (N); weight, bias are (C).
+/// then out = LayerNorm(x). With `denseBias`, x is the dense layer's product without its bias
+/// and `x += denseBias + residual` (inference: the bias added here, in a pass over x that
+/// happens anyway, instead of broadcast into the product's output first).
+/// x, residual and out are (N,C); mean, rstd are (N); weight, bias, denseBias are (C).
 public func residualLayerNormForward(
     out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
-    x: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>,
+    x: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>, denseBias: UnsafePointer<Float>? = nil,
     weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
     rows: Int, channels: Int, eps: Float
 ) {
@@ -35,12 +37,9 @@ public func residualLayerNormForward(
     Parallel.forEachRows(rows, costPerRow: channels * 5) { _, range in
         for row in range {
             let xr = xs.pointer + row * channels, rr = res.pointer + row * channels
-            var c = 0
-            while c + 16 <= channels {
-                store16(load16(xr + c) + load16(rr + c), xr + c)
-                c += 16
-            }
-            while c < channels { xr[c] += rr[c]; c += 1 }
+            // (x + bias) + residual: the order torch's addmm then residual add rounds in.
+            if let denseBias { addInPlace(xr, denseBias, count: channels) }
+            addInPlace(xr, rr, count: channels)
             let (mu, rs) = normalizeRow(
                 out: o.pointer + row * channels, inp: xr,
                 weight: weight, bias: bias, channels: channels, eps: eps)

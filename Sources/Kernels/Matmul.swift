@@ -26,9 +26,11 @@ public func matmulForward(
     }
 }
 
-/// The feed-forward up-projection with its activation fused per chunk of rows (while the
-/// chunk is still in cache): pre = inp · weightᵀ + bias, out = act(pre).
-/// pre and out are (N,OC) (pre is kept for the backward pass); inp is (N,C); weight (OC,C).
+/// The feed-forward up-projection with its bias and activation applied by the worker that
+/// computed the rows, one row at a time while the row is in L1: pre = inp · weightᵀ + bias,
+/// out = act(pre). The product runs with beta = 0 (no bias broadcast into the output first:
+/// one pass over (N,OC) less). pre and out are (N,OC) and may be the same buffer (inference keeps
+/// no pre-activation; training keeps it for the backward pass); inp is (N,C); weight (OC,C).
 public func matmulActivationForward(
     pre: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
     weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
@@ -37,39 +39,35 @@ public func matmulActivationForward(
     let p = SendablePointer(pre), o = SendablePointer(out)
     let x = SendablePointer(UnsafeMutablePointer(mutating: inp))
     let chunks = gemmChunks(rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)
+    @inline(__always) func finish(_ rows: Range<Int>, _ columns: Range<Int>) {
+        for r in rows {
+            let offset = r * outFeatures + columns.lowerBound
+            if let bias { addInPlace(p.pointer + offset, bias + columns.lowerBound, count: columns.count) }
+            activationForward(out: o.pointer + offset, inp: p.pointer + offset, count: columns.count, kind: activation)
+        }
+    }
     if splitColumns(rows: rows, outFeatures: outFeatures) {
         Parallel.forEachChunk(outFeatures / 16, chunks: chunks) { _, blocks in
             let cols = columnRange(blocks, outFeatures)
-            linearColumns(out: p.pointer, inp: x.pointer, weight: weight, bias: bias, rows: rows,
+            linearColumns(out: p.pointer, inp: x.pointer, weight: weight, bias: nil, rows: rows,
                           columns: cols, inFeatures: inFeatures, outFeatures: outFeatures)
-            for r in 0..<rows {
-                let offset = r * outFeatures + cols.lowerBound
-                activationForward(out: o.pointer + offset, inp: p.pointer + offset, count: cols.count, kind: activation)
-            }
+            finish(0..<rows, cols)
         }
         return
     }
     Parallel.forEachChunk(rows, chunks: chunks) { _, range in
-        forEachActivationPiece(of: range) { piece in
-            linearRows(out: p.pointer, inp: x.pointer, weight: weight, bias: bias,
-                       range: piece, inFeatures: inFeatures, outFeatures: outFeatures)
-            activationForward(out: o.pointer + piece.lowerBound * outFeatures, inp: p.pointer + piece.lowerBound * outFeatures,
-                              count: piece.count * outFeatures, kind: activation)
-        }
+        linearRows(out: p.pointer, inp: x.pointer, weight: weight, bias: nil,
+                   range: range, inFeatures: inFeatures, outFeatures: outFeatures)
+        finish(range, 0..<outFeatures)
     }
 }
 
-/// Splits a worker's rows into pieces of ≤ 128 for a product fused with an element-wise
-/// activation (forward or backward): each piece's output is still in L2 when the activation
-/// reads it, instead of another pass over the whole (N, 4C) buffer.
+/// x[0..<count] += y[0..<count].
 @inline(__always)
-func forEachActivationPiece(of range: Range<Int>, _ body: (Range<Int>) -> Void) {
-    var lo = range.lowerBound
-    while lo < range.upperBound {
-        let hi = min(lo + 128, range.upperBound)
-        body(lo..<hi)
-        lo = hi
-    }
+func addInPlace(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
+    var c = 0
+    while c + 16 <= count { store16(load16(x + c) + load16(y + c), x + c); c += 16 }
+    while c < count { x[c] += y[c]; c += 1 }
 }
 
 /// Rows `range` of out = inp · weightᵀ + bias, on the calling thread.

@@ -9,8 +9,7 @@
 /// weight is (OC,C); dweight (OC,C) and dbias (OC) are accumulated into (+=).
 /// `accumulateInput`: dinp += ... instead of dinp = ... (a residual branch already wrote there).
 /// `throughActivation`: inp was act(pre) — dinp continues back through it, dinp = (dout · weight)
-/// ⊙ act'(pre), applied per piece of ≤ 128 rows while the piece is still in cache (as the
-/// forward fuses the activation into the up-projection) instead of another pass over (N,C).
+/// ⊙ act'(pre), applied by the worker that computed those rows, right after its product.
 public func matmulBackward(
     dinp: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>, dbias: UnsafeMutablePointer<Float>?,
     dout: UnsafePointer<Float>, inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
@@ -32,13 +31,14 @@ public func matmulBackward(
                   beta: accumulateInput ? 1 : 0, c: di.pointer + rows.lowerBound * C, ldc: C)
         }
         Parallel.forEachChunk(N, chunks: chunks) { _, range in
-            guard let act else { return product(range) }
-            forEachActivationPiece(of: range) { piece in
-                product(piece)
-                let offset = piece.lowerBound * C
-                activationBackwardSpan(dinp: di.pointer + offset, dout: di.pointer + offset, pre: act.pre.pointer + offset,
-                                       count: piece.count * C, kind: act.kind)
-            }
+            product(range)
+            guard let act else { return }
+            // One product per worker, then the activation's backward over its rows: splitting
+            // the product into 128-row pieces (to keep each piece in cache for this pass) made
+            // oneDNN pack the weights once per piece and was slower (BENCHMARKS.md, session 5).
+            let offset = range.lowerBound * C
+            activationBackwardSpan(dinp: di.pointer + offset, dout: di.pointer + offset, pre: act.pre.pointer + offset,
+                                   count: range.count * C, kind: act.kind)
         }
     }
     // dweight rows oc..<oc' need dout's columns oc..<oc': a column slice of a row-major matrix.

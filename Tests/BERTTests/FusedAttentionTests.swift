@@ -4,12 +4,13 @@ import XCTest
 /// The fused inference attention against the two-sgemm path (the one training uses, which the
 /// gradient and golden tests check against PyTorch), on shapes the fused kernel's edges meet:
 /// sequence lengths that are not multiples of 16 or 64, head sizes 16/32/48/64, padded keys,
-/// and a batch entry whose keys are all masked (HF makes its rows uniform). (T = 5 is too short
-/// for the fused kernel's scratch and checks the fallback.)
+/// and a batch entry whose keys are all masked (HF makes its rows uniform). The scratch of T·T
+/// floats decides the kernel's query-row block: 32 rows (T 130, 200), 16 (T 100, hs 32), 8
+/// (T 90); T = 5 is too short for any and checks the fallback.
 final class FusedAttentionTests: XCTestCase {
     func testFusedMatchesTheSgemmPath() {
         var rng = SystemRandomNumberGenerator()
-        for (T, hs, heads) in [(61, 32, 2), (100, 64, 2), (130, 16, 3), (77, 48, 1), (200, 32, 4), (5, 32, 1)] {
+        for (T, hs, heads) in [(61, 32, 2), (100, 64, 2), (130, 16, 3), (77, 48, 1), (200, 32, 4), (100, 32, 3), (90, 32, 2), (5, 32, 1)] {
             let B = 3, C = hs * heads
             let qkv = (0 ..< B * T * 3 * C).map { _ in Float.random(in: -2 ... 2, using: &rng) }
             var mask = [Float](repeating: 0, count: B * T)
@@ -38,7 +39,8 @@ final class FusedAttentionTests: XCTestCase {
 final class FusedTrainingAttentionTests: XCTestCase {
     func testFusedTrainingMatchesTheSgemmPath() {
         var rng = SystemRandomNumberGenerator()
-        for (T, hs, heads, p) in [(61, 32, 2, Float(0.1)), (100, 64, 2, 0.3), (130, 16, 3, 0), (200, 32, 4, 0.1), (5, 32, 1, 0.1)] {
+        for (T, hs, heads, p) in [(61, 32, 2, Float(0.1)), (100, 64, 2, 0.3), (130, 16, 3, 0), (200, 32, 4, 0.1), (100, 32, 3, 0.1),
+                                 (90, 32, 2, 0.2), (5, 32, 1, 0.1)] {
             let B = 3, C = hs * heads
             let qkv = (0 ..< B * T * 3 * C).map { _ in Float.random(in: -2 ... 2, using: &rng) }
             var mask = [Float](repeating: 0, count: B * T)

@@ -78,12 +78,15 @@ struct BenchModelOptions: ParsableArguments {
 }
 
 /// `--profile` output shared by the bench verbs: one line per kind of operation, its time per
-/// run (batch or step), its share of `periodSeconds`, and its calls per run.
+/// run (batch or step), its share of `periodSeconds`, its calls per run, and for the matrix
+/// products and attention their GFLOP/s (where the products lose speed in situ).
 func printOperations(_ ops: OperationProfile, runs: Int, periodSeconds: Double) {
     for e in ops.entries {
         let seconds = e.seconds / Double(runs)
+        let rate = e.flops > 0 ? String(format: "  %6.1f GFLOP/s", e.flops / e.seconds / 1e9) : ""
         print("  " + e.operation.rawValue.padding(toLength: 42, withPad: " ", startingAt: 0)
-            + String(format: "%9.2f ms  %5.1f %%  (%d calls)", seconds * 1000, 100 * seconds / periodSeconds, e.calls / runs))
+            + String(format: "%9.2f ms  %5.1f %%  (%d calls)", seconds * 1000, 100 * seconds / periodSeconds, e.calls / runs)
+            + rate)
     }
 }
 
