@@ -135,9 +135,11 @@ extension BertLayer {
                  _ a: LayerActivations, _ ws: BertWorkspace, index: Int) {
         let B = ws.batch, T = ws.sequence, BT = B * T
         let sa = attention.selfAttention, C = sa.query.inFeatures, I = intermediate.dense.outFeatures
-        // BertSelfAttention: fused q|k|v projection, then per-head attention.
+        // BertSelfAttention: fused q|k|v projection, then per-head attention. Inference adds the
+        // projection's bias as attention packs q, k and v (the backward needs it in a.qkv).
+        let qkvBias = sa.qkv.bias.pointer(in: p), biasInAttention = !ws.saveForBackward
         timed(ws.profile, .qkvDense, flops: productFlops(BT, 3 * C, C)) {
-            matmulForward(out: a.qkv, inp: input, weight: sa.qkv.weight.pointer(in: p), bias: sa.qkv.bias.pointer(in: p),
+            matmulForward(out: a.qkv, inp: input, weight: sa.qkv.weight.pointer(in: p), bias: biasInAttention ? nil : qkvBias,
                           rows: BT, inFeatures: C, outFeatures: 3 * C)
         }
         // dropout: on the probabilities (saved undropped; the backward regenerates the mask)
@@ -145,7 +147,7 @@ extension BertLayer {
             attentionForward(ctx: a.context, att: a.attention, qkv: a.qkv, mask: ws.additiveMask,
                              batch: B, seq: T, channels: C, heads: sa.heads, saveProbabilities: ws.saveForBackward,
                              dropout: ws.dropout?.attentionProbabilities(index),
-                             dropped: ws.backward?.droppedProbabilities)
+                             dropped: ws.backward?.droppedProbabilities, qkvBias: biasInAttention ? qkvBias : nil)
         }
         // BertSelfOutput: dense, dropout:, LayerNorm(dense + input). Without dropout the dense's
         // bias is added in the LayerNorm's pass (denseBias) rather than broadcast into its output.

@@ -12,11 +12,15 @@
 /// The fused kernel (`attentionHeadFused`) runs whenever it has scratch — `att` in inference,
 /// `dropped` in training — and the head size allows; `allowFused: false` forces the two-sgemm
 /// path (tests compare the two).
+/// `qkvBias` (3C), when given: qkv holds the q|k|v product without its bias (inference), and the
+/// bias is added here — by the fused kernel as it packs q, k and v, or, on the two-sgemm path,
+/// into qkv in place first.
 public func attentionForward(
     ctx: UnsafeMutablePointer<Float>, att: UnsafeMutablePointer<Float>,
     qkv: UnsafePointer<Float>, mask: UnsafePointer<Float>,
     batch: Int, seq: Int, channels: Int, heads: Int, saveProbabilities: Bool,
-    dropout: DropoutMask? = nil, dropped: UnsafeMutablePointer<Float>? = nil, allowFused: Bool = true
+    dropout: DropoutMask? = nil, dropped: UnsafeMutablePointer<Float>? = nil, allowFused: Bool = true,
+    qkvBias: UnsafePointer<Float>? = nil
 ) {
     let drop = dropout.flatMap { $0.isActive ? $0 : nil }
     let droppedScratch = dropped.map { SendablePointer($0) }
@@ -38,11 +42,17 @@ public func attentionForward(
                 attentionHeadFused(out: out.pointer + b * T * C + h * hs, ldo: C, q: q, k: q + C, v: q + 2 * C, ld: 3 * C,
                                    mask: m.pointer + b * T, seq: T, headSize: hs, scale: scale,
                                    scratch: fusedScratch.pointer + worker * T * T, rowBlock: rowBlock,
+                                   bias: qkvBias.map { $0 + h * hs }, biasStride: C,
                                    probabilities: saveProbabilities ? probs.pointer + pair * T * T : nil,
                                    dropout: drop, dropoutFirst: pair * T * T)
             }
         }
         return
+    }
+    if let qkvBias {
+        Parallel.forEachRows(B * T, costPerRow: 3 * C) { _, rows in
+            for r in rows { addInPlace(src.pointer + r * 3 * C, qkvBias, count: 3 * C) }
+        }
     }
     Parallel.forEachChunk(B * NH, chunks: chunks) { worker, range in
         for pair in range {

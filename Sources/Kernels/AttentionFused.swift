@@ -18,7 +18,7 @@ private let maxRowBlock = 32
 @inline(__always)
 func fusedAttentionScratch(seq T: Int, headSize hs: Int, rowBlock: Int = 8) -> Int {
     let tp = (T + 15) / 16 * 16
-    return 2 * hs * tp + tp + rowBlock * (tp + hs + 17)
+    return 2 * hs * tp + tp + rowBlock * (tp + 2 * hs + 17)
 }
 
 /// The largest row block (32, 16 or 8) whose scratch fits in `capacity` floats; nil if none.
@@ -35,7 +35,9 @@ func fusedAttentionRowBlock(seq T: Int, headSize hs: Int, capacity: Int) -> Int?
 /// out (T,hs) with row stride ldo = softmax(scale · q kᵀ + mask) · v for one head.
 /// q, k, v are (T,hs) with row stride ld (the fused q|k|v buffer); mask is (T), HF's additive
 /// key mask. hs must be a multiple of 16. scratch holds `fusedAttentionScratch(T, hs, rowBlock)`
-/// floats; rowBlock is 8, 16 or 32.
+/// floats; rowBlock is 8, 16 or 32. `bias` (q|k|v biases of this head: q at [0], k at [biasStride],
+/// v at [2·biasStride]), when given, is added to q, k and v as they are packed: the q|k|v product
+/// then needs no bias broadcast into its output (inference).
 /// The softmax is left unnormalized until the end (out = (e · v) / Σe), as flash attention does.
 /// Training: `probabilities` (T,T), when given, receives the softmax (the backward needs it), and
 /// `dropout` drops probabilities before they weight v, element (i,j) of the head being mask index
@@ -44,7 +46,7 @@ func attentionHeadFused(
     out: UnsafeMutablePointer<Float>, ldo: Int,
     q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, ld: Int,
     mask: UnsafePointer<Float>, seq T: Int, headSize hs: Int, scale: Float,
-    scratch: UnsafeMutablePointer<Float>, rowBlock R: Int,
+    scratch: UnsafeMutablePointer<Float>, rowBlock R: Int, bias: UnsafePointer<Float>? = nil, biasStride: Int = 0,
     probabilities: UnsafeMutablePointer<Float>? = nil, dropout: DropoutMask? = nil, dropoutFirst: Int = 0
 ) {
     let tp = (T + 15) / 16 * 16, tile = keyTile(hs)
@@ -52,17 +54,20 @@ func attentionHeadFused(
     // qkv: a cache line and a TLB entry per key otherwise); the mask padded with -inf (phantom
     // keys weigh exactly 0, even in a row whose real keys are all masked, which HF makes
     // uniform over T). Then per block: scores (R, tp), e·v sums (R, hs), 1/Σe (R), and each
-    // row's running maximum as 16 lanes (R, 16), reduced to one float once per row.
+    // row's running maximum as 16 lanes (R, 16), reduced to one float once per row, and the
+    // block's q rows (R, hs), packed.
     let kt = scratch, vp = scratch + hs * tp, maskP = vp + hs * tp
     let scores = maskP + tp, sums = scores + R * tp, rowInv = sums + R * hs, rowMax = rowInv + R
+    let qp = rowMax + R * 16
     var lastValid = -1
     for j in 0..<T {
         maskP[j] = mask[j]
         if mask[j] > -Float.greatestFiniteMagnitude / 2 { lastValid = j }
     }
     for j in T..<tp { maskP[j] = -.infinity }
-    packTransposed(kt, stride: tp, rows: k, rowStride: ld, count: T, width: hs, staging: vp)
-    for j in 0..<T { (vp + j * hs).update(from: v + j * ld, count: hs) }
+    packTransposed(kt, stride: tp, rows: k, rowStride: ld, count: T, width: hs, staging: vp,
+                   bias: bias.map { $0 + biasStride })
+    copyRows(vp, rows: v, rowStride: ld, count: T, width: hs, bias: bias.map { $0 + 2 * biasStride })
     // Keys to visit: up to the last unmasked one (all of them if none is unmasked).
     let nk = lastValid < 0 ? tp : (lastValid + 16) / 16 * 16
     let nv = min(nk, T)
@@ -70,7 +75,10 @@ func attentionHeadFused(
     while i0 < T {
         // Rows i0..<i0+rows (a multiple of 8); rows past T repeat row T-1 and are not stored.
         let rows = min(R, (T - i0 + 7) / 8 * 8)
-        @inline(__always) func qRow(_ x: Int) -> UnsafePointer<Float> { q + min(i0 + x, T - 1) * ld }
+        for x in 0..<rows {
+            copyRows(qp + x * hs, rows: q + min(i0 + x, T - 1) * ld, rowStride: ld, count: 1, width: hs, bias: bias)
+        }
+        @inline(__always) func qRow(_ x: Int) -> UnsafePointer<Float> { UnsafePointer(qp + x * hs) }
         // 1. scores = scale · q kᵀ + mask, a key tile at a time for all rows.
         rowMax.update(repeating: -.infinity, count: rows * 16)
         var j0 = 0
@@ -229,23 +237,42 @@ private func weightedSum8(
     put(o40, 4, 0); put(o50, 5, 0); put(o60, 6, 0); put(o70, 7, 0)
 }
 
-/// out (width, stride) = the `count` rows (width floats, rowStride apart) transposed, zero in
-/// columns count..<stride. The rows are first copied contiguous into `staging` (count·width
+/// out (width, stride) = the `count` rows (width floats, rowStride apart, + bias) transposed, zero
+/// in columns count..<stride. The rows are first copied contiguous into `staging` (count·width
 /// floats) with vector copies: rows 3C apart in qkv each cost a cache miss (on a page of their
 /// own, past the prefetchers), and whole-row copies keep many misses in flight where a
 /// scalar transposing loop waits on them one row at a time.
 @inline(__always)
 private func packTransposed(
     _ out: UnsafeMutablePointer<Float>, stride: Int, rows: UnsafePointer<Float>, rowStride: Int,
-    count: Int, width: Int, staging: UnsafeMutablePointer<Float>
+    count: Int, width: Int, staging: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?
 ) {
-    for j in 0..<count { (staging + j * width).update(from: rows + j * rowStride, count: width) }
+    copyRows(staging, rows: rows, rowStride: rowStride, count: count, width: width, bias: bias)
     for d in 0..<width {
         let o = out + d * stride
         // By pointer increment: indexing staging[j·width + d] paid a checked multiply per element.
         var src = UnsafePointer(staging) + d
         for j in 0..<count { o[j] = src.pointee; src += width }
         if count < stride { (o + count).update(repeating: 0, count: stride - count) }
+    }
+}
+
+/// out (count, width) contiguous = the `count` rows (width floats, a multiple of 16, rowStride
+/// apart) + bias (width) when given. Vector copies inline: a memmove call per 128-byte row cost
+/// more than the copy.
+@inline(__always)
+private func copyRows(
+    _ out: UnsafeMutablePointer<Float>, rows: UnsafePointer<Float>, rowStride: Int, count: Int, width: Int,
+    bias: UnsafePointer<Float>?
+) {
+    for j in 0..<count {
+        let o = out + j * width, r = rows + j * rowStride
+        var c = 0
+        if let bias {
+            while c < width { store16(load16(r + c) + load16(bias + c), o + c); c += 16 }
+        } else {
+            while c < width { store16(load16(r + c), o + c); c += 16 }
+        }
     }
 }
 

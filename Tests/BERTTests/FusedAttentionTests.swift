@@ -34,6 +34,38 @@ final class FusedAttentionTests: XCTestCase {
     }
 }
 
+/// Inference's q|k|v bias added inside attention (fused kernel: while packing; fallback: in
+/// place first) against the bias added to qkv beforehand.
+final class AttentionBiasTests: XCTestCase {
+    func testBiasInsideAttentionMatchesBiasedInput() {
+        var rng = SystemRandomNumberGenerator()
+        for (T, hs, heads) in [(130, 32, 2), (100, 64, 2), (5, 32, 1)] {
+            let B = 2, C = hs * heads
+            var qkv = (0 ..< B * T * 3 * C).map { _ in Float.random(in: -2 ... 2, using: &rng) }
+            let bias = (0 ..< 3 * C).map { _ in Float.random(in: -1 ... 1, using: &rng) }
+            var biased = qkv
+            for i in biased.indices { biased[i] += bias[i % (3 * C)] }
+            var mask = [Float](repeating: 0, count: B * T)
+            for j in (T / 2) ..< T { mask[T + j] = -Float.greatestFiniteMagnitude }
+            var inside = [Float](repeating: .nan, count: B * T * C), reference = inside
+            var scratch = [Float](repeating: 0, count: Parallel.workers * T * T)
+            var saved = [Float](repeating: 0, count: B * heads * T * T)
+            mask.withUnsafeBufferPointer { m in
+                bias.withUnsafeBufferPointer { b in
+                    attentionForward(ctx: &inside, att: &scratch, qkv: &qkv, mask: m.baseAddress!,
+                                     batch: B, seq: T, channels: C, heads: heads, saveProbabilities: false,
+                                     qkvBias: b.baseAddress!)
+                }
+                attentionForward(ctx: &reference, att: &saved, qkv: &biased, mask: m.baseAddress!,
+                                 batch: B, seq: T, channels: C, heads: heads, saveProbabilities: true)
+            }
+            var worst: Float = 0
+            for i in inside.indices { worst = max(worst, abs(inside[i] - reference[i])) }
+            XCTAssertLessThan(worst, 1e-5, "T \(T), hs \(hs): worst difference \(worst)")
+        }
+    }
+}
+
 /// Training: the fused kernel also writes the softmax the backward reads and drops
 /// probabilities before ·v with the same mask elements as the sgemm path.
 final class FusedTrainingAttentionTests: XCTestCase {
