@@ -168,7 +168,7 @@ extension BertLayer {
                                      weight: so.layerNorm.weight.pointer(in: p), bias: so.layerNorm.bias.pointer(in: p),
                                      rows: BT, channels: C, eps: so.layerNorm.eps)
         }
-        // BertIntermediate: dense + activation, fused per chunk of rows.
+        // BertIntermediate: dense, then bias + activation by each worker on the rows it computed.
         timed(ws.profile, .intermediateDense, flops: productFlops(BT, I, C)) {
             matmulActivationForward(pre: a.intermediatePre, out: a.intermediate, inp: a.attentionOutput,
                                     weight: intermediate.dense.weight.pointer(in: p), bias: intermediate.dense.bias.pointer(in: p),
