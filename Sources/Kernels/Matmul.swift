@@ -27,7 +27,7 @@ public func matmulForward(
 }
 
 /// The feed-forward up-projection with its bias and activation applied by the worker that
-/// computed the rows, one row at a time while the row is in L1: pre = inp · weightᵀ + bias,
+/// computed the rows, one row at a time while the row is in L1 (one fused pass): pre = inp · weightᵀ + bias,
 /// out = act(pre). The product runs with beta = 0 (no bias broadcast into the output first:
 /// one pass over (N,OC) less). pre and out are (N,OC) and may be the same buffer (inference keeps
 /// no pre-activation; training keeps it for the backward pass); inp is (N,C); weight (OC,C).
@@ -42,8 +42,12 @@ public func matmulActivationForward(
     @inline(__always) func finish(_ rows: Range<Int>, _ columns: Range<Int>) {
         for r in rows {
             let offset = r * outFeatures + columns.lowerBound
-            if let bias { addInPlace(p.pointer + offset, bias + columns.lowerBound, count: columns.count) }
-            activationForward(out: o.pointer + offset, inp: p.pointer + offset, count: columns.count, kind: activation)
+            if let bias {
+                biasActivationForward(pre: p.pointer + offset, out: o.pointer + offset, bias: bias + columns.lowerBound,
+                                      count: columns.count, kind: activation)
+            } else {
+                activationForward(out: o.pointer + offset, inp: p.pointer + offset, count: columns.count, kind: activation)
+            }
         }
     }
     if splitColumns(rows: rows, outFeatures: outFeatures) {
