@@ -49,16 +49,9 @@ public func layerNormBackward(
     }
     for worker in 0..<used {
         let dw = scratch + worker * 2 * C, db = dw + C
-        addInPlace(dweight, dw, C)
-        addInPlace(dbias, db, C)
+        addInPlace(dweight, dw, count: C)
+        addInPlace(dbias, db, count: C)
     }
-}
-
-@inline(__always)
-private func addInPlace(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) {
-    var c = 0
-    while c + 16 <= n { store16(load16(y + c) + load16(x + c), y + c); c += 16 }
-    while c < n { y[c] += x[c]; c += 1 }
 }
 
 @inline(__always)

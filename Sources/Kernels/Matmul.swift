@@ -66,14 +66,6 @@ public func matmulActivationForward(
     }
 }
 
-/// x[0..<count] += y[0..<count].
-@inline(__always)
-func addInPlace(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
-    var c = 0
-    while c + 16 <= count { store16(load16(x + c) + load16(y + c), x + c); c += 16 }
-    while c < count { x[c] += y[c]; c += 1 }
-}
-
 /// Rows `range` of out = inp · weightᵀ + bias, on the calling thread.
 @inline(__always)
 private func linearRows(

@@ -13,3 +13,11 @@ public func load16(_ p: UnsafeMutablePointer<Float>) -> Vec16 {
 public func store16(_ v: Vec16, _ p: UnsafeMutablePointer<Float>) {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vec16.self)
 }
+
+/// x[0..<count] += y[0..<count] (the one vector add-in-place the kernels share).
+@inline(__always)
+func addInPlace(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
+    var c = 0
+    while c + 16 <= count { store16(load16(x + c) + load16(y + c), x + c); c += 16 }
+    while c < count { x[c] += y[c]; c += 1 }
+}
