@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""bertqa vs PyTorch, interleaved: for each round and each workload, `bertqa bench` then the
-PyTorch peer script right after it, so both see the same machine state (this host's speed
-drifts: a 2-thread sgemm measured 140 and 280 GFLOP/s minutes apart on 2026-11-27).
+"""bertqa vs PyTorch, interleaved: for each round and each workload, `bertqa bench` and the
+PyTorch peer script right after each other, so both see the same machine state (this host's speed
+drifts: a 2-thread sgemm measured 140 and 280 GFLOP/s minutes apart on 2026-11-27). The order
+alternates: bertqa first in odd rounds, PyTorch first in even ones, so neither side always
+gets the first (or the second) slot of a pair.
 Prints every pair, the median ratio per workload, and the ratio of each side's fastest batch
 over all rounds (the least disturbed run of each).
 
@@ -39,13 +41,17 @@ def main():
             if (a.only and kind != a.only) or (a.work and a.work not in name):
                 continue
             count = ["--iterations" if kind == "infer" else "--steps", str(n)]
-            ours = run([a.bertqa, "bench", kind, "--model", model, "--batch", str(batch), "--seq", str(seq), "--json"] + count)
-            peer = run([py, f"scripts/bench_torch_{kind}.py", "--model", model, "--batch", str(batch), "--seq", str(seq)] + count)
+            ours_cmd = [a.bertqa, "bench", kind, "--model", model, "--batch", str(batch), "--seq", str(seq), "--json"] + count
+            peer_cmd = [py, f"scripts/bench_torch_{kind}.py", "--model", model, "--batch", str(batch), "--seq", str(seq)] + count
+            if r % 2 == 0:
+                ours = run(ours_cmd); peer = run(peer_cmd)
+            else:
+                peer = run(peer_cmd); ours = run(ours_cmd)
             key = "ms_per_batch" if kind == "infer" else "ms_per_step"
             speedup = peer[key] / ours[key]   # >1: bertqa faster (throughput ratio; latency ratio is 1/speedup)
             ratios.setdefault(name, []).append(speedup)
             best.setdefault(name, []).append((ours.get("best_" + key) or ours[key], peer.get("best_" + key) or peer[key]))
-            print(json.dumps({"round": r + 1, "work": name, "bertqa_ms": ours[key], "bertqa_best_ms": ours.get("best_" + key),
+            print(json.dumps({"round": r + 1, "first": "bertqa" if r % 2 == 0 else "pytorch", "work": name, "bertqa_ms": ours[key], "bertqa_best_ms": ours.get("best_" + key),
                               "pytorch_ms": peer[key], "pytorch_best_ms": peer.get("best_" + key),
                               "bertqa_gflops": ours.get("gflops"), "bertqa_rss_mb": ours.get("peak_rss_mb"),
                               "pytorch_rss_mb": peer.get("peak_rss_mb"), "speedup": round(speedup, 3)}), flush=True)

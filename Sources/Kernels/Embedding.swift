@@ -50,17 +50,9 @@ public func embeddingBackward(
         for bt in 0..<BT {
             let src = d.pointer + bt * C
             let id = Int(idp.pointer[bt])
-            if id != paddingIndex { addSlice(dw.pointer + id * C, src, lo, hi) }
-            addSlice(dp.pointer + (bt % seq) * C, src, lo, hi)
-            addSlice(dt.pointer + Int(tp.pointer[bt]) * C, src, lo, hi)
+            if id != paddingIndex { addInPlace(dw.pointer + id * C + lo, src + lo, count: hi - lo) }
+            addInPlace(dp.pointer + (bt % seq) * C + lo, src + lo, count: hi - lo)
+            addInPlace(dt.pointer + Int(tp.pointer[bt]) * C + lo, src + lo, count: hi - lo)
         }
     }
-}
-
-/// row[lo..<hi] += src[lo..<hi]
-@inline(__always)
-private func addSlice(_ row: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ lo: Int, _ hi: Int) {
-    var c = lo
-    while c + 16 <= hi { store16(load16(row + c) + load16(src + c), row + c); c += 16 }
-    while c < hi { row[c] += src[c]; c += 1 }
 }

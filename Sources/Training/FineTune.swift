@@ -39,6 +39,9 @@ public struct FineTuneSummary: Codable, Sendable {
     public var steps: Int
     public var trainSeconds: Double
     public var trainSequencesPerSecond: Double
+    /// Token positions trained on, padding included, and their mean per window.
+    public var trainPaddedTokens: Int
+    public var trainMeanPaddedLength: Double
     public var finalTrainLoss: Double?
     public var evalLossPerEpoch: [Double]
     public var exactMatch: Double?
@@ -108,6 +111,8 @@ public enum FineTune {
             output: job.output.path, trainExamples: train.examples.count, trainFeatures: trainFeatures.count,
             steps: state.step, trainSeconds: seconds,
             trainSequencesPerSecond: Double(trainer.sequencesTrained) / max(seconds, 1e-9),
+            trainPaddedTokens: trainer.paddedTokensTrained,
+            trainMeanPaddedLength: Double(trainer.paddedTokensTrained) / Double(max(trainer.sequencesTrained, 1)),
             finalTrainLoss: losses.last, evalLossPerEpoch: state.logHistory.compactMap(\.evalLoss),
             exactMatch: lastEval?.exactMatch, f1: lastEval?.f1, peakRSSMegabytes: peakRSSMegabytes())
         let encoder = JSONEncoder()

@@ -24,6 +24,9 @@ public final class Trainer {
     public var stopAfterSteps: Int?
     /// Windows trained on by this process (not counting steps before a resume).
     public private(set) var sequencesTrained = 0
+    /// Token positions those windows filled, padding included (batch × padded length, summed):
+    /// the work the model did, for comparing padding policies (`train_padded_tokens`).
+    public private(set) var paddedTokensTrained = 0
 
     let train: [TrainingFeature]
     let validation: [TrainingFeature]
@@ -175,6 +178,7 @@ public final class Trainer {
     /// Forward with dropout, loss, backward (adds into `gradients`); returns the loss.
     private func trainBatch(_ indices: [Int], dropoutSeed: UInt64) throws -> Float {
         let batch = try modelBatch(train, indices)
+        paddedTokensTrained += batch.batchSize * batch.sequenceLength
         try model.forward(batch, workspace: workspace, dropoutSeed: dropoutSeed)
         let loss = try model.qaLoss(startPositions: indices.map { train[$0].startPosition },
                                     endPositions: indices.map { train[$0].endPosition }, workspace: workspace)

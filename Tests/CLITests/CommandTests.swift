@@ -66,6 +66,10 @@ final class CommandTests: XCTestCase {
         let summary = try XCTUnwrap(json(result.stdout) as? [String: Any], result.stdout)
         let windows = try XCTUnwrap(summary["train_features"] as? Int)
         XCTAssertEqual(summary["steps"] as? Int, (windows + 7) / 8)
+        // Padded tokens: each batch padded to its longest window, so between 1 and 128 per window.
+        let tokens = try XCTUnwrap(summary["train_padded_tokens"] as? Int)
+        XCTAssertTrue((windows...(windows * 128)).contains(tokens), "\(tokens) tokens for \(windows) windows")
+        XCTAssertEqual(try XCTUnwrap(summary["train_mean_padded_length"] as? Double), Double(tokens) / Double(windows), accuracy: 1e-9)
         XCTAssertTrue(result.stderr.contains("validation loss"), result.stderr)
         for file in ["config.json", "model.safetensors", "vocab.txt", "training_log.jsonl", "loss_curve.svg", "train_results.json"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: output.appendingPathComponent(file).path), file)
@@ -79,6 +83,13 @@ final class CommandTests: XCTestCase {
                                    "--max-length", "128", "--stride", "32", "--resume"])
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         XCTAssertTrue(resumed.stderr.contains("resumed from"), resumed.stderr)
+        // Fixed padding: one step of 8 windows is exactly 8 × 128 token positions.
+        let fixed = try CLI.run(["train", "--model", model, "--train-file", trainSample,
+                                 "--output", TinyModel.temporaryFolder("bertqa-cli-fixed").path,
+                                 "--max-train-samples", "24", "--epochs", "1", "--batch-size", "8", "--max-length", "128",
+                                 "--stride", "32", "--no-dynamic-padding", "--max-steps", "1"])
+        XCTAssertEqual(fixed.status, 0, fixed.stderr)
+        XCTAssertEqual((json(fixed.stdout) as? [String: Any])?["train_padded_tokens"] as? Int, 8 * 128, fixed.stdout)
     }
 
     func testDemoRunsEndToEndWithAGivenModel() throws {
