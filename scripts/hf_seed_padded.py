@@ -14,7 +14,8 @@ its longest window as bertqa does by default, not to 384.
             includes both, so comparing the two favours HF).
 
 Prints one JSON object per part: wall seconds, windows/s, the padded tokens processed and the
-peak RSS. Dev tool (CI never runs Python); the venv of BENCHMARKS.md:
+peak RSS. Dev tool (CI never runs Python); the venv of BENCHMARKS.md, plus `datasets` and
+`accelerate>=0.26` (HF's Trainer needs it):
 
     /work/venv/bin/python scripts/hf_seed_padded.py train    [--shared ../shared]
     /work/venv/bin/python scripts/hf_seed_padded.py evaluate [--shared ../shared] [--model DIR]
