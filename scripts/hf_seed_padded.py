@@ -27,53 +27,9 @@ import resource
 import time
 
 import torch
-from datasets import Dataset
+from peer_features import load_squad, make_functions  # run_qa's feature functions, shared
 from transformers import (AutoTokenizer, BertForQuestionAnswering, DataCollatorWithPadding, Trainer,
                           TrainingArguments)
-
-
-def questions(path, limit):
-    """The first `limit` questions of a SQuAD file, in file order (as `--max-train-samples`)."""
-    rows = []
-    for article in json.load(open(path))["data"]:
-        for paragraph in article["paragraphs"]:
-            for qa in paragraph["qas"]:
-                rows.append({"id": qa["id"], "question": qa["question"], "context": paragraph["context"],
-                             "answers": {"text": [a["text"] for a in qa["answers"]],
-                                         "answer_start": [a["answer_start"] for a in qa["answers"]]}})
-    return rows[:limit]
-
-
-def train_features(tok, rows):
-    """run_qa.py's prepare_train_features, without padding (the collator pads per batch)."""
-    enc = tok([r["question"].lstrip() for r in rows], [r["context"] for r in rows], truncation="only_second",
-              max_length=384, stride=128, return_overflowing_tokens=True, return_offsets_mapping=True)
-    starts, ends = [], []
-    for i, offsets in enumerate(enc["offset_mapping"]):
-        ids = enc["input_ids"][i]
-        cls = ids.index(tok.cls_token_id)
-        seq = enc.sequence_ids(i)
-        answers = rows[enc["overflow_to_sample_mapping"][i]]["answers"]
-        s_char = answers["answer_start"][0]
-        e_char = s_char + len(answers["text"][0])
-        ts = 0
-        while seq[ts] != 1:
-            ts += 1
-        te = len(ids) - 1
-        while seq[te] != 1:
-            te -= 1
-        if not (offsets[ts][0] <= s_char and offsets[te][1] >= e_char):
-            starts.append(cls); ends.append(cls)
-        else:
-            while ts < len(offsets) and offsets[ts][0] <= s_char:
-                ts += 1
-            starts.append(ts - 1)
-            while offsets[te][1] >= e_char:
-                te -= 1
-            ends.append(te + 1)
-    return Dataset.from_dict({"input_ids": enc["input_ids"], "token_type_ids": enc["token_type_ids"],
-                              "attention_mask": enc["attention_mask"], "start_positions": starts,
-                              "end_positions": ends})
 
 
 class CountingCollator(DataCollatorWithPadding):
@@ -105,7 +61,9 @@ def main():
     model_dir = a.model or os.path.join(a.shared, "models/all-MiniLM-L6-v2")
     tok = AutoTokenizer.from_pretrained(model_dir)
     if a.part == "train":
-        data = train_features(tok, questions(os.path.join(a.shared, "squad/train-v1.1.first44articles.json"), 4000))
+        prepare_train, _ = make_functions(tok, padding=False)
+        squad = load_squad(os.path.join(a.shared, "squad/train-v1.1.first44articles.json")).select(range(4000))
+        data = squad.map(prepare_train, batched=True, remove_columns=squad.column_names)
         args = TrainingArguments(output_dir="/tmp/hf_seed_padded", per_device_train_batch_size=16, num_train_epochs=1,
                                  learning_rate=3e-5, weight_decay=0.01, max_grad_norm=1.0, seed=42,
                                  group_by_length=True, eval_strategy="no", save_strategy="no", logging_steps=50,
@@ -117,17 +75,18 @@ def main():
         report("train", time.perf_counter() - start, len(data), CountingCollator.tokens,
                steps=trainer.state.global_step)
     else:
-        rows = questions(os.path.join(a.shared, "squad/dev-v1.1.json"), 2000)
-        enc = tok([r["question"].lstrip() for r in rows], [r["context"] for r in rows], truncation="only_second",
-                  max_length=384, stride=128, return_overflowing_tokens=True)
-        windows = sorted(range(len(enc["input_ids"])), key=lambda i: -len(enc["input_ids"][i]))
+        _, prepare_validation = make_functions(tok, padding=False)
+        squad = load_squad(os.path.join(a.shared, "squad/dev-v1.1.json")).select(range(2000))
+        enc = squad.map(prepare_validation, batched=True, remove_columns=squad.column_names)
+        features = enc.to_list()
+        windows = sorted(range(len(features)), key=lambda i: -len(features[i]["input_ids"]))
         model = BertForQuestionAnswering.from_pretrained(model_dir).eval()
         collate = DataCollatorWithPadding(tok)
         tokens = 0
         start = time.perf_counter()
         with torch.inference_mode():
             for b in range(0, len(windows), 32):
-                batch = collate([{k: enc[k][i] for k in ("input_ids", "token_type_ids", "attention_mask")}
+                batch = collate([{k: features[i][k] for k in ("input_ids", "token_type_ids", "attention_mask")}
                                  for i in windows[b:b + 32]])
                 tokens += batch["input_ids"].numel()
                 model(**batch)

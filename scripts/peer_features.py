@@ -37,12 +37,14 @@ def load_squad(path):
     return Dataset.from_dict(rows)
 
 
-def make_functions(tokenizer):
+def make_functions(tokenizer, padding="max_length"):
+    """run_qa's prepare_train_features / prepare_validation_features; `padding=False` leaves each
+    window at its own length (a collator pads per batch: `hf_seed_padded.py`)."""
     def prepare_train_features(examples):
         examples["question"] = [q.lstrip() for q in examples["question"]]
         tok = tokenizer(examples["question"], examples["context"], truncation="only_second",
                         max_length=MAX_LENGTH, stride=STRIDE, return_overflowing_tokens=True,
-                        return_offsets_mapping=True, padding="max_length")
+                        return_offsets_mapping=True, padding=padding)
         sample_mapping = tok.pop("overflow_to_sample_mapping")
         offset_mapping = tok.pop("offset_mapping")
         tok["start_positions"], tok["end_positions"] = [], []
@@ -79,7 +81,7 @@ def make_functions(tokenizer):
         examples["question"] = [q.lstrip() for q in examples["question"]]
         tok = tokenizer(examples["question"], examples["context"], truncation="only_second",
                         max_length=MAX_LENGTH, stride=STRIDE, return_overflowing_tokens=True,
-                        return_offsets_mapping=True, padding="max_length")
+                        return_offsets_mapping=True, padding=padding)
         sample_mapping = tok.pop("overflow_to_sample_mapping")
         tok["example_id"] = []
         for i in range(len(tok["input_ids"])):
