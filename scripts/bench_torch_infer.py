@@ -14,6 +14,24 @@ import torch
 from transformers import BertConfig, BertForQuestionAnswering
 
 
+def model_and_inputs(name, batch, seq):
+    """The eval-mode model (a folder, or "bert-base" with random weights), the keyword inputs of
+    one batch of full random windows, and the FLOPs of one forward pass over it."""
+    if name == "bert-base":
+        model = BertForQuestionAnswering(BertConfig())
+    else:
+        model = BertForQuestionAnswering.from_pretrained(name)
+    model.eval()
+    cfg = model.config
+    g = torch.Generator().manual_seed(42)
+    ids = torch.randint(1000, cfg.vocab_size, (batch, seq), generator=g)
+    types = (torch.arange(seq) >= seq // 4).long().expand(batch, seq)
+    mask = torch.ones(batch, seq, dtype=torch.long)
+    C, I, T, L = cfg.hidden_size, cfg.intermediate_size, seq, cfg.num_hidden_layers
+    flops = L * (2 * batch * T * (4 * C * C + 2 * C * I) + 4 * batch * T * T * C) + 4 * batch * T * C
+    return model, dict(input_ids=ids, token_type_ids=types, attention_mask=mask), flops
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--model", required=True)
@@ -23,26 +41,16 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
-    if a.model == "bert-base":
-        model = BertForQuestionAnswering(BertConfig())
-    else:
-        model = BertForQuestionAnswering.from_pretrained(a.model)
-    model.eval()
+    model, inputs, flops = model_and_inputs(a.model, a.batch, a.seq)
     cfg = model.config
-    g = torch.Generator().manual_seed(42)
-    ids = torch.randint(1000, cfg.vocab_size, (a.batch, a.seq), generator=g)
-    types = (torch.arange(a.seq) >= a.seq // 4).long().expand(a.batch, a.seq)
-    mask = torch.ones(a.batch, a.seq, dtype=torch.long)
     with torch.no_grad():
-        model(input_ids=ids, token_type_ids=types, attention_mask=mask)
+        model(**inputs)
         times = []
         for _ in range(a.iterations):
             t = time.perf_counter()
-            model(input_ids=ids, token_type_ids=types, attention_mask=mask)
+            model(**inputs)
             times.append(time.perf_counter() - t)
     mean = sum(times) / len(times)
-    C, I, T, L = cfg.hidden_size, cfg.intermediate_size, a.seq, cfg.num_hidden_layers
-    flops = L * (2 * a.batch * T * (4 * C * C + 2 * C * I) + 4 * a.batch * T * T * C) + 4 * a.batch * T * C
     print(json.dumps({"model": a.model, "batch": a.batch, "seq": a.seq, "torch": torch.__version__,
                       "attn_implementation": getattr(cfg, "_attn_implementation", None),
                       "ms_per_batch": round(mean * 1000, 2), "best_ms_per_batch": round(min(times) * 1000, 2),

@@ -3,7 +3,7 @@ import TestSupport
 import XCTest
 
 /// The user-facing commands end to end on a random tiny model (runs anywhere): `answer`,
-/// `evaluate`, `train`, `demo`, `score`, and their one-line errors.
+/// `evaluate`, `train`, `demo`, `score`, `bench infer`, and their one-line errors.
 final class CommandTests: XCTestCase {
     let devSample = Golden.repositoryRoot.appendingPathComponent("Sources/bertqa/Resources/demo-dev.json").path
     let trainSample = Golden.repositoryRoot.appendingPathComponent("Sources/bertqa/Resources/demo-train.json").path
@@ -100,6 +100,31 @@ final class CommandTests: XCTestCase {
         XCTAssertTrue(result.stdout.contains("bertqa demo summary"), result.stdout)
         XCTAssertTrue(result.stdout.contains("Who developed the theory of relativity?"), result.stdout)
         XCTAssertTrue(result.stderr.contains("exact_match"), result.stderr)
+    }
+
+    /// `bench infer`: the JSON fields, and `--on-request` (one line of pass times per line
+    /// of input, a bad line a one-line error and a non-zero exit) as scripts/bench_paired.py uses it.
+    func testBenchInferJSONAndOnRequest() throws {
+        let model = try CLITestModel.folder().path
+        let shape = ["bench", "infer", "--model", model, "--batch", "2", "--seq", "16"]
+        let plain = try CLI.run(shape + ["--iterations", "2", "--json"])
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        let report = try XCTUnwrap(json(plain.stdout) as? [String: Any], plain.stdout)
+        for key in ["sequences_per_second", "ms_per_batch", "gflops", "peak_rss_mb", "percent_of_ceiling"] {
+            XCTAssertGreaterThan(report[key] as? Double ?? 0, 0, key)
+        }
+        let paced = try CLI.run(shape + ["--on-request"], stdin: "1\n3\n\n")
+        XCTAssertEqual(paced.status, 0, paced.stderr)
+        let lines = paced.stdout.split(separator: "\n").map { json(String($0)) as? [String: Any] }
+        XCTAssertEqual(lines.count, 4, paced.stdout)
+        XCTAssertEqual(lines.first??["ready"] as? Bool, true)
+        XCTAssertEqual(lines.dropFirst().map { ($0?["ms"] as? [Double])?.filter { $0 > 0 }.count }, [1, 3, 1])
+        let bad = try CLI.run(shape + ["--on-request"], stdin: "2\nmany\n")
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("line 2") && bad.stderr.contains("many"), bad.stderr)
+        let both = try CLI.run(shape + ["--on-request", "--json"])
+        XCTAssertNotEqual(both.status, 0)
+        XCTAssertTrue(both.stderr.contains("--on-request"), both.stderr)
     }
 
     func testErrorsAreOneLineAndNonZero() throws {

@@ -17,8 +17,14 @@ struct BenchInferCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Timed forward passes (after one warm-up pass).")
     var iterations: Int = 10
 
+    @Flag(help: ArgumentHelp(
+        "Instead of --iterations: after the warm-up print {\"ready\":true}, then for each line of standard input (a count n, 1 if empty) run n timed passes and print {\"ms\":[...]}.",
+        discussion: "For drivers that interleave bertqa with a peer pass by pass (scripts/bench_paired.py)."))
+    var onRequest = false
+
     func validate() throws {
         if iterations < 1 { throw ValidationError("--iterations must be at least 1") }
+        if onRequest && (shape.json || shape.profile) { throw ValidationError("--on-request prints its own JSON lines; drop --json and --profile") }
     }
 
     func run() throws {
@@ -26,6 +32,7 @@ struct BenchInferCommand: ParsableCommand {
         let (config, batch, seq, ceiling) = (net.config, shape.batch, shape.seq, shape.ceiling)
         let workspace = try CLIError.wrap { try BertWorkspace(config: config, maxBatch: batch, maxSequence: seq) }
         try CLIError.wrap { try net.forward(input, workspace: workspace) }  // warm-up: page in, BLAS setup
+        if onRequest { return try serveRequests(net, input, workspace) }
         let ops = OperationProfile()
         if shape.profile { workspace.profile = ops }
 
@@ -66,5 +73,28 @@ struct BenchInferCommand: ParsableCommand {
     }
 
     private func fmt(_ x: Double) -> String { String(format: "%.2f", x) }
+
+    /// `--on-request`: timed passes when asked, one JSON line per request, flushed at once (the
+    /// driver waits for it). Between requests no thread works, so a peer timed meanwhile has the
+    /// cores (libgomp's workers spin ~10 ms after a region, then sleep; drivers pause longer).
+    private func serveRequests(_ net: BertForQuestionAnswering, _ input: BertBatch, _ workspace: BertWorkspace) throws {
+        var output = BufferedOutput()
+        output.write("{\"ready\":true,\"gflop_per_batch\":\(fmt(net.forwardFLOPs(batch: shape.batch, sequence: shape.seq) / 1e9))}\n")
+        output.flush()
+        for (number, text) in InputLines() {
+            let line = try text.get().trimmingCharacters(in: .whitespaces)
+            guard let n = line.isEmpty ? 1 : Int(line), n >= 1 else {
+                throw CLIError(description: "standard input line \(number): expected a pass count (a positive integer), got \(JSONText.string(line))")
+            }
+            var ms: [String] = []
+            for _ in 0..<n {
+                let start = DispatchTime.now().uptimeNanoseconds
+                try CLIError.wrap { try net.forward(input, workspace: workspace) }
+                ms.append(String(format: "%.3f", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6))
+            }
+            output.write("{\"ms\":[" + ms.joined(separator: ",") + "]}\n")
+            output.flush()
+        }
+    }
 }
 
