@@ -11,6 +11,7 @@ median ratio over the pairs, its quartiles, how many pairs bertqa won, and each 
 fastest turn.
 
     python3 scripts/bench_paired.py [--pairs 30] [--work 1x384] [--bertqa .build/release/bertqa]
+    python3 scripts/bench_paired.py --against /tmp/base/bertqa ...   # two bertqa builds instead
 
 Needs the venv of BENCHMARKS.md (torch 2.13, transformers 4.57): run it with /work/venv/bin/python.
 """
@@ -67,13 +68,15 @@ def main():
     p.add_argument("--work", help="only the workloads whose name contains this (e.g. 1x384)")
     p.add_argument("--pause", type=float, default=0.2, help="seconds of idle before each turn")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--against", help="another bertqa binary in PyTorch's place (\"pytorch\" in the output is this one)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     summary = []
     for name, model, batch, seq, passes in WORK:
         if a.work and a.work not in name:
             continue
-        ours, peer = Bertqa(a.bertqa, model, batch, seq), Torch(model, batch, seq)
+        ours = Bertqa(a.bertqa, model, batch, seq)
+        peer = Bertqa(a.against, model, batch, seq) if a.against else Torch(model, batch, seq)
         peer.turn(1)  # warm-up (bertqa warmed up before it said ready)
         pairs = []
         for i in range(a.pairs):
@@ -87,6 +90,8 @@ def main():
                               "bertqa_ms": round(ms[ours], 2), "pytorch_ms": round(ms[peer], 2),
                               "speedup": round(ms[peer] / ms[ours], 3)}), flush=True)
         ours.close()
+        if a.against:
+            peer.close()
         ratios = sorted(q / o for o, q in pairs)
         quart = statistics.quantiles(ratios, n=4)
         o_ms, q_ms = [o for o, _ in pairs], [q for _, q in pairs]

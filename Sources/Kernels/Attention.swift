@@ -35,7 +35,7 @@ public func attentionForward(
     let fusedScratch = !saveProbabilities && drop == nil ? SendablePointer(att) : droppedScratch
     if allowFused, let fusedScratch, hs % 16 == 0,
        let rowBlock = fusedAttentionRowBlock(seq: T, headSize: hs, capacity: T * T) {
-        Parallel.forEachChunk(B * NH, chunks: chunks) { worker, range in
+        Parallel.forEachShare(B * NH, chunks: chunks) { worker, range in
             for pair in range {
                 let b = pair / NH, h = pair % NH
                 let q = src.pointer + b * T * 3 * C + h * hs

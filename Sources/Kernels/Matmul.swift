@@ -1,7 +1,10 @@
 // Linear layers through sgemm (oneDNN). Weights stay in PyTorch's Linear layout (OC,C), read
 // as a transposed operand: no copies, and the gradient buffer uses the same layout.
 // Rows (or, for a few rows, output columns) are split over the workers; each worker runs one
-// single-threaded sgemm on its share (oneDNN sees it is inside a parallel region).
+// single-threaded sgemm on its share (oneDNN sees it is inside a parallel region), the shares
+// sized by each core's recent speed (`Parallel.forEachShare`): row pieces of 16 rows or more,
+// cut at multiples of 16, and column pieces of 16-column blocks give bit-identical outputs
+// wherever the cut falls (oneDNN takes another path for fewer than 16 rows).
 
 /// out is (N,OC); inp is (N,C); weight is (OC,C); bias is (OC) or nil.
 /// out = inp · weightᵀ + bias (bias broadcast first, then the product accumulated onto it,
@@ -14,13 +17,13 @@ public func matmulForward(
     let o = SendablePointer(out), x = SendablePointer(UnsafeMutablePointer(mutating: inp))
     let chunks = gemmChunks(rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)
     if splitColumns(rows: rows, outFeatures: outFeatures) {
-        Parallel.forEachChunk(outFeatures / 16, chunks: chunks) { _, blocks in
+        Parallel.forEachShare(outFeatures / 16, chunks: chunks) { _, blocks in
             linearColumns(out: o.pointer, inp: x.pointer, weight: weight, bias: bias, rows: rows,
                           columns: columnRange(blocks, outFeatures), inFeatures: inFeatures, outFeatures: outFeatures)
         }
         return
     }
-    Parallel.forEachChunk(rows, chunks: chunks) { _, range in
+    Parallel.forEachShare(rows, granule: 16, minimum: 16, chunks: chunks) { _, range in
         linearRows(out: o.pointer, inp: x.pointer, weight: weight, bias: bias,
                    range: range, inFeatures: inFeatures, outFeatures: outFeatures)
     }
@@ -51,7 +54,7 @@ public func matmulActivationForward(
         }
     }
     if splitColumns(rows: rows, outFeatures: outFeatures) {
-        Parallel.forEachChunk(outFeatures / 16, chunks: chunks) { _, blocks in
+        Parallel.forEachShare(outFeatures / 16, chunks: chunks) { _, blocks in
             let cols = columnRange(blocks, outFeatures)
             linearColumns(out: p.pointer, inp: x.pointer, weight: weight, bias: nil, rows: rows,
                           columns: cols, inFeatures: inFeatures, outFeatures: outFeatures)
@@ -59,7 +62,7 @@ public func matmulActivationForward(
         }
         return
     }
-    Parallel.forEachChunk(rows, chunks: chunks) { _, range in
+    Parallel.forEachShare(rows, granule: 16, minimum: 16, chunks: chunks) { _, range in
         linearRows(out: p.pointer, inp: x.pointer, weight: weight, bias: nil,
                    range: range, inFeatures: inFeatures, outFeatures: outFeatures)
         finish(range, 0..<outFeatures)
