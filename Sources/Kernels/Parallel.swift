@@ -78,9 +78,9 @@ extension Parallel {
             let bounds = scratch.baseAddress!, nanoseconds = bounds + n + 1
             WorkerSpeeds.cuts(count: count, granule: granule, minimum: piece, into: bounds, workers: n)
             withoutActuallyEscaping(body) { body in
-                var region = SharedRegion(bounds: bounds, nanoseconds: nanoseconds, chunks: n, body: body)
+                var region = Region(count: count, chunks: n, bounds: bounds, nanoseconds: nanoseconds, body: body)
                 withUnsafeMutablePointer(to: &region) { pointer in
-                    GOMP_parallel(runSharedRegion, pointer, UInt32(n), 0)
+                    GOMP_parallel(runRegion, pointer, UInt32(n), 0)
                 }
             }
             WorkerSpeeds.update(bounds: bounds, nanoseconds: nanoseconds, workers: n)
@@ -153,30 +153,15 @@ extension Parallel {
     public static func setWorkerSpeeds(_ speeds: [Double]?) { WorkerSpeeds.set(speeds) }
 }
 
-/// A `forEachShare` region: the cuts, and each worker's time on its share.
-private struct SharedRegion {
-    let bounds: UnsafeMutablePointer<Int>
-    let nanoseconds: UnsafeMutablePointer<Int>
-    let chunks: Int
-    let body: (Int, Range<Int>) -> Void
-}
-
-private let runSharedRegion: @convention(c) (UnsafeMutableRawPointer?) -> Void = { raw in
-    guard let region = raw?.assumingMemoryBound(to: SharedRegion.self).pointee else { return }
-    var chunk = Int(omp_get_thread_num())
-    let stride = max(1, Int(omp_get_num_threads()))
-    while chunk < region.chunks {
-        let start = DispatchTime.now().uptimeNanoseconds
-        region.body(chunk, region.bounds[chunk] ..< region.bounds[chunk + 1])
-        region.nanoseconds[chunk] = Int(DispatchTime.now().uptimeNanoseconds - start)
-        chunk += stride
-    }
-}
-
-/// What one parallel region runs; read-only while the team runs it.
+/// What one parallel region runs; read-only while the team runs it (but for each worker's own
+/// slot of `nanoseconds`). Without `bounds`, chunk c is the c-th of `chunks` equal ranges of
+/// `count` (`forEachChunk`); with them, bounds[c] ..< bounds[c + 1], its time written to
+/// nanoseconds[c] (`forEachShare`).
 private struct Region {
     let count: Int
     let chunks: Int
+    var bounds: UnsafeMutablePointer<Int>? = nil
+    var nanoseconds: UnsafeMutablePointer<Int>? = nil
     let body: (Int, Range<Int>) -> Void
 }
 
@@ -186,7 +171,13 @@ private let runRegion: @convention(c) (UnsafeMutableRawPointer?) -> Void = { raw
     var chunk = Int(omp_get_thread_num())
     let stride = max(1, Int(omp_get_num_threads()))
     while chunk < region.chunks {
-        region.body(chunk, region.count * chunk / region.chunks ..< region.count * (chunk + 1) / region.chunks)
+        if let bounds = region.bounds, let nanoseconds = region.nanoseconds {
+            let start = DispatchTime.now().uptimeNanoseconds
+            region.body(chunk, bounds[chunk] ..< bounds[chunk + 1])
+            nanoseconds[chunk] = Int(DispatchTime.now().uptimeNanoseconds - start)
+        } else {
+            region.body(chunk, region.count * chunk / region.chunks ..< region.count * (chunk + 1) / region.chunks)
+        }
         chunk += stride
     }
 }
