@@ -19,7 +19,7 @@ import argparse, json, statistics, subprocess, sys, time
 
 import torch
 
-from bench_torch_infer import model_and_inputs
+from bench_torch_infer import model_and_inputs, timed_passes
 
 MINILM = "../shared/models/all-MiniLM-L6-v2"
 WORK = [  # (name, model, batch, seq, passes per turn)
@@ -52,13 +52,7 @@ class Torch:
         self.model, self.inputs, _ = model_and_inputs(model, batch, seq)
 
     def turn(self, passes):
-        ms = []
-        with torch.no_grad():
-            for _ in range(passes):
-                t = time.perf_counter()
-                self.model(**self.inputs)
-                ms.append((time.perf_counter() - t) * 1000)
-        return statistics.mean(ms)
+        return statistics.mean(timed_passes(self.model, self.inputs, passes)) * 1000
 
 
 def main():

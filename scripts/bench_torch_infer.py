@@ -32,6 +32,17 @@ def model_and_inputs(name, batch, seq):
     return model, dict(input_ids=ids, token_type_ids=types, attention_mask=mask), flops
 
 
+def timed_passes(model, inputs, n):
+    """Seconds each of n forward passes took (no grad)."""
+    times = []
+    with torch.no_grad():
+        for _ in range(n):
+            t = time.perf_counter()
+            model(**inputs)
+            times.append(time.perf_counter() - t)
+    return times
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--model", required=True)
@@ -43,13 +54,8 @@ def main():
     torch.set_num_threads(a.threads)
     model, inputs, flops = model_and_inputs(a.model, a.batch, a.seq)
     cfg = model.config
-    with torch.no_grad():
-        model(**inputs)
-        times = []
-        for _ in range(a.iterations):
-            t = time.perf_counter()
-            model(**inputs)
-            times.append(time.perf_counter() - t)
+    timed_passes(model, inputs, 1)  # warm-up
+    times = timed_passes(model, inputs, a.iterations)
     mean = sum(times) / len(times)
     print(json.dumps({"model": a.model, "batch": a.batch, "seq": a.seq, "torch": torch.__version__,
                       "attn_implementation": getattr(cfg, "_attn_implementation", None),

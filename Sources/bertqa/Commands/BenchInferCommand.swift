@@ -38,9 +38,7 @@ struct BenchInferCommand: ParsableCommand {
 
         var times: [Double] = []
         for _ in 0..<iterations {
-            let start = DispatchTime.now().uptimeNanoseconds
-            try CLIError.wrap { try net.forward(input, workspace: workspace) }
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            times.append(try secondsTaken { try CLIError.wrap { try net.forward(input, workspace: workspace) } })
         }
         let mean = times.reduce(0, +) / Double(times.count)
         let best = times.min() ?? mean
@@ -88,9 +86,8 @@ struct BenchInferCommand: ParsableCommand {
             }
             var ms: [String] = []
             for _ in 0..<n {
-                let start = DispatchTime.now().uptimeNanoseconds
-                try CLIError.wrap { try net.forward(input, workspace: workspace) }
-                ms.append(String(format: "%.3f", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6))
+                let seconds = try secondsTaken { try CLIError.wrap { try net.forward(input, workspace: workspace) } }
+                ms.append(String(format: "%.3f", seconds * 1000))
             }
             output.write("{\"ms\":[" + ms.joined(separator: ",") + "]}\n")
             output.flush()

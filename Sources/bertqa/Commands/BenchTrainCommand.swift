@@ -60,9 +60,7 @@ struct BenchTrainCommand: ParsableCommand {
 
         var times: [Double] = []
         for k in 1...steps {
-            let start = DispatchTime.now().uptimeNanoseconds
-            try CLIError.wrap { try step(k) }
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            times.append(try secondsTaken { try CLIError.wrap { try step(k) } })
         }
         let mean = times.reduce(0, +) / Double(times.count)
         let best = times.min() ?? mean
