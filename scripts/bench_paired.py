@@ -12,6 +12,7 @@ fastest turn.
 
     python3 scripts/bench_paired.py [--pairs 30] [--work 1x384] [--bertqa .build/release/bertqa]
     python3 scripts/bench_paired.py --against /tmp/base/bertqa ...   # two bertqa builds instead
+    python3 scripts/bench_paired.py --precision bf16 ...   # bertqa --precision bf16 vs PyTorch in bfloat16
 
 Needs the venv of BENCHMARKS.md (torch 2.13, transformers 4.57): run it with /work/venv/bin/python.
 """
@@ -32,9 +33,10 @@ WORK = [  # (name, model, batch, seq, passes per turn)
 
 class Bertqa:
     """`bertqa bench infer --on-request`: one line out per turn, the pass times in ms."""
-    def __init__(self, binary, model, batch, seq):
+    def __init__(self, binary, model, batch, seq, precision):
         self.p = subprocess.Popen([binary, "bench", "infer", "--model", model, "--batch", str(batch), "--seq", str(seq),
-                                   "--on-request"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                                   "--precision", precision, "--on-request"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         ready = json.loads(self.p.stdout.readline() or "{}")
         if not ready.get("ready"):
             sys.exit(f"bertqa did not start: {ready}")
@@ -48,8 +50,8 @@ class Bertqa:
 
 
 class Torch:
-    def __init__(self, model, batch, seq):
-        self.model, self.inputs, _ = model_and_inputs(model, batch, seq)
+    def __init__(self, model, batch, seq, precision):
+        self.model, self.inputs, _ = model_and_inputs(model, batch, seq, precision)
 
     def turn(self, passes):
         return statistics.mean(timed_passes(self.model, self.inputs, passes)) * 1000
@@ -63,14 +65,16 @@ def main():
     p.add_argument("--pause", type=float, default=0.2, help="seconds of idle before each turn")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--against", help="another bertqa binary in PyTorch's place (\"pytorch\" in the output is this one)")
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                   help="both sides: bertqa --precision, PyTorch's model cast to it")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     summary = []
     for name, model, batch, seq, passes in WORK:
         if a.work and a.work not in name:
             continue
-        ours = Bertqa(a.bertqa, model, batch, seq)
-        peer = Bertqa(a.against, model, batch, seq) if a.against else Torch(model, batch, seq)
+        ours = Bertqa(a.bertqa, model, batch, seq, a.precision)
+        peer = Bertqa(a.against, model, batch, seq, a.precision) if a.against else Torch(model, batch, seq, a.precision)
         peer.turn(1)  # warm-up (bertqa warmed up before it said ready)
         pairs = []
         for i in range(a.pairs):

@@ -8,7 +8,7 @@ extension BertForQuestionAnswering {
     /// Runs the model on `batch`; start/end logits land in `workspace.startLogits`/`endLogits`.
     public func forward(_ batch: BertBatch, workspace ws: BertWorkspace) throws {
         try prepare(batch, workspace: ws)
-        run(ws)
+        try run(ws)
     }
 
     /// Training-mode forward: dropout with the config's probabilities (hidden_dropout_prob after
@@ -23,17 +23,23 @@ extension BertForQuestionAnswering {
         }
         try prepare(batch, workspace: ws)
         ws.dropout = DropoutPlan(seed: dropoutSeed, config: config)
-        run(ws)
+        try run(ws)
     }
 
-    private func run(_ ws: BertWorkspace) {
+    private func run(_ ws: BertWorkspace) throws {
         let p = parameters.pointer
         timed(ws.profile, .embeddings) {
             embeddings.forward(p, ws)
         }
+        // bf16 products only in inference: training's forward keeps what its backward reads.
+        let bf16 = ws.saveForBackward || ws.dropout != nil ? nil : bf16Layers
         for (l, layer) in encoder.layers.enumerated() {
             let input = l == 0 ? ws.embeddings.output : ws.layers[l - 1].output
-            layer.forward(p, input: input, ws.layers[l], ws, index: l)
+            if let bf16 {
+                try layer.forwardBF16(p, input: input, bf16[l], ws.layers[l], ws)
+            } else {
+                layer.forward(p, input: input, ws.layers[l], ws, index: l)
+            }
         }
         timed(ws.profile, .head) {
             headForward(p, ws)

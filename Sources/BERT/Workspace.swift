@@ -132,7 +132,23 @@ public final class BertWorkspace {
         endTargets = ints + 2 * BT + maxBatch
     }
 
-    deinit { ints.deallocate() }
+    /// bf16 inference scratch: the products' rounded input (B,T,C) and the intermediate layer's
+    /// bf16 output (B,T,I), at the maximum shape. Made on the first bf16 forward, then reused.
+    private var bf16: (input: UnsafeMutablePointer<UInt16>, intermediate: UnsafeMutablePointer<UInt16>)?
+
+    func bf16Scratch() -> (input: UnsafeMutablePointer<UInt16>, intermediate: UnsafeMutablePointer<UInt16>) {
+        if let bf16 { return bf16 }
+        let BT = maxBatch * maxSequence, C = config.hiddenSize, I = config.intermediateSize
+        let storage = UnsafeMutablePointer<UInt16>.allocate(capacity: BT * (C + I))
+        storage.initialize(repeating: 0, count: BT * (C + I))
+        bf16 = (storage, storage + BT * C)
+        return (storage, storage + BT * C)
+    }
+
+    deinit {
+        ints.deallocate()
+        bf16?.input.deallocate()
+    }
 
     /// Start logits (B,T) of the last forward.
     public var startLogits: UnsafeBufferPointer<Float> {

@@ -125,6 +125,31 @@ final class CommandTests: XCTestCase {
         let both = try CLI.run(shape + ["--on-request", "--json"])
         XCTAssertNotEqual(both.status, 0)
         XCTAssertTrue(both.stderr.contains("--on-request"), both.stderr)
+        // --precision bf16: runs and says so where the CPU has bf16 kernels, else a clear error.
+        let bf16 = try CLI.run(shape + ["--iterations", "1", "--json", "--precision", "bf16"])
+        if bf16.status == 0 {
+            XCTAssertEqual((json(bf16.stdout) as? [String: Any])?["precision"] as? String, "bf16", bf16.stdout)
+        } else {
+            XCTAssertTrue(bf16.stderr.contains("bf16"), bf16.stderr)
+        }
+        let unknown = try CLI.run(shape + ["--precision", "fp8"])
+        XCTAssertNotEqual(unknown.status, 0)
+        XCTAssertTrue(unknown.stderr.contains("precision"), unknown.stderr)
+    }
+
+    func testAnswerInBF16() throws {
+        let model = try CLITestModel.folder().path
+        let args = ["answer", "--model", model, "--question", "Who wrote it?", "--context", "It was written by Ada Lovelace in 1843."]
+        let fp32 = try CLI.run(args)
+        XCTAssertEqual(fp32.status, 0, fp32.stderr)
+        let bf16 = try CLI.run(args + ["--precision", "bf16"])
+        guard bf16.status == 0 else {
+            XCTAssertTrue(bf16.stderr.contains("bf16"), bf16.stderr)
+            throw XCTSkip("SKIPPED: no bf16 kernels on this CPU: \(bf16.stderr)")
+        }
+        let a = try XCTUnwrap(json(fp32.stdout) as? [String: Any]), b = try XCTUnwrap(json(bf16.stdout) as? [String: Any])
+        XCTAssertEqual((b["score"] as? Double) ?? -1, (a["score"] as? Double) ?? 1, accuracy: 0.05 * ((a["score"] as? Double) ?? 1))
+        XCTAssertNotNil(b["answer"] as? String)
     }
 
     func testErrorsAreOneLineAndNonZero() throws {

@@ -70,3 +70,42 @@ final class PipelineParityTests: XCTestCase {
         }
     }
 }
+
+/// The opt-in bf16 path through the whole pipeline, against the same HF fp32 outputs. With a
+/// random QA head the candidates' scores sit close together, and the pipeline sums the scores
+/// of spans that widen to the same words: a logit moved by bf16 rounding (~1e-3 here) can pull
+/// one more such span into a window's top k and jump the summed score. So: the best answer must
+/// agree on nearly every line, and its score within 2 % on nearly every line that agrees.
+final class PipelineBF16Tests: XCTestCase {
+    func testGoldenLinesInBF16StayCloseToFP32() throws {
+        let path = "golden/pipeline/qa-pipeline.jsonl"
+        guard let url = Golden.file(path) else { throw XCTSkip(Golden.skipMessage(path)) }
+        let qa = try PipelineParityTests.miniLMWithHead()
+        do {
+            try qa.model.setInferencePrecision(.bf16)
+        } catch {
+            throw XCTSkip("SKIPPED: bf16 inference unavailable on this CPU (\(error))")
+        }
+        let lines = try Golden.jsonLines(url)
+        let jobs = lines.map {
+            AnswerJob(question: $0["question"] as! String, context: $0["context"] as! String,
+                      options: PipelineParityTests.options($0["parameters"] as! [String: Any]))
+        }
+        var same = 0, close = 0
+        for (k, result) in qa.answer(jobs).enumerated() {
+            let output = lines[k]["output"]!
+            let want = ((output as? [[String: Any]]) ?? [output as! [String: Any]])[0]
+            let got = try result.get()[0]
+            guard got.answer == want["answer"] as? String, got.start == want["start"] as? Int else {
+                print("line \(k): bf16 best answer \(got.answer.debugDescription), HF fp32 \(want["answer"]!)")
+                continue
+            }
+            same += 1
+            let ws = (want["score"] as! NSNumber).doubleValue, rel = abs(got.score - ws) / max(abs(ws), 1e-12)
+            if rel <= 0.02 { close += 1 } else { print("line \(k): score \(got.score) vs HF fp32 \(ws) \(lines[k]["parameters"]!)") }
+        }
+        print("pipeline bf16: best answer as HF fp32 on \(same)/\(lines.count) lines, its score within 2 % on \(close)")
+        XCTAssertGreaterThanOrEqual(Double(same), 0.95 * Double(lines.count))
+        XCTAssertGreaterThanOrEqual(Double(close), 0.95 * Double(same))
+    }
+}

@@ -59,6 +59,8 @@ struct AnswerCommand: ParsableCommand {
 
     @OptionGroup var answerOptions: AnswerOptionGroup
 
+    @OptionGroup var precisionOption: PrecisionOption
+
     func validate() throws {
         if (question == nil) != (context == nil) {
             throw ValidationError("give both --question and --context, or neither (then JSON lines are read from stdin)")
@@ -68,6 +70,7 @@ struct AnswerCommand: ParsableCommand {
 
     func run() throws {
         let answerer = try CLIError.wrap { try QuestionAnswerer(directory: URL(fileURLWithPath: model)) }
+        try precisionOption.apply(to: answerer.model)
         let options = answerOptions.options
         if let question, let context {
             let answers = try CLIError.wrap { try answerer.answer(question: question, context: context, options: options) }

@@ -17,6 +17,8 @@ struct BenchInferCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Timed forward passes (after one warm-up pass).")
     var iterations: Int = 10
 
+    @OptionGroup var precisionOption: PrecisionOption
+
     @Flag(help: ArgumentHelp(
         "Instead of --iterations: after the warm-up print {\"ready\":true}, then for each line of standard input (a count n, 1 if empty) run n timed passes and print {\"ms\":[...]}.",
         discussion: "For drivers that interleave bertqa with a peer pass by pass (scripts/bench_paired.py)."))
@@ -29,6 +31,8 @@ struct BenchInferCommand: ParsableCommand {
 
     func run() throws {
         let (net, input) = try shape.modelAndBatch()
+        try precisionOption.apply(to: net)
+        let precision = precisionOption.precision
         let (config, batch, seq, ceiling) = (net.config, shape.batch, shape.seq, shape.ceiling)
         let workspace = try CLIError.wrap { try BertWorkspace(config: config, maxBatch: batch, maxSequence: seq) }
         try CLIError.wrap { try net.forward(input, workspace: workspace) }  // warm-up: page in, BLAS setup
@@ -48,7 +52,7 @@ struct BenchInferCommand: ParsableCommand {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         if shape.json {
             print("{\"model\":\(JSONText.string(shape.model)),\"batch\":\(batch),\"seq\":\(seq),\"iterations\":\(iterations),"
-                + "\"cores\":\(cores),\"gemm_library\":\(JSONText.string(GEMM.library)),"
+                + "\"precision\":\"\(precision.rawValue)\",\"cores\":\(cores),\"gemm_library\":\(JSONText.string(GEMM.library)),"
                 + "\"ms_per_batch\":\(fmt(mean * 1000)),\"best_ms_per_batch\":\(fmt(best * 1000)),"
                 + "\"sequences_per_second\":\(fmt(Double(batch) / mean)),"
                 + "\"gflop_per_batch\":\(fmt(flops / 1e9)),\"gflops\":\(fmt(gflops)),"
@@ -58,7 +62,7 @@ struct BenchInferCommand: ParsableCommand {
         } else {
             print("model \(shape.model): \(config.numHiddenLayers) layers, hidden \(config.hiddenSize), "
                 + "\(config.numAttentionHeads) heads, FFN \(config.intermediateSize); batch \(batch) × \(seq); "
-                + "\(cores) cores, \(GEMM.library)")
+                + "\(precision.rawValue), \(cores) cores, \(GEMM.library)")
             print(String(format: "%.1f ms/batch (best %.1f), %.2f sequences/s", mean * 1000, best * 1000, Double(batch) / mean))
             print(String(format: "%.1f GFLOP/batch, %.1f GFLOP/s = %.0f %% of the %.0f GFLOP/s ceiling",
                          flops / 1e9, gflops, 100 * gflops / ceiling, ceiling))

@@ -28,6 +28,8 @@ struct EvaluateCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "SQuAD v2: answer empty when null score − best span score exceeds this.") var nullScoreDiffThreshold = 0.0
     @Flag(help: "Pad every batch to --max-length, as run_qa does (slower; identical n-best ranking to HF).") var padToMaxLength = false
 
+    @OptionGroup var precisionOption: PrecisionOption
+
     func validate() throws {
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
@@ -41,6 +43,7 @@ struct EvaluateCommand: ParsableCommand {
         let (evaluation, outputURL) = try CLIError.wrap { () -> (SQuADEvaluation, URL?) in
             let tokenizer = try BertTokenizer(directory: folder)
             let (model, report) = try BertForQuestionAnswering.load(from: folder)
+            try model.setInferencePrecision(precisionOption.precision)
             for message in report.messages { FileHandle.standardError.write(Data(("warning: " + message + "\n").utf8)) }
             var dataset = try SQuADDataset.load(URL(fileURLWithPath: data))
             if let limit { dataset = dataset.prefix(limit) }

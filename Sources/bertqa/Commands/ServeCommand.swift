@@ -32,6 +32,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "Most questions per model batch.")
     var maxBatch = 64
 
+    @OptionGroup var precisionOption: PrecisionOption
+
     func validate() throws {
         if !(0...65535).contains(port) { throw ValidationError("--port must be in 0...65535") }
         if maxBodyBytes < 1 { throw ValidationError("--max-body-bytes must be positive") }
@@ -40,6 +42,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let answerer = try CLIError.wrap { try QuestionAnswerer(directory: URL(fileURLWithPath: model)) }
+        try precisionOption.apply(to: answerer.model)
         let options = ServerOptions(host: host, port: port, maxBodyBytes: maxBodyBytes, maxBatchJobs: maxBatch)
         let host = self.host
         try await AnswerServer.run(engine: answerer, options: options) { port in

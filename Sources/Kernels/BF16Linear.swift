@@ -1,0 +1,264 @@
+import CDNNL
+import Synchronization
+
+// Opt-in bfloat16 linear layers for inference, on the CPU's AMX tile units (Sapphire Rapids
+// and later) through oneDNN's matmul primitive. Not fp32: inputs and weights are rounded to
+// bfloat16 (8 significant bits), products accumulate in fp32. Measured at the models' shapes
+// here, the bf16 product ran 2.5–5× faster than dnnl_sgemm; outputs differ from fp32 by about
+// 0.3 % of their magnitude (BENCHMARKS.md "bf16 inference").
+//
+// Why the matmul primitive and not sgemm-style calls: the weights are converted and packed
+// into the tile layout once (a reorder at load), and a primitive is compiled per row count
+// (oneDNN's AMX kernels need the row count fixed; its runtime-rows variant took a slower
+// non-AMX path). oneDNN runs each product on its own OpenMP team — the one `Parallel` uses.
+
+/// Why a bf16 layer could not be built or run.
+public struct BF16Error: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// bf16 buffer of (rows, columns) = fp32 `inp` rounded to nearest even (NaN stays NaN).
+/// Row-parallel; out and inp must not overlap.
+public func convertToBF16(out: UnsafeMutablePointer<UInt16>, inp: UnsafePointer<Float>, count: Int) {
+    let o = SendablePointer(out), x = SendablePointer(UnsafeMutablePointer(mutating: inp))
+    let blocks = (count + 4095) / 4096
+    Parallel.forEachRows(blocks, costPerRow: 4096) { _, range in
+        let start = range.lowerBound * 4096, end = min(range.upperBound * 4096, count)
+        bf16Round(out: o.pointer + start, inp: x.pointer + start, count: end - start)
+    }
+}
+
+@inline(__always)
+private func bf16Round(out: UnsafeMutablePointer<UInt16>, inp: UnsafePointer<Float>, count: Int) {
+    var i = 0
+    let half = SIMD16<UInt32>(repeating: 0x7FFF), one = SIMD16<UInt32>(repeating: 1)
+    let magnitude = SIMD16<UInt32>(repeating: 0x7FFF_FFFF), infinity = SIMD16<UInt32>(repeating: 0x7F80_0000)
+    while i + 16 <= count {
+        let bits = UnsafeRawPointer(inp + i).loadUnaligned(as: SIMD16<UInt32>.self)
+        // Round to nearest, ties to even: add 0x7FFF plus the lowest kept bit, keep the top half.
+        var rounded = (bits &+ half &+ ((bits &>> 16) & one)) &>> 16
+        // NaN: keep it a (quiet) NaN rather than let the carry turn it into ±inf or ±0.
+        rounded.replace(with: (bits &>> 16) | SIMD16<UInt32>(repeating: 0x40), where: (bits & magnitude) .> infinity)
+        UnsafeMutableRawPointer(out + i).storeBytes(of: SIMD16<UInt16>(truncatingIfNeeded: rounded), as: SIMD16<UInt16>.self)
+        i += 16
+    }
+    while i < count {
+        let bits = inp[i].bitPattern
+        out[i] = (bits & 0x7FFF_FFFF) > 0x7F80_0000
+            ? UInt16(truncatingIfNeeded: bits >> 16) | 0x40
+            : UInt16(truncatingIfNeeded: (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16)
+        i += 1
+    }
+}
+
+/// One oneDNN CPU engine for the process.
+nonisolated(unsafe) private let engine: dnnl_engine_t? = {
+    var e: dnnl_engine_t?
+    return dnnl_engine_create(&e, dnnl_cpu, 0) == dnnl_success ? e : nil
+}()
+
+/// out (rows, N) = act(inp (rows, K) · weightᵀ + bias) in bfloat16 with fp32 accumulation;
+/// `weight` is PyTorch's Linear layout (N, K) in fp32, converted and packed once at init (the
+/// layer keeps no reference to it). `out` is fp32, or bf16 when `bf16Output` (the input of the
+/// next bf16 layer). Thread-safe: primitives are cached per row count behind a lock, and each
+/// call runs on its own stream.
+public final class BF16Linear: @unchecked Sendable {
+    public let inFeatures: Int
+    public let outFeatures: Int
+    public let activation: Activation?
+    public let bf16Output: Bool
+    private let packed: UnsafeMutableRawPointer
+    private var packedDesc: dnnl_memory_desc_t
+    private let bias: UnsafeMutablePointer<Float>?
+    private let primitives = Mutex<[Int: Compiled]>([:])
+
+    /// Converts and packs `weight` (N = outFeatures rows of K = inFeatures). Throws when this
+    /// CPU has no bf16 matrix kernels (oneDNN would fall back to a reference loop).
+    public init(weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, inFeatures: Int, outFeatures: Int,
+                activation: Activation? = nil, bf16Output: Bool = false) throws {
+        guard engine != nil else { throw BF16Error("oneDNN found no CPU engine") }
+        self.inFeatures = inFeatures
+        self.outFeatures = outFeatures
+        self.activation = activation
+        self.bf16Output = bf16Output
+        if let bias {
+            let copy = UnsafeMutablePointer<Float>.allocate(capacity: outFeatures)
+            copy.update(from: bias, count: outFeatures)
+            self.bias = copy
+        } else {
+            self.bias = nil
+        }
+        // The layout oneDNN wants the weights in, from a primitive for a typical row count.
+        var any = dnnl_memory_desc_t()
+        try check(dnnl_memory_desc_init_by_tag(&any, 2, [Int64(inFeatures), Int64(outFeatures)], dnnl_bf16, dnnl_format_tag_any),
+                  "weights descriptor")
+        packedDesc = any
+        let probe = try Self.primitiveDesc(rows: 384, weights: &any, inFeatures: inFeatures, outFeatures: outFeatures,
+                                           hasBias: bias != nil, activation: activation, bf16Output: bf16Output)
+        defer { dnnl_primitive_desc_destroy(probe) }
+        packedDesc = dnnl_primitive_desc_query_md(probe, dnnl_query_weights_md, 0).pointee
+        let size = dnnl_memory_desc_get_size(&packedDesc)
+        packed = UnsafeMutableRawPointer.allocate(byteCount: max(size, 64), alignment: 64)
+        // Reorder: fp32 (N, K) row-major is the (K, N) matrix in "ba" order.
+        var source = dnnl_memory_desc_t()
+        try check(dnnl_memory_desc_init_by_tag(&source, 2, [Int64(inFeatures), Int64(outFeatures)], dnnl_f32, dnnl_ba),
+                  "fp32 weights descriptor")
+        try reorder(from: &source, UnsafeMutableRawPointer(mutating: weight), to: &packedDesc, packed)
+    }
+
+    deinit {
+        for (_, p) in primitives.withLock({ $0 }) { dnnl_primitive_destroy(p.pointer) }
+        packed.deallocate()
+        bias?.deallocate()
+    }
+
+    /// out (rows, outFeatures) from inp (rows, inFeatures) bf16. Call outside `Parallel`'s
+    /// regions: oneDNN splits each product over the cores itself.
+    ///
+    /// Rows go through in pieces of a few fixed sizes — 512, multiples of 32, or all of them
+    /// when fewer than 32 — so that dynamic padding's many row counts reuse a few dozen
+    /// compiled kernels instead of compiling a set per count (milliseconds each). A remainder
+    /// that is no multiple of 32 is done as the last 32 rows, overlapping rows already done
+    /// (the same values written again).
+    public func forward(out: UnsafeMutableRawPointer, inp: UnsafePointer<UInt16>, rows: Int) throws {
+        let full = rows / Self.pieceRows * Self.pieceRows
+        var start = 0
+        while start < full {
+            try run(out: out, inp: inp, first: start, rows: Self.pieceRows)
+            start += Self.pieceRows
+        }
+        let rest = rows - full
+        guard rest > 0 else { return }
+        if rest % 32 == 0 || rows < 32 { return try run(out: out, inp: inp, first: full, rows: rest) }
+        if rest >= 32 { try run(out: out, inp: inp, first: full, rows: rest / 32 * 32) }
+        try run(out: out, inp: inp, first: rows - 32, rows: 32)
+    }
+
+    /// Rows per piece of a long product: one window of 384 tokens goes through in one piece
+    /// (a 256 + 128 split made two calls of it). MiniLM 16 × 384 ran within noise with pieces
+    /// of 256, 768, 1536 or all 6144 rows (BENCHMARKS.md "bf16 inference").
+    public static let pieceRows = 512
+
+    private func run(out: UnsafeMutableRawPointer, inp: UnsafePointer<UInt16>, first: Int, rows: Int) throws {
+        let primitive = try self.primitive(rows: rows)
+        let source = UnsafeMutableRawPointer(mutating: inp + first * inFeatures)
+        let destination = out + first * outFeatures * (bf16Output ? 2 : 4)
+        var src = dnnl_memory_desc_t(), dst = dnnl_memory_desc_t(), biasDesc = dnnl_memory_desc_t()
+        try check(dnnl_memory_desc_init_by_tag(&src, 2, [Int64(rows), Int64(inFeatures)], dnnl_bf16, dnnl_ab), "input")
+        try check(dnnl_memory_desc_init_by_tag(&dst, 2, [Int64(rows), Int64(outFeatures)], bf16Output ? dnnl_bf16 : dnnl_f32, dnnl_ab), "output")
+        try check(dnnl_memory_desc_init_by_tag(&biasDesc, 2, [1, Int64(outFeatures)], dnnl_f32, dnnl_ab), "bias")
+        var memories: [dnnl_memory_t?] = []
+        defer { for m in memories { dnnl_memory_destroy(m) } }
+        func memory(_ desc: inout dnnl_memory_desc_t, _ pointer: UnsafeMutableRawPointer) throws -> dnnl_memory_t? {
+            var m: dnnl_memory_t?
+            try check(dnnl_memory_create(&m, &desc, engine, pointer), "memory")
+            memories.append(m)
+            return m
+        }
+        var args = [
+            dnnl_exec_arg_t(arg: Int32(DNNL_ARG_SRC), memory: try memory(&src, source)),
+            dnnl_exec_arg_t(arg: Int32(DNNL_ARG_WEIGHTS), memory: try memory(&packedDesc, packed)),
+            dnnl_exec_arg_t(arg: Int32(DNNL_ARG_DST), memory: try memory(&dst, destination)),
+        ]
+        if let bias { args.append(dnnl_exec_arg_t(arg: Int32(DNNL_ARG_BIAS), memory: try memory(&biasDesc, bias))) }
+        var stream: dnnl_stream_t?
+        try check(dnnl_stream_create(&stream, engine, UInt32(dnnl_stream_default_flags.rawValue)), "stream")
+        defer { dnnl_stream_destroy(stream) }
+        try check(dnnl_primitive_execute(primitive, stream, Int32(args.count), &args), "matmul")
+        try check(dnnl_stream_wait(stream), "matmul")
+    }
+
+    /// The compiled product for `rows` rows (made on first use, then cached).
+    private func primitive(rows: Int) throws -> OpaquePointer {
+        if let p = primitives.withLock({ $0[rows] }) { return p.pointer }
+        var weights = packedDesc
+        let pd = try Self.primitiveDesc(rows: rows, weights: &weights, inFeatures: inFeatures, outFeatures: outFeatures,
+                                        hasBias: bias != nil, activation: activation, bf16Output: bf16Output)
+        defer { dnnl_primitive_desc_destroy(pd) }
+        var p: dnnl_primitive_t?
+        try check(dnnl_primitive_create(&p, pd), "bf16 matmul for \(rows) rows")
+        guard let p else { throw BF16Error("oneDNN returned no primitive") }
+        let made = Compiled(pointer: p)
+        return primitives.withLock { cache in
+            if let existing = cache[rows] { dnnl_primitive_destroy(made.pointer); return existing }
+            cache[rows] = made
+            return made
+        }.pointer
+    }
+
+    private static func primitiveDesc(
+        rows: Int, weights: inout dnnl_memory_desc_t, inFeatures: Int, outFeatures: Int,
+        hasBias: Bool, activation: Activation?, bf16Output: Bool
+    ) throws -> dnnl_primitive_desc_t {
+        var src = dnnl_memory_desc_t(), dst = dnnl_memory_desc_t(), biasDesc = dnnl_memory_desc_t()
+        try check(dnnl_memory_desc_init_by_tag(&src, 2, [Int64(rows), Int64(inFeatures)], dnnl_bf16, dnnl_ab), "input")
+        try check(dnnl_memory_desc_init_by_tag(&dst, 2, [Int64(rows), Int64(outFeatures)], bf16Output ? dnnl_bf16 : dnnl_f32, dnnl_ab), "output")
+        try check(dnnl_memory_desc_init_by_tag(&biasDesc, 2, [1, Int64(outFeatures)], dnnl_f32, dnnl_ab), "bias")
+        var desc = dnnl_matmul_desc_t()
+        try withUnsafePointer(to: &biasDesc) { b in
+            try check(dnnl_matmul_desc_init(&desc, &src, &weights, hasBias ? b : nil, &dst), "matmul descriptor")
+        }
+        var attr: dnnl_primitive_attr_t?
+        try check(dnnl_primitive_attr_create(&attr), "attributes")
+        defer { dnnl_primitive_attr_destroy(attr) }
+        if let activation {
+            var ops: dnnl_post_ops_t?
+            try check(dnnl_post_ops_create(&ops), "post-ops")
+            defer { dnnl_post_ops_destroy(ops) }
+            let kind: dnnl_alg_kind_t
+            switch activation {
+            case .gelu: kind = dnnl_eltwise_gelu_erf
+            case .geluNew: kind = dnnl_eltwise_gelu_tanh
+            case .relu: kind = dnnl_eltwise_relu
+            }
+            try check(dnnl_post_ops_append_eltwise(ops, 1, kind, 0, 0), "activation")
+            try check(dnnl_primitive_attr_set_post_ops(attr, ops), "activation")
+        }
+        var pd: dnnl_primitive_desc_t?
+        try check(dnnl_primitive_desc_create(&pd, &desc, attr, engine, nil),
+                  "bf16 matmul \(rows)×\(inFeatures) → \(outFeatures) (does this CPU have bf16 support?)")
+        guard let pd else { throw BF16Error("oneDNN returned no primitive descriptor") }
+        // A reference implementation would run orders of magnitude slower than fp32: refuse it.
+        var impl: UnsafePointer<CChar>?
+        dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl)
+        let name = impl.map { String(cString: $0) } ?? "?"
+        guard name.contains("amx") || name.contains("bf16") else {
+            dnnl_primitive_desc_destroy(pd)
+            throw BF16Error("this CPU has no fast bf16 matrix kernels (oneDNN offers only \"\(name)\"); use fp32")
+        }
+        return pd
+    }
+}
+
+/// A compiled oneDNN primitive; executing one from several threads at once is allowed.
+private struct Compiled: @unchecked Sendable {
+    let pointer: OpaquePointer
+}
+
+/// Converts `from` (described by `fromDesc`) into `to` (`toDesc`) with a oneDNN reorder.
+private func reorder(from fromDesc: inout dnnl_memory_desc_t, _ from: UnsafeMutableRawPointer,
+                     to toDesc: inout dnnl_memory_desc_t, _ to: UnsafeMutableRawPointer) throws {
+    var pd: dnnl_primitive_desc_t?
+    try check(dnnl_reorder_primitive_desc_create(&pd, &fromDesc, engine, &toDesc, engine, nil), "weights reorder")
+    defer { dnnl_primitive_desc_destroy(pd) }
+    var p: dnnl_primitive_t?
+    try check(dnnl_primitive_create(&p, pd), "weights reorder")
+    defer { dnnl_primitive_destroy(p) }
+    var a: dnnl_memory_t?, b: dnnl_memory_t?
+    try check(dnnl_memory_create(&a, &fromDesc, engine, from), "weights")
+    defer { dnnl_memory_destroy(a) }
+    try check(dnnl_memory_create(&b, &toDesc, engine, to), "packed weights")
+    defer { dnnl_memory_destroy(b) }
+    var stream: dnnl_stream_t?
+    try check(dnnl_stream_create(&stream, engine, UInt32(dnnl_stream_default_flags.rawValue)), "stream")
+    defer { dnnl_stream_destroy(stream) }
+    var args = [dnnl_exec_arg_t(arg: Int32(DNNL_ARG_FROM), memory: a), dnnl_exec_arg_t(arg: Int32(DNNL_ARG_TO), memory: b)]
+    try check(dnnl_primitive_execute(p, stream, 2, &args), "weights reorder")
+    try check(dnnl_stream_wait(stream), "weights reorder")
+}
+
+@inline(__always)
+private func check(_ status: dnnl_status_t, _ what: @autoclosure () -> String) throws {
+    guard status == dnnl_success else { throw BF16Error("oneDNN failed (status \(status.rawValue)) at: \(what())") }
+}

@@ -1,0 +1,139 @@
+import BERT
+import Foundation
+import Kernels
+import TestSupport
+import XCTest
+
+/// The opt-in bf16 inference path: rounding, the AMX product, and the whole model against
+/// Hugging Face's fp32 reference with a bf16-sized tolerance. Skips (loudly) on CPUs without
+/// bf16 matrix kernels.
+final class BF16Tests: XCTestCase {
+    /// Nearest bf16 by value, ties to the even one (for finite |x| < 2^127): an independent
+    /// reference for `convertToBF16`'s bit trick.
+    private func referenceBF16(_ x: Float) -> UInt16 {
+        let low = x.bitPattern & 0xFFFF_0000
+        let down = Double(Float(bitPattern: low)), up = Double(Float(bitPattern: low &+ 0x1_0000))
+        let dd = abs(Double(x) - down), du = abs(up - Double(x))
+        let even = (low >> 16) & 1 == 0
+        return UInt16((dd < du || (dd == du && even) ? low : low &+ 0x1_0000) >> 16)
+    }
+
+    func testConvertToBF16RoundsToNearestEven() {
+        var values: [Float] = [0, -0, 1, -1, .infinity, -.infinity, .nan, .greatestFiniteMagnitude, -.leastNonzeroMagnitude,
+                               Float(bitPattern: 0x3F80_8000),  // tie, even below: rounds down
+                               Float(bitPattern: 0x3F81_8000),  // tie, odd below: rounds up
+                               Float(bitPattern: 0x3F80_8001), Float(bitPattern: 0x3F80_7FFF), 1e-40, 3.14159265]
+        var rng = SeededGenerator(seed: 3)
+        for _ in 0..<5000 { values.append(Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()) & 0xBFFF_FFFF)) }
+        values.append(contentsOf: (0..<7).map { Float($0) / 7 })  // a tail past the last 16 lanes
+        var out = [UInt16](repeating: 0, count: values.count)
+        convertToBF16(out: &out, inp: values, count: values.count)
+        for (i, x) in values.enumerated() where x.isFinite && abs(x) < 0x1p127 {
+            XCTAssertEqual(out[i], referenceBF16(x), "element \(i): \(x) (bits \(String(x.bitPattern, radix: 16)))")
+        }
+        XCTAssertEqual(out[4], 0x7F80, "+inf")
+        XCTAssertEqual(out[5], 0xFF80, "-inf")
+        XCTAssertEqual(out[7], 0x7F80, "the largest float is past the last bf16's half-way point: +inf")
+        XCTAssertTrue(Float(bitPattern: UInt32(out[6]) << 16).isNaN, "NaN must stay NaN")
+    }
+
+    /// The bf16 product equals the exact product of the bf16-rounded inputs and weights up to
+    /// fp32 accumulation (no other rounding inside), with bias and GELU applied after it, for row
+    /// counts that each compile their own kernel.
+    func testBF16LinearComputesTheRoundedProduct() throws {
+        let K = 96, N = 80
+        var rng = SeededGenerator(seed: 11)
+        let weight = (0..<(N * K)).map { _ in Float.random(in: -0.2...0.2, using: &rng) }
+        let bias = (0..<N).map { _ in Float.random(in: -0.5...0.5, using: &rng) }
+        let plain: BF16Linear, gelu: BF16Linear
+        do {
+            plain = try BF16Linear(weight: weight, bias: nil, inFeatures: K, outFeatures: N)
+            gelu = try BF16Linear(weight: weight, bias: bias, inFeatures: K, outFeatures: N, activation: .gelu, bf16Output: true)
+        } catch let error as BF16Error {
+            throw XCTSkip("SKIPPED: no bf16 matrix kernels on this CPU (\(error))")
+        }
+        func rounded(_ v: [Float]) -> [Float] {
+            var h = [UInt16](repeating: 0, count: v.count)
+            convertToBF16(out: &h, inp: v, count: v.count)
+            return h.map { Float(bitPattern: UInt32($0) << 16) }
+        }
+        let w16 = rounded(weight)
+        for rows in [1, 17, 32, 77, 256, 300, 600] {  // exact, pieces, overlapping tails
+            let x = (0..<(rows * K)).map { _ in Float.random(in: -2...2, using: &rng) }
+            var x16 = [UInt16](repeating: 0, count: x.count)
+            convertToBF16(out: &x16, inp: x, count: x.count)
+            let xr = rounded(x)
+            var out = [Float](repeating: .nan, count: rows * N)
+            var act = [UInt16](repeating: 0, count: rows * N)
+            try out.withUnsafeMutableBytes { try plain.forward(out: $0.baseAddress!, inp: x16, rows: rows) }
+            try act.withUnsafeMutableBytes { try gelu.forward(out: $0.baseAddress!, inp: x16, rows: rows) }
+            var worst = 0.0, worstActivation = 0.0
+            for r in 0..<rows {
+                for n in 0..<N {
+                    var exact = 0.0, magnitude = 0.0
+                    for k in 0..<K {
+                        let t = Double(xr[r * K + k]) * Double(w16[n * K + k])
+                        exact += t
+                        magnitude += abs(t)
+                    }
+                    worst = max(worst, abs(Double(out[r * N + n]) - exact) / max(magnitude, 1e-3))
+                    let pre = exact + Double(bias[n])
+                    let g = 0.5 * pre * (1 + erf(pre / 2.0.squareRoot()))
+                    let got = Double(Float(bitPattern: UInt32(act[r * N + n]) << 16))
+                    // bf16 output: 8 significant bits, so within 2^-8 relative (plus GELU's own rounding).
+                    worstActivation = max(worstActivation, abs(got - g) / max(abs(g), 1e-2))
+                }
+            }
+            XCTAssertLessThanOrEqual(worst, 1e-6, "rows \(rows): fp32 output vs the exact product of the rounded operands")
+            XCTAssertLessThanOrEqual(worstActivation, 1e-2, "rows \(rows): bf16 GELU output")
+        }
+    }
+
+    /// MiniLM-L6 + the seed-0 head in bf16 against HF's fp32 logits: within a bf16-sized
+    /// tolerance, the same best start and end token in every window; switching back to fp32
+    /// restores the fp32 logits bit for bit, and a training-mode forward ignores bf16.
+    func testMiniLMBF16LogitsNearTransformersFP32() throws {
+        let rel = "golden/model/minilm-l6-qa-seed0-reference.safetensors"
+        guard let folder = Golden.miniLM, let refURL = Golden.file(rel),
+              let headURL = Golden.file("golden/model/qa_head_seed0.safetensors") else {
+            throw XCTSkip(Golden.skipMessage(rel))
+        }
+        let config = try BertConfig.load(from: folder.appendingPathComponent("config.json"))
+        let (model, _) = try BertForQuestionAnswering.load(
+            config: config,
+            weights: [SafetensorsFile(contentsOf: folder.appendingPathComponent("model.safetensors")),
+                      SafetensorsFile(contentsOf: headURL)])
+        let ref = try SafetensorsFile(contentsOf: refURL)
+        let batch = try ReferenceBatch(ref)
+        let fp32 = try batch.run(model)
+        do {
+            try model.setInferencePrecision(.bf16)
+        } catch {
+            throw XCTSkip("SKIPPED: bf16 inference unavailable on this CPU (\(error))")
+        }
+        XCTAssertEqual(model.inferencePrecision, .bf16)
+        let bf16 = try batch.run(model)
+        let refStart = try ref.floats("start_logits"), refEnd = try ref.floats("end_logits")
+        let startDiff = maxAbsDifference(bf16.start, refStart), endDiff = maxAbsDifference(bf16.end, refEnd)
+        print("MiniLM-L6 bf16 vs HF fp32: start logits max |Δ| \(startDiff), end \(endDiff), loss \(bf16.loss) vs \(fp32.loss)")
+        XCTAssertLessThanOrEqual(startDiff, 0.02)
+        XCTAssertLessThanOrEqual(endDiff, 0.02)
+        XCTAssertEqual(bf16.loss, fp32.loss, accuracy: 0.005)
+        let T = batch.batch.sequenceLength
+        let mask = batch.batch.attentionMask
+        for b in 0..<batch.batch.batchSize {
+            func best(_ v: [Float]) -> Int {
+                (0..<T).filter { mask[b * T + $0] != 0 }.max { v[b * T + $0] < v[b * T + $1] } ?? 0
+            }
+            XCTAssertEqual(best(bf16.start), best(refStart), "window \(b): best start token")
+            XCTAssertEqual(best(bf16.end), best(refEnd), "window \(b): best end token")
+        }
+        // A training forward (workspace saving for backward) stays fp32 bit for bit.
+        let training = try batch.run(model, saveForBackward: true)
+        try model.setInferencePrecision(.fp32)
+        let again = try batch.run(model)
+        XCTAssertEqual(again.start, fp32.start)
+        XCTAssertEqual(again.end, fp32.end)
+        XCTAssertEqual(training.start, try batch.run(model, saveForBackward: true).start)
+    }
+}
