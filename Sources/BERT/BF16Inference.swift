@@ -64,7 +64,7 @@ extension BertLayer {
                      _ a: LayerActivations, _ ws: BertWorkspace) throws {
         let B = ws.batch, T = ws.sequence, BT = B * T
         let sa = attention.selfAttention, C = sa.query.inFeatures, I = intermediate.dense.outFeatures
-        let (x16, h16) = ws.bf16Scratch()
+        let (x16, h16, pad) = ws.bf16Scratch()
         var failure: Error?
         func product(_ op: OperationProfile.Operation, flops: Double, _ body: () throws -> Void) {
             guard failure == nil else { return }
@@ -74,7 +74,7 @@ extension BertLayer {
         }
         product(.qkvDense, flops: productFlops(BT, 3 * C, C)) {
             convertToBF16(out: x16, inp: input, count: BT * C)
-            try w.qkv.forward(out: UnsafeMutableRawPointer(a.qkv), inp: x16, rows: BT)
+            try w.qkv.forward(out: UnsafeMutableRawPointer(a.qkv), inp: x16, rows: BT, scratchpad: pad)
         }
         if let failure { throw failure }
         let qkvBias = sa.qkv.bias.pointer(in: p)
@@ -85,7 +85,7 @@ extension BertLayer {
         let so = attention.output
         product(.attentionOutputDense, flops: productFlops(BT, C, C)) {
             convertToBF16(out: x16, inp: a.context, count: BT * C)
-            try w.attentionOutput.forward(out: UnsafeMutableRawPointer(a.attentionResidual), inp: x16, rows: BT)
+            try w.attentionOutput.forward(out: UnsafeMutableRawPointer(a.attentionResidual), inp: x16, rows: BT, scratchpad: pad)
         }
         if let failure { throw failure }
         timed(ws.profile, .residualLayerNorm) {
@@ -96,10 +96,10 @@ extension BertLayer {
         }
         product(.intermediateDense, flops: productFlops(BT, I, C)) {
             convertToBF16(out: x16, inp: a.attentionOutput, count: BT * C)
-            try w.intermediate.forward(out: UnsafeMutableRawPointer(h16), inp: x16, rows: BT)
+            try w.intermediate.forward(out: UnsafeMutableRawPointer(h16), inp: x16, rows: BT, scratchpad: pad)
         }
         product(.outputDense, flops: productFlops(BT, C, I)) {
-            try w.output.forward(out: UnsafeMutableRawPointer(a.outputResidual), inp: h16, rows: BT)
+            try w.output.forward(out: UnsafeMutableRawPointer(a.outputResidual), inp: h16, rows: BT, scratchpad: pad)
         }
         if let failure { throw failure }
         timed(ws.profile, .residualLayerNorm) {

@@ -132,17 +132,22 @@ public final class BertWorkspace {
         endTargets = ints + 2 * BT + maxBatch
     }
 
-    /// bf16 inference scratch: the products' rounded input (B,T,C) and the intermediate layer's
-    /// bf16 output (B,T,I), at the maximum shape. Made on the first bf16 forward, then reused.
-    private var bf16: (input: UnsafeMutablePointer<UInt16>, intermediate: UnsafeMutablePointer<UInt16>)?
+    /// bf16 inference scratch: the products' rounded input (B,T,C), the intermediate layer's
+    /// bf16 output (B,T,I), at the maximum shape, and oneDNN's scratchpad. Made on the first
+    /// bf16 forward, then reused.
+    private var bf16: BF16Buffers?
 
-    func bf16Scratch() -> (input: UnsafeMutablePointer<UInt16>, intermediate: UnsafeMutablePointer<UInt16>) {
+    typealias BF16Buffers = (input: UnsafeMutablePointer<UInt16>, intermediate: UnsafeMutablePointer<UInt16>,
+                             scratchpad: BF16Scratchpad)
+
+    func bf16Scratch() -> BF16Buffers {
         if let bf16 { return bf16 }
         let BT = maxBatch * maxSequence, C = config.hiddenSize, I = config.intermediateSize
         let storage = UnsafeMutablePointer<UInt16>.allocate(capacity: BT * (C + I))
         storage.initialize(repeating: 0, count: BT * (C + I))
-        bf16 = (storage, storage + BT * C)
-        return (storage, storage + BT * C)
+        let made = (storage, storage + BT * C, BF16Scratchpad())
+        bf16 = made
+        return made
     }
 
     deinit {

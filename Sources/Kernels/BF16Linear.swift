@@ -121,18 +121,23 @@ public final class BF16Linear: @unchecked Sendable {
     /// compiled kernels instead of compiling a set per count (milliseconds each). A remainder
     /// that is no multiple of 32 is done as the last 32 rows, overlapping rows already done
     /// (the same values written again).
-    public func forward(out: UnsafeMutableRawPointer, inp: UnsafePointer<UInt16>, rows: Int) throws {
+    /// `scratchpad`: one per concurrent caller (a forward pass's workspace holds one).
+    public func forward(out: UnsafeMutableRawPointer, inp: UnsafePointer<UInt16>, rows: Int,
+                        scratchpad: BF16Scratchpad) throws {
+        func run(_ first: Int, _ count: Int) throws {
+            try self.run(out: out, inp: inp, first: first, rows: count, scratchpad: scratchpad)
+        }
         let full = rows / Self.pieceRows * Self.pieceRows
         var start = 0
         while start < full {
-            try run(out: out, inp: inp, first: start, rows: Self.pieceRows)
+            try run(start, Self.pieceRows)
             start += Self.pieceRows
         }
         let rest = rows - full
         guard rest > 0 else { return }
-        if rest % 32 == 0 || rows < 32 { return try run(out: out, inp: inp, first: full, rows: rest) }
-        if rest >= 32 { try run(out: out, inp: inp, first: full, rows: rest / 32 * 32) }
-        try run(out: out, inp: inp, first: rows - 32, rows: 32)
+        if rest % 32 == 0 || rows < 32 { return try run(full, rest) }
+        if rest >= 32 { try run(full, rest / 32 * 32) }
+        try run(rows - 32, 32)
     }
 
     /// Rows per piece of a long product: one window of 384 tokens goes through in one piece
@@ -140,8 +145,9 @@ public final class BF16Linear: @unchecked Sendable {
     /// of 256, 768, 1536 or all 6144 rows (BENCHMARKS.md "bf16 inference").
     public static let pieceRows = 512
 
-    private func run(out: UnsafeMutableRawPointer, inp: UnsafePointer<UInt16>, first: Int, rows: Int) throws {
-        let primitive = try self.primitive(rows: rows)
+    private func run(out: UnsafeMutableRawPointer, inp: UnsafePointer<UInt16>, first: Int, rows: Int,
+                     scratchpad: BF16Scratchpad) throws {
+        let compiled = try self.primitive(rows: rows)
         let source = UnsafeMutableRawPointer(mutating: inp + first * inFeatures)
         let destination = out + first * outFeatures * (bf16Output ? 2 : 4)
         var src = dnnl_memory_desc_t(), dst = dnnl_memory_desc_t(), biasDesc = dnnl_memory_desc_t()
@@ -162,16 +168,22 @@ public final class BF16Linear: @unchecked Sendable {
             dnnl_exec_arg_t(arg: Int32(DNNL_ARG_DST), memory: try memory(&dst, destination)),
         ]
         if let bias { args.append(dnnl_exec_arg_t(arg: Int32(DNNL_ARG_BIAS), memory: try memory(&biasDesc, bias))) }
+        if compiled.scratchpadBytes > 0 {
+            var scratchDesc = dnnl_memory_desc_t()
+            try check(dnnl_memory_desc_init_by_tag(&scratchDesc, 1, [Int64(compiled.scratchpadBytes)], dnnl_u8, dnnl_a), "scratchpad")
+            let bytes = scratchpad.reserve(compiled.scratchpadBytes)
+            args.append(dnnl_exec_arg_t(arg: Int32(DNNL_ARG_SCRATCHPAD), memory: try memory(&scratchDesc, bytes)))
+        }
         var stream: dnnl_stream_t?
         try check(dnnl_stream_create(&stream, engine, UInt32(dnnl_stream_default_flags.rawValue)), "stream")
         defer { dnnl_stream_destroy(stream) }
-        try check(dnnl_primitive_execute(primitive, stream, Int32(args.count), &args), "matmul")
+        try check(dnnl_primitive_execute(compiled.pointer, stream, Int32(args.count), &args), "matmul")
         try check(dnnl_stream_wait(stream), "matmul")
     }
 
     /// The compiled product for `rows` rows (made on first use, then cached).
-    private func primitive(rows: Int) throws -> OpaquePointer {
-        if let p = primitives.withLock({ $0[rows] }) { return p.pointer }
+    private func primitive(rows: Int) throws -> Compiled {
+        if let p = primitives.withLock({ $0[rows] }) { return p }
         var weights = packedDesc
         let pd = try Self.primitiveDesc(rows: rows, weights: &weights, inFeatures: inFeatures, outFeatures: outFeatures,
                                         hasBias: bias != nil, activation: activation, bf16Output: bf16Output)
@@ -179,12 +191,12 @@ public final class BF16Linear: @unchecked Sendable {
         var p: dnnl_primitive_t?
         try check(dnnl_primitive_create(&p, pd), "bf16 matmul for \(rows) rows")
         guard let p else { throw BF16Error("oneDNN returned no primitive") }
-        let made = Compiled(pointer: p)
+        let made = Compiled(pointer: p, scratchpadBytes: dnnl_memory_desc_get_size(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0)))
         return primitives.withLock { cache in
             if let existing = cache[rows] { dnnl_primitive_destroy(made.pointer); return existing }
             cache[rows] = made
             return made
-        }.pointer
+        }
     }
 
     private static func primitiveDesc(
@@ -202,6 +214,7 @@ public final class BF16Linear: @unchecked Sendable {
         var attr: dnnl_primitive_attr_t?
         try check(dnnl_primitive_attr_create(&attr), "attributes")
         defer { dnnl_primitive_attr_destroy(attr) }
+        try check(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "scratchpad mode")
         if let activation {
             var ops: dnnl_post_ops_t?
             try check(dnnl_post_ops_create(&ops), "post-ops")
@@ -231,9 +244,33 @@ public final class BF16Linear: @unchecked Sendable {
     }
 }
 
-/// A compiled oneDNN primitive; executing one from several threads at once is allowed.
+/// A compiled oneDNN primitive and the scratch bytes it needs; executing one from several
+/// threads at once is allowed, each with its own scratchpad.
 private struct Compiled: @unchecked Sendable {
     let pointer: OpaquePointer
+    let scratchpadBytes: Int
+}
+
+/// Scratch memory for bf16 products (oneDNN's "scratchpad": copies of the input in the tile
+/// layout), owned by the caller so that concurrent forward passes never share one: oneDNN's own
+/// scratchpad may be one global buffer, depending on how the library was built. Grows to the
+/// largest need on first use, then is reused.
+public final class BF16Scratchpad {
+    private var storage: UnsafeMutableRawPointer?
+    private var capacity = 0
+
+    public init() {}
+
+    func reserve(_ bytes: Int) -> UnsafeMutableRawPointer {
+        if let storage, capacity >= bytes { return storage }
+        storage?.deallocate()
+        capacity = max(bytes, 64)
+        let fresh = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 64)
+        storage = fresh
+        return fresh
+    }
+
+    deinit { storage?.deallocate() }
 }
 
 /// Converts `from` (described by `fromDesc`) into `to` (`toDesc`) with a oneDNN reorder.

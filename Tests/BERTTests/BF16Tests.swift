@@ -1,6 +1,7 @@
 import BERT
 import Foundation
 import Kernels
+import Synchronization
 import TestSupport
 import XCTest
 
@@ -57,7 +58,7 @@ final class BF16Tests: XCTestCase {
             convertToBF16(out: &h, inp: v, count: v.count)
             return h.map { Float(bitPattern: UInt32($0) << 16) }
         }
-        let w16 = rounded(weight)
+        let w16 = rounded(weight), pad = BF16Scratchpad()
         for rows in [1, 17, 32, 77, 256, 300, 600] {  // exact, pieces, overlapping tails
             let x = (0..<(rows * K)).map { _ in Float.random(in: -2...2, using: &rng) }
             var x16 = [UInt16](repeating: 0, count: x.count)
@@ -65,8 +66,8 @@ final class BF16Tests: XCTestCase {
             let xr = rounded(x)
             var out = [Float](repeating: .nan, count: rows * N)
             var act = [UInt16](repeating: 0, count: rows * N)
-            try out.withUnsafeMutableBytes { try plain.forward(out: $0.baseAddress!, inp: x16, rows: rows) }
-            try act.withUnsafeMutableBytes { try gelu.forward(out: $0.baseAddress!, inp: x16, rows: rows) }
+            try out.withUnsafeMutableBytes { try plain.forward(out: $0.baseAddress!, inp: x16, rows: rows, scratchpad: pad) }
+            try act.withUnsafeMutableBytes { try gelu.forward(out: $0.baseAddress!, inp: x16, rows: rows, scratchpad: pad) }
             var worst = 0.0, worstActivation = 0.0
             for r in 0..<rows {
                 for n in 0..<N {
@@ -135,5 +136,32 @@ final class BF16Tests: XCTestCase {
         XCTAssertEqual(again.start, fp32.start)
         XCTAssertEqual(again.end, fp32.end)
         XCTAssertEqual(training.start, try batch.run(model, saveForBackward: true).start)
+    }
+
+    /// Forward passes on several threads at once, each with its own workspace, give the same
+    /// logits as one at a time (each workspace brings its own oneDNN scratchpad).
+    func testConcurrentBF16ForwardsMatchSequential() throws {
+        let model = try BertForQuestionAnswering(config: .miniLML6, seed: 4)
+        do {
+            try model.setInferencePrecision(.bf16)
+        } catch {
+            throw XCTSkip("SKIPPED: bf16 inference unavailable on this CPU (\(error))")
+        }
+        var rng = SeededGenerator(seed: 9)
+        let batches = try (0..<4).map { k -> BertBatch in
+            let B = 2, T = 48 + 40 * k
+            return try BertBatch(batchSize: B, sequenceLength: T,
+                                 inputIDs: (0..<(B * T)).map { _ in Int32(1000 + Int(rng.next() % 20000)) },
+                                 tokenTypeIDs: (0..<(B * T)).map { Int32($0 % T > 10 ? 1 : 0) })
+        }
+        let sequential = try batches.map { try model.predict($0).startLogits }
+        let results = Mutex<[[Float]?]>(Array(repeating: nil, count: batches.count))
+        DispatchQueue.concurrentPerform(iterations: batches.count) { k in
+            let logits = try? model.predict(batches[k]).startLogits
+            results.withLock { $0[k] = logits }
+        }
+        for (k, got) in results.withLock({ $0 }).enumerated() {
+            XCTAssertEqual(got, sequential[k], "batch \(k)")
+        }
     }
 }

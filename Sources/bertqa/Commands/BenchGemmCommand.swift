@@ -27,6 +27,8 @@ struct BenchGemmCommand: ParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
+    @OptionGroup var precisionOption: PrecisionOption
+
     func parsedShapes() throws -> [(rows: Int, inFeatures: Int, outFeatures: Int)] {
         try shapes.split(separator: ",").map { item in
             let parts = item.split(separator: "x").compactMap { Int($0) }
@@ -50,11 +52,24 @@ struct BenchGemmCommand: ParsableCommand {
             func values(_ n: Int) -> [Float] { (0..<n).map { _ in Float.random(in: -1 ... 1, using: &random) } }
             let x = values(rows * inF), w = values(outF * inF), b = values(outF)
             var y = [Float](repeating: 0, count: rows * outF)
-            matmulForward(out: &y, inp: x, weight: w, bias: b, rows: rows, inFeatures: inF, outFeatures: outF)  // warm-up
+            // bf16: the input's rounding pass and the product, as the model's bf16 layers run them.
+            var x16 = [UInt16](repeating: 0, count: precisionOption.precision == .bf16 ? rows * inF : 0)
+            let layer = precisionOption.precision == .bf16
+                ? try CLIError.wrap { try BF16Linear(weight: w, bias: b, inFeatures: inF, outFeatures: outF) } : nil
+            let scratchpad = BF16Scratchpad()
+            func product() throws {
+                if let layer {
+                    convertToBF16(out: &x16, inp: x, count: x.count)
+                    try y.withUnsafeMutableBytes { try layer.forward(out: $0.baseAddress!, inp: x16, rows: rows, scratchpad: scratchpad) }
+                } else {
+                    matmulForward(out: &y, inp: x, weight: w, bias: b, rows: rows, inFeatures: inF, outFeatures: outF)
+                }
+            }
+            try CLIError.wrap { try product() }  // warm-up
             let start = DispatchTime.now().uptimeNanoseconds
             var calls = 0, elapsed = 0.0
             repeat {
-                matmulForward(out: &y, inp: x, weight: w, bias: b, rows: rows, inFeatures: inF, outFeatures: outF)
+                try CLIError.wrap { try product() }
                 calls += 1
                 elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             } while elapsed < seconds
@@ -68,7 +83,7 @@ struct BenchGemmCommand: ParsableCommand {
             }
         }
         if json {
-            print("{\"cores\":\(Parallel.workers),\"gemm_library\":\(JSONText.string(GEMM.library)),\"shapes\":[\(results.joined(separator: ","))]}")
+            print("{\"precision\":\"\(precisionOption.precision.rawValue)\",\"cores\":\(Parallel.workers),\"gemm_library\":\(JSONText.string(GEMM.library)),\"shapes\":[\(results.joined(separator: ","))]}")
         }
     }
 }
