@@ -94,17 +94,7 @@ final class BF16Tests: XCTestCase {
     /// tolerance, the same best start and end token in every window; switching back to fp32
     /// restores the fp32 logits bit for bit, and a training-mode forward ignores bf16.
     func testMiniLMBF16LogitsNearTransformersFP32() throws {
-        let rel = "golden/model/minilm-l6-qa-seed0-reference.safetensors"
-        guard let folder = Golden.miniLM, let refURL = Golden.file(rel),
-              let headURL = Golden.file("golden/model/qa_head_seed0.safetensors") else {
-            throw XCTSkip(Golden.skipMessage(rel))
-        }
-        let config = try BertConfig.load(from: folder.appendingPathComponent("config.json"))
-        let (model, _) = try BertForQuestionAnswering.load(
-            config: config,
-            weights: [SafetensorsFile(contentsOf: folder.appendingPathComponent("model.safetensors")),
-                      SafetensorsFile(contentsOf: headURL)])
-        let ref = try SafetensorsFile(contentsOf: refURL)
+        let (model, _, ref) = try GoldenMiniLM.load()
         let batch = try ReferenceBatch(ref)
         let fp32 = try batch.run(model)
         do {

@@ -7,20 +7,10 @@ import XCTest
 final class GoldenModelTests: XCTestCase {
     /// MiniLM-L6 + the seed-0 QA head on a padded batch of 3 dev questions.
     func testMiniLMLogitsAndLossMatchTransformers() throws {
-        let rel = "golden/model/minilm-l6-qa-seed0-reference.safetensors"
-        guard let folder = Golden.miniLM, let refURL = Golden.file(rel),
-              let headURL = Golden.file("golden/model/qa_head_seed0.safetensors") else {
-            throw XCTSkip(Golden.skipMessage(rel))
-        }
-        let config = try BertConfig.load(from: folder.appendingPathComponent("config.json"))
-        let (model, report) = try BertForQuestionAnswering.load(
-            config: config,
-            weights: [SafetensorsFile(contentsOf: folder.appendingPathComponent("model.safetensors")),
-                      SafetensorsFile(contentsOf: headURL)])
+        let (model, report, ref) = try GoldenMiniLM.load()
         XCTAssertEqual(report.newlyInitialized, [])
         XCTAssertEqual(report.unexpected, ["embeddings.position_ids", "pooler.dense.bias", "pooler.dense.weight"])
 
-        let ref = try SafetensorsFile(contentsOf: refURL)
         let result = try ReferenceBatch(ref).run(model)
         let startDiff = maxAbsDifference(result.start, try ref.floats("start_logits"))
         let endDiff = maxAbsDifference(result.end, try ref.floats("end_logits"))
@@ -48,6 +38,24 @@ final class GoldenModelTests: XCTestCase {
         XCTAssertLessThanOrEqual(startDiff, 1e-5)
         XCTAssertLessThanOrEqual(endDiff, 1e-5)
         XCTAssertLessThanOrEqual(lossDiff, 1e-5)
+    }
+}
+
+/// MiniLM-L6 from ../shared with the seed-0 QA head, and HF's reference outputs for it (the
+/// golden batch's inputs, logits, loss and gradients); skips when the data is absent.
+enum GoldenMiniLM {
+    static func load() throws -> (model: BertForQuestionAnswering, report: LoadReport, reference: SafetensorsFile) {
+        let rel = "golden/model/minilm-l6-qa-seed0-reference.safetensors"
+        guard let folder = Golden.miniLM, let refURL = Golden.file(rel),
+              let headURL = Golden.file("golden/model/qa_head_seed0.safetensors") else {
+            throw XCTSkip(Golden.skipMessage(rel))
+        }
+        let config = try BertConfig.load(from: folder.appendingPathComponent("config.json"))
+        let (model, report) = try BertForQuestionAnswering.load(
+            config: config,
+            weights: [SafetensorsFile(contentsOf: folder.appendingPathComponent("model.safetensors")),
+                      SafetensorsFile(contentsOf: headURL)])
+        return (model, report, try SafetensorsFile(contentsOf: refURL))
     }
 }
 

@@ -36,17 +36,7 @@ final class GradientParityTests: XCTestCase {
     /// MiniLM-L6 + the seed-0 head: head, layer 5, layer 0 attention, embeddings (word rows
     /// for the ids used).
     func testMiniLMGradientsMatchTransformers() throws {
-        let rel = "golden/model/minilm-l6-qa-seed0-reference.safetensors"
-        guard let folder = Golden.miniLM, let refURL = Golden.file(rel),
-              let headURL = Golden.file("golden/model/qa_head_seed0.safetensors") else {
-            throw XCTSkip(Golden.skipMessage(rel))
-        }
-        let config = try BertConfig.load(from: folder.appendingPathComponent("config.json"))
-        let model = try BertForQuestionAnswering.load(
-            config: config,
-            weights: [SafetensorsFile(contentsOf: folder.appendingPathComponent("model.safetensors")),
-                      SafetensorsFile(contentsOf: headURL)]).model
-        let ref = try SafetensorsFile(contentsOf: refURL)
+        let (model, _, ref) = try GoldenMiniLM.load()
         let grads = try gradients(model, ReferenceBatch(ref), expectedLoss: try ref.floats("loss")[0])
         var checked = 0
         for t in model.layout.tensors where ref.entries["grad." + t.hfName] != nil {
@@ -56,7 +46,7 @@ final class GradientParityTests: XCTestCase {
         XCTAssertEqual(checked, 2 + 16 + 10 + 4, "every grad.* tensor of the reference has a counterpart")
         let word = try XCTUnwrap(model.layout["embeddings.word_embeddings.weight"])
         let ids = try ref.integers("grad_rows.bert.embeddings.word_embeddings.ids")
-        let C = config.hiddenSize
+        let C = model.config.hiddenSize
         var ours: [Float] = []
         for id in ids { ours += Array(UnsafeBufferPointer(start: word.pointer(in: grads.pointer) + id * C, count: C)) }
         try assertClose(ours, try ref.floats("grad_rows.bert.embeddings.word_embeddings.weight"), "word embedding rows")
