@@ -83,6 +83,16 @@ public final class BF16Linear: @unchecked Sendable {
         self.outFeatures = outFeatures
         self.activation = activation
         self.bf16Output = bf16Output
+        // The layout oneDNN wants the weights in, from a primitive for a typical row count
+        // (first: what can fail before anything is allocated).
+        var any = dnnl_memory_desc_t()
+        try check(dnnl_memory_desc_init_by_tag(&any, 2, [Int64(inFeatures), Int64(outFeatures)], dnnl_bf16, dnnl_format_tag_any),
+                  "weights descriptor")
+        let probe = try Self.primitiveDesc(rows: 384, weights: &any, inFeatures: inFeatures, outFeatures: outFeatures,
+                                           hasBias: bias != nil, activation: activation, bf16Output: bf16Output)
+        defer { dnnl_primitive_desc_destroy(probe) }
+        packedDesc = dnnl_primitive_desc_query_md(probe, dnnl_query_weights_md, 0).pointee
+        packed = UnsafeMutableRawPointer.allocate(byteCount: max(dnnl_memory_desc_get_size(&packedDesc), 64), alignment: 64)
         if let bias {
             let copy = UnsafeMutablePointer<Float>.allocate(capacity: outFeatures)
             copy.update(from: bias, count: outFeatures)
@@ -90,17 +100,7 @@ public final class BF16Linear: @unchecked Sendable {
         } else {
             self.bias = nil
         }
-        // The layout oneDNN wants the weights in, from a primitive for a typical row count.
-        var any = dnnl_memory_desc_t()
-        try check(dnnl_memory_desc_init_by_tag(&any, 2, [Int64(inFeatures), Int64(outFeatures)], dnnl_bf16, dnnl_format_tag_any),
-                  "weights descriptor")
-        packedDesc = any
-        let probe = try Self.primitiveDesc(rows: 384, weights: &any, inFeatures: inFeatures, outFeatures: outFeatures,
-                                           hasBias: bias != nil, activation: activation, bf16Output: bf16Output)
-        defer { dnnl_primitive_desc_destroy(probe) }
-        packedDesc = dnnl_primitive_desc_query_md(probe, dnnl_query_weights_md, 0).pointee
-        let size = dnnl_memory_desc_get_size(&packedDesc)
-        packed = UnsafeMutableRawPointer.allocate(byteCount: max(size, 64), alignment: 64)
+        // Fully initialized from here: a failing reorder still frees both buffers (deinit runs).
         // Reorder: fp32 (N, K) row-major is the (K, N) matrix in "ba" order.
         var source = dnnl_memory_desc_t()
         try check(dnnl_memory_desc_init_by_tag(&source, 2, [Int64(inFeatures), Int64(outFeatures)], dnnl_f32, dnnl_ba),
@@ -121,7 +121,7 @@ public final class BF16Linear: @unchecked Sendable {
     /// when fewer than 32 — so that dynamic padding's many row counts reuse a few dozen
     /// compiled kernels instead of compiling a set per count (milliseconds each). A remainder
     /// that is no multiple of 32 is done as the last 32 rows, overlapping rows already done
-    /// (the same values written again).
+    /// (written again by another kernel: equal up to fp32 accumulation order).
     /// `scratchpad`: one per concurrent caller (a forward pass's workspace holds one).
     public func forward(out: UnsafeMutableRawPointer, inp: UnsafePointer<UInt16>, rows: Int,
                         scratchpad: BF16Scratchpad) throws {
