@@ -1,5 +1,4 @@
 import Kernels
-import Synchronization
 
 /// The arithmetic of an inference forward pass's matrix products.
 public enum InferencePrecision: String, Sendable, CaseIterable {
@@ -53,60 +52,6 @@ extension BertForQuestionAnswering {
             } catch let error as BF16Error {
                 throw BertError.invalidInput("bf16 inference is not available: \(error)")
             }
-        }
-    }
-}
-
-extension BertLayer {
-    /// The inference forward with bf16 products: same slots and the same fp32 kernels between
-    /// the products as `forward`, the products' inputs rounded to bf16 in `ws.bf16Scratch`.
-    func forwardBF16(_ p: UnsafeMutablePointer<Float>, input: UnsafeMutablePointer<Float>, _ w: BertLayerBF16,
-                     _ a: LayerActivations, _ ws: BertWorkspace) throws {
-        let B = ws.batch, T = ws.sequence, BT = B * T
-        let sa = attention.selfAttention, C = sa.query.inFeatures, I = intermediate.dense.outFeatures
-        let (x16, h16, pad) = ws.bf16Scratch()
-        var failure: Error?
-        func product(_ op: OperationProfile.Operation, flops: Double, _ body: () throws -> Void) {
-            guard failure == nil else { return }
-            timed(ws.profile, op, flops: flops) {
-                do { try body() } catch { failure = error }
-            }
-        }
-        product(.qkvDense, flops: productFlops(BT, 3 * C, C)) {
-            convertToBF16(out: x16, inp: input, count: BT * C)
-            try w.qkv.forward(out: UnsafeMutableRawPointer(a.qkv), inp: x16, rows: BT, scratchpad: pad)
-        }
-        if let failure { throw failure }
-        let qkvBias = sa.qkv.bias.pointer(in: p)
-        timed(ws.profile, .attention, flops: 2 * productFlops(BT, T, C)) {
-            attentionForward(ctx: a.context, att: a.attention, qkv: a.qkv, mask: ws.additiveMask,
-                             batch: B, seq: T, channels: C, heads: sa.heads, saveProbabilities: false, qkvBias: qkvBias)
-        }
-        let so = attention.output
-        product(.attentionOutputDense, flops: productFlops(BT, C, C)) {
-            convertToBF16(out: x16, inp: a.context, count: BT * C)
-            try w.attentionOutput.forward(out: UnsafeMutableRawPointer(a.attentionResidual), inp: x16, rows: BT, scratchpad: pad)
-        }
-        if let failure { throw failure }
-        timed(ws.profile, .residualLayerNorm) {
-            residualLayerNormForward(out: a.attentionOutput, mean: a.attentionMean, rstd: a.attentionRstd,
-                                     x: a.attentionResidual, residual: input, denseBias: so.dense.bias.pointer(in: p),
-                                     weight: so.layerNorm.weight.pointer(in: p), bias: so.layerNorm.bias.pointer(in: p),
-                                     rows: BT, channels: C, eps: so.layerNorm.eps)
-        }
-        product(.intermediateDense, flops: productFlops(BT, I, C)) {
-            convertToBF16(out: x16, inp: a.attentionOutput, count: BT * C)
-            try w.intermediate.forward(out: UnsafeMutableRawPointer(h16), inp: x16, rows: BT, scratchpad: pad)
-        }
-        product(.outputDense, flops: productFlops(BT, C, I)) {
-            try w.output.forward(out: UnsafeMutableRawPointer(a.outputResidual), inp: h16, rows: BT, scratchpad: pad)
-        }
-        if let failure { throw failure }
-        timed(ws.profile, .residualLayerNorm) {
-            residualLayerNormForward(out: a.output, mean: a.outputMean, rstd: a.outputRstd,
-                                     x: a.outputResidual, residual: a.attentionOutput,
-                                     denseBias: output.dense.bias.pointer(in: p), weight: output.layerNorm.weight.pointer(in: p),
-                                     bias: output.layerNorm.bias.pointer(in: p), rows: BT, channels: C, eps: output.layerNorm.eps)
         }
     }
 }

@@ -35,11 +35,7 @@ extension BertForQuestionAnswering {
         let bf16 = ws.saveForBackward || ws.dropout != nil ? nil : bf16Layers
         for (l, layer) in encoder.layers.enumerated() {
             let input = l == 0 ? ws.embeddings.output : ws.layers[l - 1].output
-            if let bf16 {
-                try layer.forwardBF16(p, input: input, bf16[l], ws.layers[l], ws)
-            } else {
-                layer.forward(p, input: input, ws.layers[l], ws, index: l)
-            }
+            try layer.forward(p, input: input, ws.layers[l], ws, index: l, bf16: bf16?[l])
         }
         timed(ws.profile, .head) {
             headForward(p, ws)
@@ -137,14 +133,21 @@ extension BertEmbeddings {
 
 extension BertLayer {
     /// input is (B,T,C): the embeddings' or the previous layer's output.
+    /// `bf16` (inference only, `setInferencePrecision(.bf16)`): the four products run in bf16
+    /// instead, their inputs rounded into the workspace's bf16 scratch; the kernels between them
+    /// are the same.
     func forward(_ p: UnsafeMutablePointer<Float>, input: UnsafeMutablePointer<Float>,
-                 _ a: LayerActivations, _ ws: BertWorkspace, index: Int) {
+                 _ a: LayerActivations, _ ws: BertWorkspace, index: Int, bf16: BertLayerBF16? = nil) throws {
         let B = ws.batch, T = ws.sequence, BT = B * T
         let sa = attention.selfAttention, C = sa.query.inFeatures, I = intermediate.dense.outFeatures
+        let scratch = bf16.map { _ in ws.bf16Scratch() }
         // BertSelfAttention: fused q|k|v projection, then per-head attention. Inference adds the
         // projection's bias as attention packs q, k and v (the backward needs it in a.qkv).
         let qkvBias = sa.qkv.bias.pointer(in: p), biasInAttention = !ws.saveForBackward
-        timed(ws.profile, .qkvDense, flops: productFlops(BT, 3 * C, C)) {
+        try timed(ws.profile, .qkvDense, flops: productFlops(BT, 3 * C, C)) {
+            if let bf16, let scratch {
+                return try bf16.qkv.forward(out: a.qkv, fp32Input: input, rows: BT, staging: scratch.input, scratchpad: scratch.scratchpad)
+            }
             matmulForward(out: a.qkv, inp: input, weight: sa.qkv.weight.pointer(in: p), bias: biasInAttention ? nil : qkvBias,
                           rows: BT, inFeatures: C, outFeatures: 3 * C)
         }
@@ -159,7 +162,11 @@ extension BertLayer {
         // bias is added in the LayerNorm's pass (denseBias) rather than broadcast into its output.
         let so = attention.output
         let soBias = so.dense.bias.pointer(in: p), biasInLayerNorm = ws.dropout == nil
-        timed(ws.profile, .attentionOutputDense, flops: productFlops(BT, C, C)) {
+        try timed(ws.profile, .attentionOutputDense, flops: productFlops(BT, C, C)) {
+            if let bf16, let scratch {
+                return try bf16.attentionOutput.forward(out: a.attentionResidual, fp32Input: a.context, rows: BT,
+                                                        staging: scratch.input, scratchpad: scratch.scratchpad)
+            }
             matmulForward(out: a.attentionResidual, inp: a.context, weight: so.dense.weight.pointer(in: p),
                           bias: biasInLayerNorm ? nil : soBias, rows: BT, inFeatures: C, outFeatures: C)
         }
@@ -175,14 +182,22 @@ extension BertLayer {
                                      rows: BT, channels: C, eps: so.layerNorm.eps)
         }
         // BertIntermediate: dense, then bias + activation by each worker on the rows it computed.
-        timed(ws.profile, .intermediateDense, flops: productFlops(BT, I, C)) {
+        try timed(ws.profile, .intermediateDense, flops: productFlops(BT, I, C)) {
+            if let bf16, let scratch {  // bias and activation inside the product; bf16 out for the next
+                return try bf16.intermediate.forward(out: scratch.intermediate, fp32Input: a.attentionOutput, rows: BT,
+                                                     staging: scratch.input, scratchpad: scratch.scratchpad)
+            }
             matmulActivationForward(pre: a.intermediatePre, out: a.intermediate, inp: a.attentionOutput,
                                     weight: intermediate.dense.weight.pointer(in: p), bias: intermediate.dense.bias.pointer(in: p),
                                     rows: BT, inFeatures: C, outFeatures: I, activation: intermediate.activation)
         }
         // BertOutput: dense, dropout:, LayerNorm(dense + attention output).
         let outBias = output.dense.bias.pointer(in: p)
-        timed(ws.profile, .outputDense, flops: productFlops(BT, C, I)) {
+        try timed(ws.profile, .outputDense, flops: productFlops(BT, C, I)) {
+            if let bf16, let scratch {
+                return try bf16.output.forward(out: UnsafeMutableRawPointer(a.outputResidual), inp: scratch.intermediate,
+                                               rows: BT, scratchpad: scratch.scratchpad)
+            }
             matmulForward(out: a.outputResidual, inp: a.intermediate, weight: output.dense.weight.pointer(in: p),
                           bias: biasInLayerNorm ? nil : outBias, rows: BT, inFeatures: I, outFeatures: C)
         }

@@ -52,10 +52,10 @@ public final class OperationProfile: @unchecked Sendable {
 /// is attached.
 @inline(__always)
 func timed(_ profile: OperationProfile?, _ op: OperationProfile.Operation, flops: @autoclosure () -> Double = 0,
-           _ body: () -> Void) {
-    guard let profile else { return body() }
+           _ body: () throws -> Void) rethrows {
+    guard let profile else { return try body() }
     let start = DispatchTime.now().uptimeNanoseconds
-    body()
+    try body()
     profile.record(op, since: start, flops: flops())
 }
 

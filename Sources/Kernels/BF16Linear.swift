@@ -141,6 +141,13 @@ public final class BF16Linear: @unchecked Sendable {
         try run(rows - 32, 32)
     }
 
+    /// The same from an fp32 input: rounds it into `staging` (rows × inFeatures) first.
+    public func forward(out: UnsafeMutableRawPointer, fp32Input: UnsafePointer<Float>, rows: Int,
+                        staging: UnsafeMutablePointer<UInt16>, scratchpad: BF16Scratchpad) throws {
+        convertToBF16(out: staging, inp: fp32Input, count: rows * inFeatures)
+        try forward(out: out, inp: staging, rows: rows, scratchpad: scratchpad)
+    }
+
     /// Rows per piece of a long product: one window of 384 tokens goes through in one piece
     /// (a 256 + 128 split made two calls of it). MiniLM 16 × 384 ran within noise with pieces
     /// of 256, 768, 1536 or all 6144 rows (BENCHMARKS.md "bf16 inference").
@@ -151,29 +158,22 @@ public final class BF16Linear: @unchecked Sendable {
         let compiled = try self.primitive(rows: rows)
         let source = UnsafeMutableRawPointer(mutating: inp + first * inFeatures)
         let destination = out + first * outFeatures * (bf16Output ? 2 : 4)
-        var src = dnnl_memory_desc_t(), dst = dnnl_memory_desc_t(), biasDesc = dnnl_memory_desc_t()
-        try check(dnnl_memory_desc_init_by_tag(&src, 2, [Int64(rows), Int64(inFeatures)], dnnl_bf16, dnnl_ab), "input")
-        try check(dnnl_memory_desc_init_by_tag(&dst, 2, [Int64(rows), Int64(outFeatures)], bf16Output ? dnnl_bf16 : dnnl_f32, dnnl_ab), "output")
-        try check(dnnl_memory_desc_init_by_tag(&biasDesc, 2, [1, Int64(outFeatures)], dnnl_f32, dnnl_ab), "bias")
         var memories: [dnnl_memory_t?] = []
         defer { for m in memories { dnnl_memory_destroy(m) } }
-        func memory(_ desc: inout dnnl_memory_desc_t, _ pointer: UnsafeMutableRawPointer) throws -> dnnl_memory_t? {
-            var m: dnnl_memory_t?
-            try check(dnnl_memory_create(&m, &desc, engine, pointer), "memory")
+        func argument(_ arg: Int32, _ desc: dnnl_memory_desc_t, _ pointer: UnsafeMutableRawPointer) throws -> dnnl_exec_arg_t {
+            var m: dnnl_memory_t?, d = desc
+            try check(dnnl_memory_create(&m, &d, engine, pointer), "memory")
             memories.append(m)
-            return m
+            return dnnl_exec_arg_t(arg: arg, memory: m)
         }
         var args = [
-            dnnl_exec_arg_t(arg: Int32(DNNL_ARG_SRC), memory: try memory(&src, source)),
-            dnnl_exec_arg_t(arg: Int32(DNNL_ARG_WEIGHTS), memory: try memory(&packedDesc, packed)),
-            dnnl_exec_arg_t(arg: Int32(DNNL_ARG_DST), memory: try memory(&dst, destination)),
+            try argument(Int32(DNNL_ARG_SRC), compiled.source, source),
+            try argument(Int32(DNNL_ARG_WEIGHTS), packedDesc, packed),
+            try argument(Int32(DNNL_ARG_DST), compiled.destination, destination),
         ]
-        if let bias { args.append(dnnl_exec_arg_t(arg: Int32(DNNL_ARG_BIAS), memory: try memory(&biasDesc, bias))) }
+        if let bias { args.append(try argument(Int32(DNNL_ARG_BIAS), compiled.bias, bias)) }
         if compiled.scratchpadBytes > 0 {
-            var scratchDesc = dnnl_memory_desc_t()
-            try check(dnnl_memory_desc_init_by_tag(&scratchDesc, 1, [Int64(compiled.scratchpadBytes)], dnnl_u8, dnnl_a), "scratchpad")
-            let bytes = scratchpad.reserve(compiled.scratchpadBytes)
-            args.append(dnnl_exec_arg_t(arg: Int32(DNNL_ARG_SCRATCHPAD), memory: try memory(&scratchDesc, bytes)))
+            args.append(try argument(Int32(DNNL_ARG_SCRATCHPAD), compiled.scratchpad, scratchpad.reserve(compiled.scratchpadBytes)))
         }
         var stream: dnnl_stream_t?
         try check(dnnl_stream_create(&stream, engine, UInt32(dnnl_stream_default_flags.rawValue)), "stream")
@@ -192,7 +192,14 @@ public final class BF16Linear: @unchecked Sendable {
         var p: dnnl_primitive_t?
         try check(dnnl_primitive_create(&p, pd), "bf16 matmul for \(rows) rows")
         guard let p else { throw BF16Error("oneDNN returned no primitive") }
-        let made = Compiled(pointer: p, scratchpadBytes: dnnl_memory_desc_get_size(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0)))
+        // The memory layouts each call binds, as the primitive was made for them.
+        func described(_ query: dnnl_query_t, _ index: Int32 = 0) -> dnnl_memory_desc_t {
+            dnnl_primitive_desc_query_md(pd, query, index).pointee  // a zero descriptor when there is none
+        }
+        var scratchDesc = described(dnnl_query_scratchpad_md)
+        let made = Compiled(pointer: p, source: described(dnnl_query_src_md), destination: described(dnnl_query_dst_md),
+                            bias: described(dnnl_query_weights_md, 1), scratchpad: scratchDesc,
+                            scratchpadBytes: dnnl_memory_desc_get_size(&scratchDesc))
         return primitives.withLock { cache in
             if let existing = cache[rows] { dnnl_primitive_destroy(made.pointer); return existing }
             cache[rows] = made
@@ -245,10 +252,14 @@ public final class BF16Linear: @unchecked Sendable {
     }
 }
 
-/// A compiled oneDNN primitive and the scratch bytes it needs; executing one from several
-/// threads at once is allowed, each with its own scratchpad.
+/// A compiled oneDNN primitive, the memory layouts it was made for and the scratch bytes it
+/// needs; executing one from several threads at once is allowed, each with its own scratchpad.
 private struct Compiled: @unchecked Sendable {
     let pointer: OpaquePointer
+    let source: dnnl_memory_desc_t
+    let destination: dnnl_memory_desc_t
+    let bias: dnnl_memory_desc_t
+    let scratchpad: dnnl_memory_desc_t
     let scratchpadBytes: Int
 }
 

@@ -59,8 +59,7 @@ struct BenchGemmCommand: ParsableCommand {
             let scratchpad = BF16Scratchpad()
             func product() throws {
                 if let layer {
-                    convertToBF16(out: &x16, inp: x, count: x.count)
-                    try y.withUnsafeMutableBytes { try layer.forward(out: $0.baseAddress!, inp: x16, rows: rows, scratchpad: scratchpad) }
+                    try layer.forward(out: &y, fp32Input: x, rows: rows, staging: &x16, scratchpad: scratchpad)
                 } else {
                     matmulForward(out: &y, inp: x, weight: w, bias: b, rows: rows, inFeatures: inF, outFeatures: outF)
                 }

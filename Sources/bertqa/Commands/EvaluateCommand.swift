@@ -43,7 +43,7 @@ struct EvaluateCommand: ParsableCommand {
         let (evaluation, outputURL) = try CLIError.wrap { () -> (SQuADEvaluation, URL?) in
             let tokenizer = try BertTokenizer(directory: folder)
             let (model, report) = try BertForQuestionAnswering.load(from: folder)
-            try model.setInferencePrecision(precisionOption.precision)
+            try precisionOption.apply(to: model)
             for message in report.messages { FileHandle.standardError.write(Data(("warning: " + message + "\n").utf8)) }
             var dataset = try SQuADDataset.load(URL(fileURLWithPath: data))
             if let limit { dataset = dataset.prefix(limit) }
