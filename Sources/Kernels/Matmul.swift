@@ -14,18 +14,10 @@ public func matmulForward(
     weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
     rows: Int, inFeatures: Int, outFeatures: Int
 ) {
-    let o = SendablePointer(out), x = SendablePointer(UnsafeMutablePointer(mutating: inp))
-    let chunks = gemmChunks(rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)
-    if splitColumns(rows: rows, outFeatures: outFeatures) {
-        Parallel.forEachShare(outFeatures / 16, chunks: chunks) { _, blocks in
-            linearColumns(out: o.pointer, inp: x.pointer, weight: weight, bias: bias, rows: rows,
-                          columns: columnRange(blocks, outFeatures), inFeatures: inFeatures, outFeatures: outFeatures)
-        }
-        return
-    }
-    Parallel.forEachShare(rows, granule: 16, minimum: 16, chunks: chunks) { _, range in
-        linearRows(out: o.pointer, inp: x.pointer, weight: weight, bias: bias,
-                   range: range, inFeatures: inFeatures, outFeatures: outFeatures)
+    let o = SendablePointer(out)
+    forEachLinearBlock(rows: rows, inFeatures: inFeatures, outFeatures: outFeatures) { rows, columns in
+        linearBlock(out: o.pointer, inp: inp, weight: weight, bias: bias,
+                    rows: rows, columns: columns, inFeatures: inFeatures, outFeatures: outFeatures)
     }
 }
 
@@ -40,9 +32,9 @@ public func matmulActivationForward(
     rows: Int, inFeatures: Int, outFeatures: Int, activation: Activation
 ) {
     let p = SendablePointer(pre), o = SendablePointer(out)
-    let x = SendablePointer(UnsafeMutablePointer(mutating: inp))
-    let chunks = gemmChunks(rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)
-    @inline(__always) func finish(_ rows: Range<Int>, _ columns: Range<Int>) {
+    forEachLinearBlock(rows: rows, inFeatures: inFeatures, outFeatures: outFeatures) { rows, columns in
+        linearBlock(out: p.pointer, inp: inp, weight: weight, bias: nil,
+                    rows: rows, columns: columns, inFeatures: inFeatures, outFeatures: outFeatures)
         for r in rows {
             let offset = r * outFeatures + columns.lowerBound
             if let bias {
@@ -53,57 +45,45 @@ public func matmulActivationForward(
             }
         }
     }
+}
+
+/// Runs `body(rows, columns)` once per worker share of an (rows × outFeatures) product: by
+/// output columns (16-column blocks, all rows) when rows are few — each worker then packs only
+/// its share of the weights, which dominates a batch of one window — else by rows (pieces of
+/// 16 or more, cut at multiples of 16). Tiny products run inline as one block.
+@inline(__always)
+private func forEachLinearBlock(
+    rows: Int, inFeatures: Int, outFeatures: Int, _ body: (Range<Int>, Range<Int>) -> Void
+) {
+    let chunks = gemmChunks(rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)
     if splitColumns(rows: rows, outFeatures: outFeatures) {
         Parallel.forEachShare(outFeatures / 16, chunks: chunks) { _, blocks in
-            let cols = columnRange(blocks, outFeatures)
-            linearColumns(out: p.pointer, inp: x.pointer, weight: weight, bias: nil, rows: rows,
-                          columns: cols, inFeatures: inFeatures, outFeatures: outFeatures)
-            finish(0..<rows, cols)
+            body(0..<rows, columnRange(blocks, outFeatures))
         }
-        return
-    }
-    Parallel.forEachShare(rows, granule: 16, minimum: 16, chunks: chunks) { _, range in
-        linearRows(out: p.pointer, inp: x.pointer, weight: weight, bias: nil,
-                   range: range, inFeatures: inFeatures, outFeatures: outFeatures)
-        finish(range, 0..<outFeatures)
+    } else {
+        Parallel.forEachShare(rows, granule: 16, minimum: 16, chunks: chunks) { _, range in
+            body(range, 0..<outFeatures)
+        }
     }
 }
 
-/// Rows `range` of out = inp · weightᵀ + bias, on the calling thread.
+/// The block (rows, columns) of out = inp · weightᵀ + bias, on the calling thread: one sgemm
+/// over those rows of inp and the weight rows of those columns (contiguous in (OC,C)).
 @inline(__always)
-private func linearRows(
-    out: UnsafeMutablePointer<Float>, inp: UnsafeMutablePointer<Float>,
+private func linearBlock(
+    out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
     weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-    range: Range<Int>, inFeatures: Int, outFeatures: Int
+    rows: Range<Int>, columns: Range<Int>, inFeatures: Int, outFeatures: Int
 ) {
-    let o = out + range.lowerBound * outFeatures
+    let o = out + rows.lowerBound * outFeatures + columns.lowerBound
     if let bias {
-        for r in 0..<range.count {
-            (o + r * outFeatures).update(from: bias, count: outFeatures)
-        }
-    }
-    sgemm(transA: false, transB: true, m: range.count, n: outFeatures, k: inFeatures,
-          alpha: 1, a: inp + range.lowerBound * inFeatures, lda: inFeatures,
-          b: weight, ldb: inFeatures, beta: bias == nil ? 0 : 1, c: o, ldc: outFeatures)
-}
-
-/// Columns `columns` of out = inp · weightᵀ + bias (all rows), on the calling thread: the
-/// weight rows for those columns are contiguous, so each worker packs only its share of the
-/// weights. Pays when rows are few (a batch of one window) and weight packing dominates.
-@inline(__always)
-private func linearColumns(
-    out: UnsafeMutablePointer<Float>, inp: UnsafeMutablePointer<Float>,
-    weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-    rows: Int, columns: Range<Int>, inFeatures: Int, outFeatures: Int
-) {
-    let o = out + columns.lowerBound
-    if let bias {
-        for r in 0..<rows {
+        for r in 0..<rows.count {
             (o + r * outFeatures).update(from: bias + columns.lowerBound, count: columns.count)
         }
     }
-    sgemm(transA: false, transB: true, m: rows, n: columns.count, k: inFeatures,
-          alpha: 1, a: inp, lda: inFeatures, b: weight + columns.lowerBound * inFeatures, ldb: inFeatures,
+    sgemm(transA: false, transB: true, m: rows.count, n: columns.count, k: inFeatures,
+          alpha: 1, a: inp + rows.lowerBound * inFeatures, lda: inFeatures,
+          b: weight + columns.lowerBound * inFeatures, ldb: inFeatures,
           beta: bias == nil ? 0 : 1, c: o, ldc: outFeatures)
 }
 
