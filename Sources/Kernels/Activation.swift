@@ -65,7 +65,8 @@ private func activationLoop(
 /// 0.5·x·(1 + erf(x/√2)).
 @inline(__always)
 private func gelu16(_ x: Vec16) -> Vec16 {
-    x * Vec16(repeating: 0.5) * (Vec16(repeating: 1) + VectorMath.erf(x * Vec16(repeating: 0.707_106_781_186_547_5)))
+    let half = x * Vec16(repeating: 0.5)
+    return fma16(half, VectorMath.erf(x * Vec16(repeating: 0.707_106_781_186_547_5)), half)
 }
 
 /// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
