@@ -13,6 +13,12 @@ fastest turn.
     python3 scripts/bench_paired.py [--pairs 30] [--work 1x384] [--bertqa .build/release/bertqa]
     python3 scripts/bench_paired.py --against /tmp/base/bertqa ...   # two bertqa builds instead
     python3 scripts/bench_paired.py --precision bf16 ...   # bertqa --precision bf16 vs PyTorch in bfloat16
+    python3 scripts/bench_paired.py --onnxruntime ...      # ONNX Runtime as a third side (fp32)
+
+With --onnxruntime (pip install onnxruntime onnx; 1.32 measured), the PyTorch model is exported to
+ONNX (opset 17, the same weights) and run by an ONNX Runtime session on the same threads; each pair
+becomes a round of three turns whose order rotates. --ort-fused first runs ONNX Runtime's BERT
+fusions (`onnxruntime.transformers.optimizer`: fused attention, SkipLayerNorm, BiasGelu).
 
 Needs the venv of BENCHMARKS.md (torch 2.13, transformers 4.57): run it with /work/venv/bin/python.
 """
@@ -49,6 +55,46 @@ class Bertqa:
         self.p.stdin.close(); self.p.wait()
 
 
+class OnnxRuntime:
+    """The Torch side's model exported to ONNX, run by an ONNX Runtime session (fp32)."""
+    def __init__(self, torch_side, threads, fused):
+        import os, tempfile
+        import onnxruntime as ort
+        model, inputs = torch_side.model, torch_side.inputs
+        names = ["input_ids", "attention_mask", "token_type_ids"]
+        self.dir = tempfile.TemporaryDirectory()
+        path = os.path.join(self.dir.name, "model.onnx")
+        torch.onnx.export(model, tuple(inputs[n] for n in names), path, input_names=names,
+                          output_names=["start_logits", "end_logits"], opset_version=17, dynamo=False,
+                          dynamic_axes={n: {0: "batch", 1: "seq"} for n in names})
+        if fused:
+            from onnxruntime.transformers import optimizer
+            cfg = model.config
+            optimized = optimizer.optimize_model(path, model_type="bert", num_heads=cfg.num_attention_heads,
+                                                 hidden_size=cfg.hidden_size, opt_level=1)
+            path = os.path.join(self.dir.name, "fused.onnx")
+            optimized.save_model_to_file(path)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+        self.feed = {n: inputs[n].numpy() for n in names}
+        # The same function as the PyTorch side: its start logits, to float rounding.
+        with torch.no_grad():
+            reference = model(**inputs).start_logits.numpy()
+        gap = float(abs(self.session.run(None, self.feed)[0] - reference).max())
+        if gap > 1e-3:
+            sys.exit(f"ONNX Runtime's logits differ from PyTorch's by {gap}")
+
+    def turn(self, passes):
+        times = []
+        for _ in range(passes):
+            t = time.perf_counter()
+            self.session.run(None, self.feed)
+            times.append(time.perf_counter() - t)
+        return statistics.mean(times) * 1000
+
+
 class Torch:
     def __init__(self, model, batch, seq, precision):
         self.model, self.inputs, _ = model_and_inputs(model, batch, seq, precision)
@@ -67,7 +113,11 @@ def main():
     p.add_argument("--against", help="another bertqa binary in PyTorch's place (\"pytorch\" in the output is this one)")
     p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
                    help="both sides: bertqa --precision, PyTorch's model cast to it")
+    p.add_argument("--onnxruntime", action="store_true", help="ONNX Runtime as a third side (fp32 only)")
+    p.add_argument("--ort-fused", action="store_true", help="with --onnxruntime: its BERT fusions first")
     a = p.parse_args()
+    if a.onnxruntime and (a.against or a.precision != "fp32"):
+        p.error("--onnxruntime runs beside PyTorch in fp32 (not with --against or --precision bf16)")
     torch.set_num_threads(a.threads)
     summary = []
     for name, model, batch, seq, passes in WORK:
@@ -75,30 +125,45 @@ def main():
             continue
         ours = Bertqa(a.bertqa, model, batch, seq, a.precision)
         peer = Bertqa(a.against, model, batch, seq, a.precision) if a.against else Torch(model, batch, seq, a.precision)
-        peer.turn(1)  # warm-up (bertqa warmed up before it said ready)
-        pairs = []
+        names = {ours: "bertqa", peer: "pytorch"}
+        if a.onnxruntime:
+            names[OnnxRuntime(peer, a.threads, a.ort_fused)] = "onnxruntime"
+        for side in names:
+            if side is not ours:
+                side.turn(1)  # warm-up (bertqa warmed up before it said ready)
+        sides = list(names)
+        rounds = []
         for i in range(a.pairs):
-            sides = [ours, peer] if i % 2 == 0 else [peer, ours]
+            order = sides[i % len(sides):] + sides[:i % len(sides)]
             ms = {}
-            for side in sides:
+            for side in order:
                 time.sleep(a.pause)
-                ms[side] = side.turn(passes)
-            pairs.append((ms[ours], ms[peer]))
-            print(json.dumps({"work": name, "pair": i + 1, "first": "bertqa" if i % 2 == 0 else "pytorch",
-                              "bertqa_ms": round(ms[ours], 2), "pytorch_ms": round(ms[peer], 2),
-                              "speedup": round(ms[peer] / ms[ours], 3)}), flush=True)
+                ms[names[side]] = side.turn(passes)
+            rounds.append(ms)
+            line = {"work": name, "pair": i + 1, "first": names[order[0]]}
+            line.update({f"{n}_ms": round(t, 2) for n, t in ms.items()})
+            line["speedup"] = round(ms["pytorch"] / ms["bertqa"], 3)
+            if a.onnxruntime:
+                line["speedup_vs_onnxruntime"] = round(ms["onnxruntime"] / ms["bertqa"], 3)
+            print(json.dumps(line), flush=True)
         ours.close()
         if a.against:
             peer.close()
-        ratios = sorted(q / o for o, q in pairs)
-        quart = statistics.quantiles(ratios, n=4)
-        o_ms, q_ms = [o for o, _ in pairs], [q for _, q in pairs]
-        summary.append(f"{name}, {len(pairs)} pairs of {passes} pass(es): bertqa {statistics.median(ratios):.2f}x PyTorch's "
-                       f"throughput (latency {1 / statistics.median(ratios):.2f}x), quartiles {quart[0]:.2f}-{quart[2]:.2f}, "
-                       f"bertqa faster in {sum(r > 1 for r in ratios)}/{len(ratios)}; median turn {statistics.median(o_ms):.1f} vs "
-                       f"{statistics.median(q_ms):.1f} ms, fastest {min(o_ms):.1f} vs {min(q_ms):.1f} ms "
-                       f"({min(q_ms) / min(o_ms):.2f}x)")
+        for peer_name in [n for n in names.values() if n != "bertqa"]:
+            label = "PyTorch" if peer_name == "pytorch" else "ONNX Runtime"
+            summary.append(f"{name}, {len(rounds)} pairs of {passes} pass(es): "
+                           + paired_summary([r["bertqa"] for r in rounds], [r[peer_name] for r in rounds], label))
     print("\n".join(summary))
+
+
+def paired_summary(o_ms, q_ms, label):
+    """bertqa (o_ms) against one peer (q_ms), turn by turn: the median ratio and its spread."""
+    ratios = sorted(q / o for o, q in zip(o_ms, q_ms))
+    quart = statistics.quantiles(ratios, n=4)
+    return (f"bertqa {statistics.median(ratios):.2f}x {label}'s throughput (latency {1 / statistics.median(ratios):.2f}x), "
+            f"quartiles {quart[0]:.2f}-{quart[2]:.2f}, bertqa faster in {sum(r > 1 for r in ratios)}/{len(ratios)}; "
+            f"median turn {statistics.median(o_ms):.1f} vs {statistics.median(q_ms):.1f} ms, "
+            f"fastest {min(o_ms):.1f} vs {min(q_ms):.1f} ms ({min(q_ms) / min(o_ms):.2f}x)")
 
 
 if __name__ == "__main__":
