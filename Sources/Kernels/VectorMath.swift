@@ -6,12 +6,13 @@ public enum VectorMath {
     /// e^x. Range reduction x = n·ln2 + r (|r| ≤ ln2/2), a degree-6 polynomial for e^r fitted
     /// for relative error (≤ 1.7e-7 in float, ~3 ulp; e^0 = 1 exactly), then 2^n added to the
     /// exponent bits. Inputs below -87.3 give 0 (as expf underflows); above 88.7 are clamped.
-    /// Why this shape: the softmax runs it on rows of 384 scores, and the dependent chain of
-    /// each element, not the operation count, set its speed (the scheduler fills with waiting
-    /// operations). Reducing with one multiply-add by float(ln2) (its 1.9e-9 error times n stays
-    /// below the polynomial's for |x| < 80) and evaluating the polynomial by Estrin's scheme
-    /// (r², r⁴ and three short multiply-adds side by side) halves the chain of the Cephes form
-    /// (two-constant reduction, degree-7 Horner) it replaces.
+    /// Why this shape: a shorter dependent chain per element, so more elements of a softmax
+    /// row are in flight at once. Reducing with one multiply-add by float(ln2) (its 1.9e-9
+    /// error times n adds under 1e-7 relative for |x| < 36; a softmax goes below that only for
+    /// weights under e^-36 ≈ 2e-16 of its largest) and evaluating the polynomial by Estrin's
+    /// scheme (r², r⁴ and three short multiply-adds side by side) halves the chain of the
+    /// Cephes form (two-constant reduction, degree-7 Horner) it replaces: the fused attention
+    /// ran 1–3 % faster (BENCHMARKS.md, session 9).
     @inline(__always)
     public static func exp(_ x: Vec16) -> Vec16 {
         let clamped = vmin(vmax(x, Vec16(repeating: -87.3)), Vec16(repeating: 88.7))
