@@ -59,7 +59,11 @@ class OnnxRuntime:
     """The Torch side's model exported to ONNX, run by an ONNX Runtime session (fp32)."""
     def __init__(self, torch_side, threads, fused):
         import os, tempfile
-        import onnxruntime as ort
+        try:
+            import onnx  # noqa: F401 (torch.onnx.export needs it)
+            import onnxruntime as ort
+        except ImportError:
+            sys.exit("--onnxruntime needs ONNX Runtime: pip install onnxruntime onnx (in the venv of BENCHMARKS.md)")
         model, inputs = torch_side.model, torch_side.inputs
         names = ["input_ids", "attention_mask", "token_type_ids"]
         self.dir = tempfile.TemporaryDirectory()
