@@ -26,7 +26,7 @@ import argparse, json, statistics, subprocess, sys, time
 
 import torch
 
-from bench_torch_infer import model_and_inputs, timed_passes
+from bench_torch_infer import model_and_inputs, timed_calls, timed_passes
 
 MINILM = "../shared/models/all-MiniLM-L6-v2"
 WORK = [  # (name, model, batch, seq, passes per turn)
@@ -91,12 +91,7 @@ class OnnxRuntime:
             sys.exit(f"ONNX Runtime's logits differ from PyTorch's by {gap}")
 
     def turn(self, passes):
-        times = []
-        for _ in range(passes):
-            t = time.perf_counter()
-            self.session.run(None, self.feed)
-            times.append(time.perf_counter() - t)
-        return statistics.mean(times) * 1000
+        return statistics.mean(timed_calls(lambda: self.session.run(None, self.feed), passes)) * 1000
 
 
 class Torch:

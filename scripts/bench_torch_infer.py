@@ -38,15 +38,20 @@ def model_and_inputs(name, batch, seq, precision="fp32"):
     return model, dict(input_ids=ids, token_type_ids=types, attention_mask=mask), flops
 
 
+def timed_calls(call, n):
+    """Seconds each of n calls of `call()` took."""
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - t)
+    return times
+
+
 def timed_passes(model, inputs, n):
     """Seconds each of n forward passes took (no grad)."""
-    times = []
     with torch.no_grad():
-        for _ in range(n):
-            t = time.perf_counter()
-            model(**inputs)
-            times.append(time.perf_counter() - t)
-    return times
+        return timed_calls(lambda: model(**inputs), n)
 
 
 def main():
