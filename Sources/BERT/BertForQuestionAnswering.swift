@@ -10,9 +10,9 @@ public final class BertForQuestionAnswering: @unchecked Sendable {
     public let config: BertConfig
     public let architecture: BertArchitecture
     public let parameters: FloatBuffer
-    /// bf16 copies of the encoder's linear layers while inference runs in bf16
-    /// (`setInferencePrecision`); nil for fp32.
-    var bf16Layers: [BertLayerBF16]?
+    /// Packed copies of the encoder's linear layers for inference (`setInferencePrecision`);
+    /// nil: forwards read the parameters directly.
+    var packedLayers: [PackedBertLayer]?
 
     public var layout: ParameterLayout { architecture.layout }
     public var embeddings: BertEmbeddings { architecture.embeddings }

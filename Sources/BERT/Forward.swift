@@ -31,11 +31,12 @@ extension BertForQuestionAnswering {
         timed(ws.profile, .embeddings) {
             embeddings.forward(p, ws)
         }
-        // bf16 products only in inference: training's forward keeps what its backward reads.
-        let bf16 = ws.saveForBackward || ws.dropout != nil ? nil : bf16Layers
+        // Packed products only in inference: training's forward reads the live parameters and
+        // keeps what its backward reads.
+        let packed = ws.saveForBackward || ws.dropout != nil ? nil : packedLayers
         for (l, layer) in encoder.layers.enumerated() {
             let input = l == 0 ? ws.embeddings.output : ws.layers[l - 1].output
-            try layer.forward(p, input: input, ws.layers[l], ws, index: l, bf16: bf16?[l])
+            try layer.forward(p, input: input, ws.layers[l], ws, index: l, packed: packed?[l])
         }
         timed(ws.profile, .head) {
             headForward(p, ws)
@@ -133,20 +134,21 @@ extension BertEmbeddings {
 
 extension BertLayer {
     /// input is (B,T,C): the embeddings' or the previous layer's output.
-    /// `bf16` (inference only, `setInferencePrecision(.bf16)`): the four products run in bf16
-    /// instead, their inputs rounded into the workspace's bf16 scratch; the kernels between them
-    /// are the same.
+    /// `packed` (inference only, `setInferencePrecision`): the four products run on packed
+    /// weights instead (bf16: their inputs rounded into the workspace's bf16 scratch); the
+    /// kernels between them are the same.
     func forward(_ p: UnsafeMutablePointer<Float>, input: UnsafeMutablePointer<Float>,
-                 _ a: LayerActivations, _ ws: BertWorkspace, index: Int, bf16: BertLayerBF16? = nil) throws {
+                 _ a: LayerActivations, _ ws: BertWorkspace, index: Int, packed: PackedBertLayer? = nil) throws {
         let B = ws.batch, T = ws.sequence, BT = B * T
         let sa = attention.selfAttention, C = sa.query.inFeatures, I = intermediate.dense.outFeatures
-        let scratch = bf16.map { _ in ws.bf16Scratch() }
+        let scratch = packed.map { ws.packedScratch($0.precision) }
         // BertSelfAttention: fused q|k|v projection, then per-head attention. Inference adds the
         // projection's bias as attention packs q, k and v (the backward needs it in a.qkv).
         let qkvBias = sa.qkv.bias.pointer(in: p), biasInAttention = !ws.saveForBackward
         try timed(ws.profile, .qkvDense, flops: productFlops(BT, 3 * C, C)) {
-            if let bf16, let scratch {
-                return try bf16.qkv.forward(out: a.qkv, fp32Input: input, rows: BT, staging: scratch.input, scratchpad: scratch.scratchpad)
+            if let packed, let scratch {
+                return try packed.qkv.forward(out: a.qkv, fp32Input: input, rows: BT, staging: scratch.input,
+                                              scratchpad: scratch.scratchpad)
             }
             matmulForward(out: a.qkv, inp: input, weight: sa.qkv.weight.pointer(in: p), bias: biasInAttention ? nil : qkvBias,
                           rows: BT, inFeatures: C, outFeatures: 3 * C)
@@ -163,9 +165,9 @@ extension BertLayer {
         let so = attention.output
         let soBias = so.dense.bias.pointer(in: p), biasInLayerNorm = ws.dropout == nil
         try timed(ws.profile, .attentionOutputDense, flops: productFlops(BT, C, C)) {
-            if let bf16, let scratch {
-                return try bf16.attentionOutput.forward(out: a.attentionResidual, fp32Input: a.context, rows: BT,
-                                                        staging: scratch.input, scratchpad: scratch.scratchpad)
+            if let packed, let scratch {
+                return try packed.attentionOutput.forward(out: a.attentionResidual, fp32Input: a.context, rows: BT,
+                                                          staging: scratch.input, scratchpad: scratch.scratchpad)
             }
             matmulForward(out: a.attentionResidual, inp: a.context, weight: so.dense.weight.pointer(in: p),
                           bias: biasInLayerNorm ? nil : soBias, rows: BT, inFeatures: C, outFeatures: C)
@@ -183,9 +185,15 @@ extension BertLayer {
         }
         // BertIntermediate: dense, then bias + activation by each worker on the rows it computed.
         try timed(ws.profile, .intermediateDense, flops: productFlops(BT, I, C)) {
-            if let bf16, let scratch {  // bias and activation inside the product; bf16 out for the next
-                return try bf16.intermediate.forward(out: scratch.intermediate, fp32Input: a.attentionOutput, rows: BT,
-                                                     staging: scratch.input, scratchpad: scratch.scratchpad)
+            if let packed, let scratch {  // bias and activation inside the product; bf16: bf16 out for the next
+                if let out = scratch.intermediate {
+                    return try packed.intermediate.forward(out: out, fp32Input: a.attentionOutput, rows: BT,
+                                                           staging: scratch.input, scratchpad: scratch.scratchpad)
+                }
+                try packed.intermediate.forward(out: a.intermediate, fp32Input: a.attentionOutput, rows: BT,
+                                                staging: nil, scratchpad: scratch.scratchpad)
+                return biasActivationInPlace(a.intermediate, bias: intermediate.dense.bias.pointer(in: p),
+                                             rows: BT, columns: I, kind: intermediate.activation)
             }
             matmulActivationForward(pre: a.intermediatePre, out: a.intermediate, inp: a.attentionOutput,
                                     weight: intermediate.dense.weight.pointer(in: p), bias: intermediate.dense.bias.pointer(in: p),
@@ -194,9 +202,10 @@ extension BertLayer {
         // BertOutput: dense, dropout:, LayerNorm(dense + attention output).
         let outBias = output.dense.bias.pointer(in: p)
         try timed(ws.profile, .outputDense, flops: productFlops(BT, C, I)) {
-            if let bf16, let scratch {
-                return try bf16.output.forward(out: UnsafeMutableRawPointer(a.outputResidual), inp: scratch.intermediate,
-                                               rows: BT, scratchpad: scratch.scratchpad)
+            if let packed, let scratch {
+                let inp = scratch.intermediate.map { UnsafeRawPointer($0) } ?? UnsafeRawPointer(a.intermediate)
+                return try packed.output.forward(out: UnsafeMutableRawPointer(a.outputResidual), inp: inp,
+                                                 rows: BT, scratchpad: scratch.scratchpad)
             }
             matmulForward(out: a.outputResidual, inp: a.intermediate, weight: output.dense.weight.pointer(in: p),
                           bias: biasInLayerNorm ? nil : outBias, rows: BT, inFeatures: I, outFeatures: C)

@@ -132,27 +132,31 @@ public final class BertWorkspace {
         endTargets = ints + 2 * BT + maxBatch
     }
 
-    /// bf16 inference scratch: the products' rounded input (B,T,C), the intermediate layer's
-    /// bf16 output (B,T,I), at the maximum shape, and oneDNN's scratchpad. Made on the first
-    /// bf16 forward, then reused.
-    private var bf16: BF16Buffers?
+    /// Packed-inference scratch: oneDNN's scratchpad and, for bf16, the products' rounded input
+    /// (B,T,C) and the intermediate layer's bf16 output (B,T,I), at the maximum shape. Made on
+    /// the first such forward, then reused.
+    private var packed: PackedBuffers?
 
-    typealias BF16Buffers = (input: UnsafeMutablePointer<UInt16>, intermediate: UnsafeMutablePointer<UInt16>,
-                             scratchpad: BF16Scratchpad)
+    typealias PackedBuffers = (input: UnsafeMutablePointer<UInt16>?, intermediate: UnsafeMutablePointer<UInt16>?,
+                               scratchpad: PackedScratchpad)
 
-    func bf16Scratch() -> BF16Buffers {
-        if let bf16 { return bf16 }
-        let BT = maxBatch * maxSequence, C = config.hiddenSize, I = config.intermediateSize
-        let storage = UnsafeMutablePointer<UInt16>.allocate(capacity: BT * (C + I))
-        storage.initialize(repeating: 0, count: BT * (C + I))
-        let made = (storage, storage + BT * C, BF16Scratchpad())
-        bf16 = made
+    func packedScratch(_ precision: LinearPrecision) -> PackedBuffers {
+        if let packed, precision == .fp32 || packed.input != nil { return packed }
+        packed?.input?.deallocate()
+        var made: PackedBuffers = (nil, nil, PackedScratchpad())
+        if precision == .bf16 {
+            let BT = maxBatch * maxSequence, C = config.hiddenSize, I = config.intermediateSize
+            let storage = UnsafeMutablePointer<UInt16>.allocate(capacity: BT * (C + I))
+            storage.initialize(repeating: 0, count: BT * (C + I))
+            made = (storage, storage + BT * C, PackedScratchpad())
+        }
+        packed = made
         return made
     }
 
     deinit {
         ints.deallocate()
-        bf16?.input.deallocate()
+        packed?.input?.deallocate()
     }
 
     /// Start logits (B,T) of the last forward.

@@ -22,11 +22,13 @@ public final class QuestionAnswerer: QuestionAnswering, @unchecked Sendable {
         self.model = model
     }
 
-    /// Loads tokenizer files and a Hugging Face checkpoint from `directory`.
+    /// Loads tokenizer files and a Hugging Face checkpoint from `directory`, its weights packed
+    /// for fp32 inference (`setInferencePrecision(.fp32)`: the model is this answerer's own).
     public convenience init(directory: URL) throws {
         let tokenizer = try BertTokenizer(directory: directory)
         let (model, _) = try BertForQuestionAnswering.load(from: directory)
         try Self.checkVocabulary(tokenizer, fits: model, in: directory)
+        try model.setInferencePrecision(.fp32)
         self.init(tokenizer: tokenizer, model: model)
     }
 

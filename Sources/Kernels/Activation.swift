@@ -49,6 +49,19 @@ public func biasActivationForward(
     tailActivation(out: out, inp: pre, from: i, count: count, kind: kind)
 }
 
+/// x = act(x + bias) over (rows, columns), rows split over the workers: the bias and activation
+/// of a product computed without them (the packed inference path's intermediate layer).
+public func biasActivationInPlace(_ x: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
+                                  rows: Int, columns: Int, kind: Activation) {
+    let p = SendablePointer(x)
+    Parallel.forEachRows(rows, costPerRow: columns) { _, range in
+        for r in range {
+            biasActivationForward(pre: p.pointer + r * columns, out: p.pointer + r * columns, bias: bias,
+                                  count: columns, kind: kind)
+        }
+    }
+}
+
 /// out = f(inp) over the whole vectors of `count`; returns where the < 16 tail starts.
 @inline(__always)
 private func activationLoop(

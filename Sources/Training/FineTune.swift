@@ -87,6 +87,10 @@ public enum FineTune {
         var lastEval: SQuADEvaluation? = nil
         if job.evalMetrics, let validation {
             trainer.onEpochEnd = { epoch, _ in
+                // Packed weights for the evaluation's forwards, a snapshot of this epoch's weights
+                // released before training goes on.
+                try model.setInferencePrecision(.fp32)
+                defer { model.releaseInferenceWeights() }
                 let evaluation = try SQuADEvaluator.evaluate(model: model, tokenizer: tokenizer, dataset: validation,
                                                              maxLength: job.options.maxLength, stride: job.options.stride,
                                                              batchSize: job.evalBatchSize)

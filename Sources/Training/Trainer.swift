@@ -43,6 +43,7 @@ public final class Trainer {
             throw TrainingError.invalidOption("a window of \(longest) tokens is longer than max length \(options.maxLength)")
         }
         self.model = model
+        model.releaseInferenceWeights()  // training changes the weights: inference must read them live
         self.train = train
         self.validation = validation
         self.options = options

@@ -5,20 +5,33 @@ import XCTest
 
 /// Parity with Hugging Face transformers 4.57 on the reference outputs in ../shared/golden.
 final class GoldenModelTests: XCTestCase {
-    /// MiniLM-L6 + the seed-0 QA head on a padded batch of 3 dev questions.
+    /// MiniLM-L6 + the seed-0 QA head on a padded batch of 3 dev questions: the forward on the
+    /// parameters themselves (sgemm; training's path) and on packed fp32 weights (inference's).
     func testMiniLMLogitsAndLossMatchTransformers() throws {
         let (model, report, ref) = try GoldenMiniLM.load()
         XCTAssertEqual(report.newlyInitialized, [])
         XCTAssertEqual(report.unexpected, ["embeddings.position_ids", "pooler.dense.bias", "pooler.dense.weight"])
+        try assertParity(model, ref, "MiniLM-L6", logits: 1e-4, loss: 1e-5)
+    }
 
-        let result = try ReferenceBatch(ref).run(model)
-        let startDiff = maxAbsDifference(result.start, try ref.floats("start_logits"))
-        let endDiff = maxAbsDifference(result.end, try ref.floats("end_logits"))
-        let lossDiff = abs(result.loss - (try ref.floats("loss"))[0])
-        print("MiniLM-L6 parity: start logits max |Δ| \(startDiff), end \(endDiff), loss |Δ| \(lossDiff)")
-        XCTAssertLessThanOrEqual(startDiff, 1e-4)
-        XCTAssertLessThanOrEqual(endDiff, 1e-4)
-        XCTAssertLessThanOrEqual(lossDiff, 1e-5)
+    /// Both paths of `model` against `ref`'s logits and loss.
+    private func assertParity(_ model: BertForQuestionAnswering, _ ref: SafetensorsFile, _ name: String,
+                              logits: Float, loss: Float) throws {
+        for packed in [false, true] {
+            if packed { try model.setInferencePrecision(.fp32) } else { model.releaseInferenceWeights() }
+            XCTAssertEqual(model.hasPackedInferenceWeights, packed, "\(name): this CPU offers no packed fp32 kernels")
+            XCTAssertEqual(model.inferencePrecision, .fp32)
+            let result = try ReferenceBatch(ref).run(model)
+            let startDiff = maxAbsDifference(result.start, try ref.floats("start_logits"))
+            let endDiff = maxAbsDifference(result.end, try ref.floats("end_logits"))
+            let lossDiff = abs(result.loss - (try ref.floats("loss"))[0])
+            let path = packed ? "packed fp32 weights" : "parameters (sgemm)"
+            print("\(name) parity, \(path): start logits max |Δ| \(startDiff), end \(endDiff), loss |Δ| \(lossDiff)")
+            XCTAssertLessThanOrEqual(startDiff, logits, path)
+            XCTAssertLessThanOrEqual(endDiff, logits, path)
+            XCTAssertLessThanOrEqual(lossDiff, loss, path)
+        }
+        model.releaseInferenceWeights()
     }
 
     /// The tiny random BERT QA checkpoint saved by transformers' save_pretrained.
@@ -29,15 +42,7 @@ final class GoldenModelTests: XCTestCase {
         }
         let (model, report) = try BertForQuestionAnswering.load(from: folder)
         XCTAssertEqual(report, LoadReport())
-        let ref = try SafetensorsFile(contentsOf: refURL)
-        let result = try ReferenceBatch(ref).run(model)
-        let startDiff = maxAbsDifference(result.start, try ref.floats("start_logits"))
-        let endDiff = maxAbsDifference(result.end, try ref.floats("end_logits"))
-        let lossDiff = abs(result.loss - (try ref.floats("loss"))[0])
-        print("tiny-bert parity: start logits max |Δ| \(startDiff), end \(endDiff), loss |Δ| \(lossDiff)")
-        XCTAssertLessThanOrEqual(startDiff, 1e-5)
-        XCTAssertLessThanOrEqual(endDiff, 1e-5)
-        XCTAssertLessThanOrEqual(lossDiff, 1e-5)
+        try assertParity(model, try SafetensorsFile(contentsOf: refURL), "tiny-bert", logits: 1e-5, loss: 1e-5)
     }
 }
 

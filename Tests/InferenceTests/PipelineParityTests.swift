@@ -6,7 +6,8 @@ import Tokenization
 import XCTest
 
 /// `QuestionAnswerer` against every line of HF `pipeline("question-answering")` outputs
-/// (MiniLM-L6 + the seeded QA head): same answers and offsets, scores within 1e-4 relative.
+/// (MiniLM-L6 + the seeded QA head): same answers and offsets, scores within 1e-4 relative, with
+/// the model reading its parameters (sgemm) and with packed fp32 inference weights.
 final class PipelineParityTests: XCTestCase {
     static func miniLMWithHead() throws -> QuestionAnswerer {
         guard let dir = Golden.miniLM else { throw XCTSkip(Golden.skipMessage("models/all-MiniLM-L6-v2")) }
@@ -37,6 +38,14 @@ final class PipelineParityTests: XCTestCase {
         guard let url = Golden.file(path) else { throw XCTSkip(Golden.skipMessage(path)) }
         let qa = try Self.miniLMWithHead()
         let lines = try Golden.jsonLines(url)
+        for packed in [false, true] {
+            if packed { try qa.model.setInferencePrecision(.fp32) } else { qa.model.releaseInferenceWeights() }
+            XCTAssertEqual(qa.model.hasPackedInferenceWeights, packed)
+            try checkEveryLine(lines, qa, path: packed ? "packed fp32 weights" : "parameters (sgemm)")
+        }
+    }
+
+    private func checkEveryLine(_ lines: [[String: Any]], _ qa: QuestionAnswerer, path: String) throws {
         XCTAssertEqual(lines.count, 115)
         let jobs = lines.map {
             AnswerJob(question: $0["question"] as! String, context: $0["context"] as! String,
@@ -48,7 +57,7 @@ final class PipelineParityTests: XCTestCase {
             let output = line["output"]!
             let want = (output as? [[String: Any]]) ?? [output as! [String: Any]]
             let got = try batched[k].get()
-            let label = "line \(k): \((line["question"] as! String).prefix(40)) \(line["parameters"]!)"
+            let label = "\(path), line \(k): \((line["question"] as! String).prefix(40)) \(line["parameters"]!)"
             XCTAssertEqual(got.count, want.count, label)
             for (g, w) in zip(got, want) {
                 XCTAssertEqual(g.answer, w["answer"] as? String, label)
@@ -60,7 +69,7 @@ final class PipelineParityTests: XCTestCase {
                 XCTAssertLessThanOrEqual(rel, 1e-4, "\(label): score \(g.score) vs \(ws)")
             }
         }
-        print("pipeline parity: worst relative score error \(worst)")
+        print("pipeline parity, \(path): worst relative score error \(worst)")
         // One at a time gives the same answers as the batched call.
         for k in stride(from: 0, to: jobs.count, by: 7) {
             let single = try qa.answer(question: jobs[k].question, context: jobs[k].context, options: jobs[k].options)

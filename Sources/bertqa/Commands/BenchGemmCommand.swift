@@ -52,11 +52,14 @@ struct BenchGemmCommand: ParsableCommand {
             func values(_ n: Int) -> [Float] { (0..<n).map { _ in Float.random(in: -1 ... 1, using: &random) } }
             let x = values(rows * inF), w = values(outF * inF), b = values(outF)
             var y = [Float](repeating: 0, count: rows * outF)
-            // bf16: the input's rounding pass and the product, as the model's bf16 layers run them.
-            var x16 = [UInt16](repeating: 0, count: precisionOption.precision == .bf16 ? rows * inF : 0)
-            let layer = precisionOption.precision == .bf16
-                ? try CLIError.wrap { try BF16Linear(weight: w, bias: b, inFeatures: inF, outFeatures: outF) } : nil
-            let scratchpad = BF16Scratchpad()
+            // Packed: the product on weights packed once (bf16: and the input's rounding pass), as
+            // the model's inference layers run them; --packed false: sgemm on the weights as they are.
+            let precision = precisionOption.precision
+            var x16 = [UInt16](repeating: 0, count: precision == .bf16 ? rows * inF : 0)
+            let layer = precisionOption.packedWeights
+                ? try CLIError.wrap { try PackedLinear(weight: w, bias: b, inFeatures: inF, outFeatures: outF,
+                                                       precision: precision == .bf16 ? .bf16 : .fp32) } : nil
+            let scratchpad = PackedScratchpad()
             func product() throws {
                 if let layer {
                     try layer.forward(out: &y, fp32Input: x, rows: rows, staging: &x16, scratchpad: scratchpad)

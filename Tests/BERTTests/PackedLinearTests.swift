@@ -5,10 +5,11 @@ import Synchronization
 import TestSupport
 import XCTest
 
-/// The opt-in bf16 inference path: rounding, the AMX product, and the whole model against
-/// Hugging Face's fp32 reference with a bf16-sized tolerance. Skips (loudly) on CPUs without
+/// Packed inference weights (`PackedLinear`): the fp32 product against sgemm, concurrent
+/// forwards; the opt-in bf16 path (rounding, the bf16 product, the whole model against Hugging
+/// Face's fp32 reference with a bf16-sized tolerance), whose tests skip loudly on CPUs without
 /// bf16 matrix kernels.
-final class BF16Tests: XCTestCase {
+final class PackedLinearTests: XCTestCase {
     /// Nearest bf16 by value, ties to the even one (for finite |x| < 2^127): an independent
     /// reference for `convertToBF16`'s bit trick.
     private func referenceBF16(_ x: Float) -> UInt16 {
@@ -46,11 +47,12 @@ final class BF16Tests: XCTestCase {
         var rng = SeededGenerator(seed: 11)
         let weight = (0..<(N * K)).map { _ in Float.random(in: -0.2...0.2, using: &rng) }
         let bias = (0..<N).map { _ in Float.random(in: -0.5...0.5, using: &rng) }
-        let plain: BF16Linear, gelu: BF16Linear
+        let plain: PackedLinear, gelu: PackedLinear
         do {
-            plain = try BF16Linear(weight: weight, bias: nil, inFeatures: K, outFeatures: N)
-            gelu = try BF16Linear(weight: weight, bias: bias, inFeatures: K, outFeatures: N, activation: .gelu, bf16Output: true)
-        } catch let error as BF16Error {
+            plain = try PackedLinear(weight: weight, bias: nil, inFeatures: K, outFeatures: N, precision: .bf16)
+            gelu = try PackedLinear(weight: weight, bias: bias, inFeatures: K, outFeatures: N, precision: .bf16,
+                                    activation: .gelu, bf16Output: true)
+        } catch let error as PackedLinearError {
             throw XCTSkip("SKIPPED: no bf16 matrix kernels on this CPU (\(error))")
         }
         func rounded(_ v: [Float]) -> [Float] {
@@ -58,7 +60,7 @@ final class BF16Tests: XCTestCase {
             convertToBF16(out: &h, inp: v, count: v.count)
             return h.map { Float(bitPattern: UInt32($0) << 16) }
         }
-        let w16 = rounded(weight), pad = BF16Scratchpad()
+        let w16 = rounded(weight), pad = PackedScratchpad()
         for rows in [1, 17, 32, 77, 256, 300, 600] {  // exact, pieces, overlapping tails
             let x = (0..<(rows * K)).map { _ in Float.random(in: -2...2, using: &rng) }
             var x16 = [UInt16](repeating: 0, count: x.count)
@@ -90,9 +92,45 @@ final class BF16Tests: XCTestCase {
         }
     }
 
+    /// The packed fp32 product equals `matmulForward`'s (sgemm) up to fp32 summation order, with
+    /// and without bias, for row counts that each compile their own kernel (whole pieces of 512,
+    /// multiples of 32, overlapping tails), and at shapes below one register block.
+    func testPackedFP32LinearMatchesSgemm() throws {
+        var rng = SeededGenerator(seed: 12)
+        for (K, N) in [(96, 80), (384, 1152), (7, 5)] {
+            let weight = (0..<(N * K)).map { _ in Float.random(in: -0.2...0.2, using: &rng) }
+            let bias = (0..<N).map { _ in Float.random(in: -0.5...0.5, using: &rng) }
+            let plain = try PackedLinear(weight: weight, bias: nil, inFeatures: K, outFeatures: N, precision: .fp32)
+            let biased = try PackedLinear(weight: weight, bias: bias, inFeatures: K, outFeatures: N, precision: .fp32)
+            let pad = PackedScratchpad()
+            for rows in [1, 17, 32, 77, 300, 600, 1100] {
+                let x = (0..<(rows * K)).map { _ in Float.random(in: -2...2, using: &rng) }
+                for (layer, b) in [(plain, nil), (biased, bias)] as [(PackedLinear, [Float]?)] {
+                    var expected = [Float](repeating: 0, count: rows * N), got = [Float](repeating: .nan, count: rows * N)
+                    if let b {
+                        matmulForward(out: &expected, inp: x, weight: weight, bias: b, rows: rows, inFeatures: K, outFeatures: N)
+                    } else {
+                        matmulForward(out: &expected, inp: x, weight: weight, bias: nil, rows: rows, inFeatures: K, outFeatures: N)
+                    }
+                    try got.withUnsafeMutableBytes { try layer.forward(out: $0.baseAddress!, inp: x, rows: rows, scratchpad: pad) }
+                    // |Δ| ≤ 1e-6 · Σ|x·w| per output: fp32 rounding of a K-term sum in another order.
+                    var worst: Float = 0
+                    for r in 0..<rows {
+                        for n in 0..<N {
+                            var magnitude: Float = abs(b?[n] ?? 0)
+                            for k in 0..<K { magnitude += abs(x[r * K + k] * weight[n * K + k]) }
+                            worst = max(worst, abs(got[r * N + n] - expected[r * N + n]) / max(magnitude, 1e-3))
+                        }
+                    }
+                    XCTAssertLessThanOrEqual(worst, 1e-6, "\(rows) × \(K) → \(N), bias \(b != nil)")
+                }
+            }
+        }
+    }
+
     /// MiniLM-L6 + the seed-0 head in bf16 against HF's fp32 logits: within a bf16-sized
-    /// tolerance, the same best start and end token in every window; switching back to fp32
-    /// restores the fp32 logits bit for bit, and a training-mode forward ignores bf16.
+    /// tolerance, the same best start and end token in every window; releasing the packed weights
+    /// restores the sgemm path's fp32 logits bit for bit, and a training-mode forward ignores bf16.
     func testMiniLMBF16LogitsNearTransformersFP32() throws {
         let (model, _, ref) = try GoldenMiniLM.load()
         let batch = try ReferenceBatch(ref)
@@ -121,7 +159,8 @@ final class BF16Tests: XCTestCase {
         }
         // A training forward (workspace saving for backward) stays fp32 bit for bit.
         let training = try batch.run(model, saveForBackward: true)
-        try model.setInferencePrecision(.fp32)
+        model.releaseInferenceWeights()
+        XCTAssertFalse(model.hasPackedInferenceWeights)
         let again = try batch.run(model)
         XCTAssertEqual(again.start, fp32.start)
         XCTAssertEqual(again.end, fp32.end)
@@ -129,14 +168,10 @@ final class BF16Tests: XCTestCase {
     }
 
     /// Forward passes on several threads at once, each with its own workspace, give the same
-    /// logits as one at a time (each workspace brings its own oneDNN scratchpad).
-    func testConcurrentBF16ForwardsMatchSequential() throws {
+    /// logits as one at a time (each workspace brings its own oneDNN scratchpad), on packed fp32
+    /// and on bf16 weights.
+    func testConcurrentPackedForwardsMatchSequential() throws {
         let model = try BertForQuestionAnswering(config: .miniLML6, seed: 4)
-        do {
-            try model.setInferencePrecision(.bf16)
-        } catch {
-            throw XCTSkip("SKIPPED: bf16 inference unavailable on this CPU (\(error))")
-        }
         var rng = SeededGenerator(seed: 9)
         let batches = try (0..<4).map { k -> BertBatch in
             let B = 2, T = 48 + 40 * k
@@ -144,14 +179,25 @@ final class BF16Tests: XCTestCase {
                                  inputIDs: (0..<(B * T)).map { _ in Int32(1000 + Int(rng.next() % 20000)) },
                                  tokenTypeIDs: (0..<(B * T)).map { Int32($0 % T > 10 ? 1 : 0) })
         }
-        let sequential = try batches.map { try model.predict($0).startLogits }
-        let results = Mutex<[[Float]?]>(Array(repeating: nil, count: batches.count))
-        DispatchQueue.concurrentPerform(iterations: batches.count) { k in
-            let logits = try? model.predict(batches[k]).startLogits
-            results.withLock { $0[k] = logits }
+        var skipped: String?
+        for precision in [InferencePrecision.fp32, .bf16] {
+            do {
+                try model.setInferencePrecision(precision)
+            } catch {
+                skipped = "SKIPPED: bf16 inference unavailable on this CPU (\(error))"
+                continue
+            }
+            XCTAssertTrue(model.hasPackedInferenceWeights)
+            let sequential = try batches.map { try model.predict($0).startLogits }
+            let results = Mutex<[[Float]?]>(Array(repeating: nil, count: batches.count))
+            DispatchQueue.concurrentPerform(iterations: batches.count) { k in
+                let logits = try? model.predict(batches[k]).startLogits
+                results.withLock { $0[k] = logits }
+            }
+            for (k, got) in results.withLock({ $0 }).enumerated() {
+                XCTAssertEqual(got, sequential[k], "\(precision), batch \(k)")
+            }
         }
-        for (k, got) in results.withLock({ $0 }).enumerated() {
-            XCTAssertEqual(got, sequential[k], "batch \(k)")
-        }
+        if let skipped { throw XCTSkip(skipped) }
     }
 }

@@ -1,20 +1,34 @@
 import CDNNL
 import Synchronization
 
-// Opt-in bfloat16 linear layers for inference, on the CPU's AMX tile units (Sapphire Rapids
-// and later) through oneDNN's matmul primitive. Not fp32: inputs and weights are rounded to
-// bfloat16 (8 significant bits), products accumulate in fp32. Measured at the models' shapes
-// here, the bf16 product ran 2.2–5× faster than dnnl_sgemm (`bench gemm --precision bf16`, a C
-// probe); outputs differ from fp32 by about
-// 0.3 % of their magnitude (BENCHMARKS.md "bf16 inference").
+// Linear layers for inference with their weights packed once, through oneDNN's matmul
+// primitive, in one of two arithmetics:
+// - fp32: the same arithmetic as `matmulForward` (fp32 products, fp32 accumulation; results
+//   differ from sgemm's only by summation order). Why not sgemm: `dnnl_sgemm` repacks the
+//   weights into its panel layout on every call; a primitive with weights reordered once into
+//   its own blocked layout skips that and, at BERT's shapes here, ran 3–11 % faster than the
+//   column-split sgemm the model uses (C probe on 2 AMD EPYC cores, BENCHMARKS.md). Inference
+//   only: training changes the weights every step, which would need a repack per step.
+// - bf16 (opt-in, not fp32): inputs and weights are rounded to bfloat16 (8 significant bits),
+//   products accumulate in fp32, on AMX tiles or avx512_bf16 dot products. Measured on an
+//   AMX host, 2.2–5× faster than dnnl_sgemm; outputs differ from fp32 by about 0.3 % of
+//   their magnitude (BENCHMARKS.md "bf16 inference").
 //
-// Why the matmul primitive and not sgemm-style calls: the weights are converted and packed
-// into the tile layout once (a reorder at load), and a primitive is compiled per row count
-// (oneDNN's AMX kernels need the row count fixed; its runtime-rows variant took a slower
-// non-AMX path). oneDNN runs each product on its own OpenMP team — the one `Parallel` uses.
+// A primitive is compiled per row count (oneDNN's fast kernels need the row count fixed; its
+// runtime-rows variant took a slower generic path). oneDNN runs each product on its own
+// OpenMP team — the one `Parallel` uses.
 
-/// Why a bf16 layer could not be built or run.
-public struct BF16Error: Error, CustomStringConvertible {
+/// The arithmetic of a packed linear layer.
+public enum LinearPrecision: String, Sendable, CaseIterable {
+    case fp32
+    case bf16
+
+    var dataType: dnnl_data_type_t { self == .fp32 ? dnnl_f32 : dnnl_bf16 }
+    var inputBytes: Int { self == .fp32 ? 4 : 2 }
+}
+
+/// Why a packed layer could not be built or run.
+public struct PackedLinearError: Error, CustomStringConvertible {
     public let description: String
     init(_ description: String) { self.description = description }
 }
@@ -59,14 +73,15 @@ nonisolated(unsafe) private let engine: dnnl_engine_t? = {
     return dnnl_engine_create(&e, dnnl_cpu, 0) == dnnl_success ? e : nil
 }()
 
-/// out (rows, N) = act(inp (rows, K) · weightᵀ + bias) in bfloat16 with fp32 accumulation;
+/// out (rows, N) = act(inp (rows, K) · weightᵀ + bias) in `precision` with fp32 accumulation;
 /// `weight` is PyTorch's Linear layout (N, K) in fp32, converted and packed once at init (the
-/// layer keeps no reference to it). `out` is fp32, or bf16 when `bf16Output` (the input of the
-/// next bf16 layer). Thread-safe: primitives are cached per row count behind a lock, and each
-/// call runs on its own stream.
-public final class BF16Linear: @unchecked Sendable {
+/// layer keeps no reference to it). The input is in `precision` (fp32 or bf16); `out` is fp32,
+/// or bf16 when `bf16Output` (the input of the next bf16 layer). Thread-safe: primitives are
+/// cached per row count behind a lock, and each call runs on its own stream.
+public final class PackedLinear: @unchecked Sendable {
     public let inFeatures: Int
     public let outFeatures: Int
+    public let precision: LinearPrecision
     public let activation: Activation?
     public let bf16Output: Bool
     private let packed: UnsafeMutableRawPointer
@@ -75,21 +90,23 @@ public final class BF16Linear: @unchecked Sendable {
     private let primitives = Mutex<[Int: Compiled]>([:])
 
     /// Converts and packs `weight` (N = outFeatures rows of K = inFeatures). Throws when this
-    /// CPU has no bf16 matrix kernels (oneDNN would fall back to a reference loop).
+    /// CPU has no fast kernels for `precision` (oneDNN would fall back to a reference loop).
     public init(weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, inFeatures: Int, outFeatures: Int,
-                activation: Activation? = nil, bf16Output: Bool = false) throws {
-        guard engine != nil else { throw BF16Error("oneDNN found no CPU engine") }
+                precision: LinearPrecision, activation: Activation? = nil, bf16Output: Bool = false) throws {
+        guard engine != nil else { throw PackedLinearError("oneDNN found no CPU engine") }
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
+        self.precision = precision
         self.activation = activation
         self.bf16Output = bf16Output
         // The layout oneDNN wants the weights in, from a primitive for a typical row count
         // (first: what can fail before anything is allocated).
         var any = dnnl_memory_desc_t()
-        try check(dnnl_memory_desc_init_by_tag(&any, 2, [Int64(inFeatures), Int64(outFeatures)], dnnl_bf16, dnnl_format_tag_any),
+        try check(dnnl_memory_desc_init_by_tag(&any, 2, [Int64(inFeatures), Int64(outFeatures)], precision.dataType, dnnl_format_tag_any),
                   "weights descriptor")
         let probe = try Self.primitiveDesc(rows: 384, weights: &any, inFeatures: inFeatures, outFeatures: outFeatures,
-                                           hasBias: bias != nil, activation: activation, bf16Output: bf16Output)
+                                           precision: precision, hasBias: bias != nil, activation: activation,
+                                           bf16Output: bf16Output)
         defer { dnnl_primitive_desc_destroy(probe) }
         packedDesc = dnnl_primitive_desc_query_md(probe, dnnl_query_weights_md, 0).pointee
         packed = UnsafeMutableRawPointer.allocate(byteCount: max(dnnl_memory_desc_get_size(&packedDesc), 64), alignment: 64)
@@ -114,8 +131,9 @@ public final class BF16Linear: @unchecked Sendable {
         bias?.deallocate()
     }
 
-    /// out (rows, outFeatures) from inp (rows, inFeatures) bf16. Call outside `Parallel`'s
-    /// regions: oneDNN splits each product over the cores itself.
+    /// out (rows, outFeatures) from inp (rows, inFeatures) in `precision` (Float or UInt16
+    /// bf16 bits). Call outside `Parallel`'s regions: oneDNN splits each product over the cores
+    /// itself.
     ///
     /// Rows go through in pieces of a few fixed sizes — 512, multiples of 32, or all of them
     /// when fewer than 32 — so that dynamic padding's many row counts reuse a few dozen
@@ -123,8 +141,8 @@ public final class BF16Linear: @unchecked Sendable {
     /// that is no multiple of 32 is done as the last 32 rows, overlapping rows already done
     /// (written again by another kernel: equal up to fp32 accumulation order).
     /// `scratchpad`: one per concurrent caller (a forward pass's workspace holds one).
-    public func forward(out: UnsafeMutableRawPointer, inp: UnsafePointer<UInt16>, rows: Int,
-                        scratchpad: BF16Scratchpad) throws {
+    public func forward(out: UnsafeMutableRawPointer, inp: UnsafeRawPointer, rows: Int,
+                        scratchpad: PackedScratchpad) throws {
         func run(_ first: Int, _ count: Int) throws {
             try self.run(out: out, inp: inp, first: first, rows: count, scratchpad: scratchpad)
         }
@@ -141,9 +159,12 @@ public final class BF16Linear: @unchecked Sendable {
         try run(rows - 32, 32)
     }
 
-    /// The same from an fp32 input: rounds it into `staging` (rows × inFeatures) first.
+    /// The same from an fp32 input: a bf16 layer rounds it into `staging` (rows × inFeatures)
+    /// first; an fp32 layer reads it as it is (`staging` unused, may be nil).
     public func forward(out: UnsafeMutableRawPointer, fp32Input: UnsafePointer<Float>, rows: Int,
-                        staging: UnsafeMutablePointer<UInt16>, scratchpad: BF16Scratchpad) throws {
+                        staging: UnsafeMutablePointer<UInt16>?, scratchpad: PackedScratchpad) throws {
+        guard precision == .bf16 else { return try forward(out: out, inp: fp32Input, rows: rows, scratchpad: scratchpad) }
+        guard let staging else { throw PackedLinearError("a bf16 layer needs a staging buffer for its rounded input") }
         convertToBF16(out: staging, inp: fp32Input, count: rows * inFeatures)
         try forward(out: out, inp: staging, rows: rows, scratchpad: scratchpad)
     }
@@ -153,10 +174,10 @@ public final class BF16Linear: @unchecked Sendable {
     /// of 256, 768, 1536 or all 6144 rows (BENCHMARKS.md "bf16 inference").
     public static let pieceRows = 512
 
-    private func run(out: UnsafeMutableRawPointer, inp: UnsafePointer<UInt16>, first: Int, rows: Int,
-                     scratchpad: BF16Scratchpad) throws {
+    private func run(out: UnsafeMutableRawPointer, inp: UnsafeRawPointer, first: Int, rows: Int,
+                     scratchpad: PackedScratchpad) throws {
         let compiled = try self.primitive(rows: rows)
-        let source = UnsafeMutableRawPointer(mutating: inp + first * inFeatures)
+        let source = UnsafeMutableRawPointer(mutating: inp + first * inFeatures * precision.inputBytes)
         let destination = out + first * outFeatures * (bf16Output ? 2 : 4)
         var memories: [dnnl_memory_t?] = []
         defer { for m in memories { dnnl_memory_destroy(m) } }
@@ -187,11 +208,12 @@ public final class BF16Linear: @unchecked Sendable {
         if let p = primitives.withLock({ $0[rows] }) { return p }
         var weights = packedDesc
         let pd = try Self.primitiveDesc(rows: rows, weights: &weights, inFeatures: inFeatures, outFeatures: outFeatures,
-                                        hasBias: bias != nil, activation: activation, bf16Output: bf16Output)
+                                        precision: precision, hasBias: bias != nil, activation: activation,
+                                        bf16Output: bf16Output)
         defer { dnnl_primitive_desc_destroy(pd) }
         var p: dnnl_primitive_t?
-        try check(dnnl_primitive_create(&p, pd), "bf16 matmul for \(rows) rows")
-        guard let p else { throw BF16Error("oneDNN returned no primitive") }
+        try check(dnnl_primitive_create(&p, pd), "\(precision.rawValue) matmul for \(rows) rows")
+        guard let p else { throw PackedLinearError("oneDNN returned no primitive") }
         // The memory layouts each call binds, as the primitive was made for them.
         func described(_ query: dnnl_query_t, _ index: Int32 = 0) -> dnnl_memory_desc_t {
             dnnl_primitive_desc_query_md(pd, query, index).pointee  // a zero descriptor when there is none
@@ -209,10 +231,10 @@ public final class BF16Linear: @unchecked Sendable {
 
     private static func primitiveDesc(
         rows: Int, weights: inout dnnl_memory_desc_t, inFeatures: Int, outFeatures: Int,
-        hasBias: Bool, activation: Activation?, bf16Output: Bool
+        precision: LinearPrecision, hasBias: Bool, activation: Activation?, bf16Output: Bool
     ) throws -> dnnl_primitive_desc_t {
         var src = dnnl_memory_desc_t(), dst = dnnl_memory_desc_t(), biasDesc = dnnl_memory_desc_t()
-        try check(dnnl_memory_desc_init_by_tag(&src, 2, [Int64(rows), Int64(inFeatures)], dnnl_bf16, dnnl_ab), "input")
+        try check(dnnl_memory_desc_init_by_tag(&src, 2, [Int64(rows), Int64(inFeatures)], precision.dataType, dnnl_ab), "input")
         try check(dnnl_memory_desc_init_by_tag(&dst, 2, [Int64(rows), Int64(outFeatures)], bf16Output ? dnnl_bf16 : dnnl_f32, dnnl_ab), "output")
         try check(dnnl_memory_desc_init_by_tag(&biasDesc, 2, [1, Int64(outFeatures)], dnnl_f32, dnnl_ab), "bias")
         var desc = dnnl_matmul_desc_t()
@@ -238,15 +260,19 @@ public final class BF16Linear: @unchecked Sendable {
         }
         var pd: dnnl_primitive_desc_t?
         try check(dnnl_primitive_desc_create(&pd, &desc, attr, engine, nil),
-                  "bf16 matmul \(rows)×\(inFeatures) → \(outFeatures) (does this CPU have bf16 support?)")
-        guard let pd else { throw BF16Error("oneDNN returned no primitive descriptor") }
-        // A reference implementation would run orders of magnitude slower than fp32: refuse it.
+                  "\(precision.rawValue) matmul \(rows)×\(inFeatures) → \(outFeatures)"
+                      + (precision == .bf16 ? " (does this CPU have bf16 support?)" : ""))
+        guard let pd else { throw PackedLinearError("oneDNN returned no primitive descriptor") }
+        // A reference implementation would run orders of magnitude slower than sgemm: refuse it.
         var impl: UnsafePointer<CChar>?
         dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl)
         let name = impl.map { String(cString: $0) } ?? "?"
-        guard name.contains("amx") || name.contains("bf16") else {
+        let fast = precision == .bf16 ? name.contains("amx") || name.contains("bf16") : !name.hasPrefix("ref")
+        guard fast else {
             dnnl_primitive_desc_destroy(pd)
-            throw BF16Error("this CPU has no fast bf16 matrix kernels (oneDNN offers only \"\(name)\"); use fp32")
+            throw PackedLinearError(precision == .bf16
+                ? "this CPU has no fast bf16 matrix kernels (oneDNN offers only \"\(name)\"); use fp32"
+                : "oneDNN offers only a reference fp32 matmul (\"\(name)\") on this CPU")
         }
         return pd
     }
@@ -263,11 +289,11 @@ private struct Compiled: @unchecked Sendable {
     let scratchpadBytes: Int
 }
 
-/// Scratch memory for bf16 products (oneDNN's "scratchpad": copies of the input in the tile
-/// layout), owned by the caller so that concurrent forward passes never share one: oneDNN's own
+/// Scratch memory for packed products (oneDNN's "scratchpad": copies of the input in the
+/// kernels' layout), owned by the caller so that concurrent forward passes never share one: oneDNN's own
 /// scratchpad may be one global buffer, depending on how the library was built. Grows to the
 /// largest need on first use, then is reused.
-public final class BF16Scratchpad {
+public final class PackedScratchpad {
     private var storage: UnsafeMutableRawPointer?
     private var capacity = 0
 
@@ -309,5 +335,5 @@ private func reorder(from fromDesc: inout dnnl_memory_desc_t, _ from: UnsafeMuta
 
 @inline(__always)
 private func check(_ status: dnnl_status_t, _ what: @autoclosure () -> String) throws {
-    guard status == dnnl_success else { throw BF16Error("oneDNN failed (status \(status.rawValue)) at: \(what())") }
+    guard status == dnnl_success else { throw PackedLinearError("oneDNN failed (status \(status.rawValue)) at: \(what())") }
 }
