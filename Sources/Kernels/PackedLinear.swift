@@ -67,6 +67,8 @@ private func bf16Round(out: UnsafeMutablePointer<UInt16>, inp: UnsafePointer<Flo
     }
 }
 
+private let nextLayerSerial = Atomic<Int>(0)
+
 /// One oneDNN CPU engine for the process.
 nonisolated(unsafe) private let engine: dnnl_engine_t? = {
     var e: dnnl_engine_t?
@@ -88,6 +90,9 @@ public final class PackedLinear: @unchecked Sendable {
     private var packedDesc: dnnl_memory_desc_t
     private let bias: UnsafeMutablePointer<Float>?
     private let primitives = Mutex<[Int: Compiled]>([:])
+    /// This layer's number, unique in the process (keys the scratchpads' memory objects; an
+    /// object's address could be reused by a later layer with other layouts).
+    private let serial = nextLayerSerial.wrappingAdd(1, ordering: .relaxed).oldValue
 
     /// Converts and packs `weight` (N = outFeatures rows of K = inFeatures). Throws when this
     /// CPU has no fast kernels for `precision` (oneDNN would fall back to a reference loop).
@@ -179,28 +184,26 @@ public final class PackedLinear: @unchecked Sendable {
         let compiled = try self.primitive(rows: rows)
         let source = UnsafeMutableRawPointer(mutating: inp + first * inFeatures * precision.inputBytes)
         let destination = out + first * outFeatures * (bf16Output ? 2 : 4)
-        var memories: [dnnl_memory_t?] = []
-        defer { for m in memories { dnnl_memory_destroy(m) } }
-        func argument(_ arg: Int32, _ desc: dnnl_memory_desc_t, _ pointer: UnsafeMutableRawPointer) throws -> dnnl_exec_arg_t {
-            var m: dnnl_memory_t?, d = desc
-            try check(dnnl_memory_create(&m, &d, engine, pointer), "memory")
-            memories.append(m)
-            return dnnl_exec_arg_t(arg: arg, memory: m)
+        // The memory objects and the stream come from the caller's scratchpad, made on first
+        // use and re-pointed after: nothing of ours is allocated per call.
+        try withUnsafeTemporaryAllocation(of: dnnl_exec_arg_t.self, capacity: 5) { args in
+            var count = 0
+            func bind(_ arg: Int32, _ desc: dnnl_memory_desc_t, _ pointer: UnsafeMutableRawPointer) throws {
+                let m = try scratchpad.memory(PackedScratchpad.Key(layer: serial, rows: rows, arg: arg), desc, pointer)
+                args[count] = dnnl_exec_arg_t(arg: arg, memory: m)
+                count += 1
+            }
+            try bind(Int32(DNNL_ARG_SRC), compiled.source, source)
+            try bind(Int32(DNNL_ARG_WEIGHTS), packedDesc, packed)
+            try bind(Int32(DNNL_ARG_DST), compiled.destination, destination)
+            if let bias { try bind(Int32(DNNL_ARG_BIAS), compiled.bias, bias) }
+            if compiled.scratchpadBytes > 0 {
+                try bind(Int32(DNNL_ARG_SCRATCHPAD), compiled.scratchpad, scratchpad.reserve(compiled.scratchpadBytes))
+            }
+            let stream = try scratchpad.stream()
+            try check(dnnl_primitive_execute(compiled.pointer, stream, Int32(count), args.baseAddress), "matmul")
+            try check(dnnl_stream_wait(stream), "matmul")
         }
-        var args = [
-            try argument(Int32(DNNL_ARG_SRC), compiled.source, source),
-            try argument(Int32(DNNL_ARG_WEIGHTS), packedDesc, packed),
-            try argument(Int32(DNNL_ARG_DST), compiled.destination, destination),
-        ]
-        if let bias { args.append(try argument(Int32(DNNL_ARG_BIAS), compiled.bias, bias)) }
-        if compiled.scratchpadBytes > 0 {
-            args.append(try argument(Int32(DNNL_ARG_SCRATCHPAD), compiled.scratchpad, scratchpad.reserve(compiled.scratchpadBytes)))
-        }
-        var stream: dnnl_stream_t?
-        try check(dnnl_stream_create(&stream, engine, UInt32(dnnl_stream_default_flags.rawValue)), "stream")
-        defer { dnnl_stream_destroy(stream) }
-        try check(dnnl_primitive_execute(compiled.pointer, stream, Int32(args.count), &args), "matmul")
-        try check(dnnl_stream_wait(stream), "matmul")
     }
 
     /// The compiled product for `rows` rows (made on first use, then cached).
@@ -289,13 +292,23 @@ private struct Compiled: @unchecked Sendable {
     let scratchpadBytes: Int
 }
 
-/// Scratch memory for packed products (oneDNN's "scratchpad": copies of the input in the
-/// kernels' layout), owned by the caller so that concurrent forward passes never share one: oneDNN's own
-/// scratchpad may be one global buffer, depending on how the library was built. Grows to the
-/// largest need on first use, then is reused.
+/// What one caller of packed products owns, so that concurrent forward passes never share it:
+/// oneDNN's scratchpad (copies of the input in the kernels' layout; oneDNN's own may be one
+/// global buffer, depending on how the library was built), grown to the largest need on first
+/// use; a stream; and the memory objects bound to each product's arguments, made once per
+/// (layer, row count, argument) and re-pointed at each call's buffers. One per workspace; not
+/// for two threads at once.
 public final class PackedScratchpad {
     private var storage: UnsafeMutableRawPointer?
     private var capacity = 0
+    private var streamHandle: dnnl_stream_t?
+    private var memories: [Key: (memory: dnnl_memory_t, pointer: UnsafeMutableRawPointer)] = [:]
+
+    struct Key: Hashable {
+        let layer: Int
+        let rows: Int
+        let arg: Int32
+    }
 
     public init() {}
 
@@ -308,7 +321,44 @@ public final class PackedScratchpad {
         return fresh
     }
 
-    deinit { storage?.deallocate() }
+    func stream() throws -> dnnl_stream_t {
+        if let streamHandle { return streamHandle }
+        var made: dnnl_stream_t?
+        try check(dnnl_stream_create(&made, engine, UInt32(dnnl_stream_default_flags.rawValue)), "stream")
+        guard let made else { throw PackedLinearError("oneDNN returned no stream") }
+        streamHandle = made
+        return made
+    }
+
+    /// The memory object for `key` (described by `desc`, fixed per key), pointing at `pointer`.
+    /// Re-pointed only when the pointer changed (the packed weights never do): re-pointing a
+    /// blocked layout makes oneDNN zero its padding.
+    func memory(_ key: Key, _ desc: dnnl_memory_desc_t, _ pointer: UnsafeMutableRawPointer) throws -> dnnl_memory_t {
+        if let (m, old) = memories[key] {
+            if old != pointer {
+                try check(dnnl_memory_set_data_handle(m, pointer), "memory")
+                memories[key] = (m, pointer)
+            }
+            return m
+        }
+        if memories.count >= 4096 { clearMemories() }  // layers repacked many times over: start afresh
+        var m: dnnl_memory_t?, d = desc
+        try check(dnnl_memory_create(&m, &d, engine, pointer), "memory")
+        guard let m else { throw PackedLinearError("oneDNN returned no memory object") }
+        memories[key] = (m, pointer)
+        return m
+    }
+
+    private func clearMemories() {
+        for m in memories.values { dnnl_memory_destroy(m.memory) }
+        memories.removeAll()
+    }
+
+    deinit {
+        clearMemories()
+        if let streamHandle { dnnl_stream_destroy(streamHandle) }
+        storage?.deallocate()
+    }
 }
 
 /// Converts `from` (described by `fromDesc`) into `to` (`toDesc`) with a oneDNN reorder.
