@@ -2,9 +2,11 @@ import ArgumentParser
 import Foundation
 import Kernels
 
-/// `bertqa bench gemm`: the linear layer's product alone (`matmulForward`: out = inp · Wᵀ + b,
-/// split over the cores as the model runs it), at the shapes of a BERT layer, against the
-/// machine's fp32 ceiling. Matrix products are ~75 % of a forward pass; this isolates them.
+/// `bertqa bench gemm`: the linear layer's product alone (out = inp · Wᵀ + b) at the shapes of a
+/// BERT layer, against the machine's fp32 ceiling, as inference runs it (`PackedLinear`: weights
+/// packed once) or, with --no-packed-weights, as training runs it (`matmulForward`: sgemm on the
+/// weights as they are, split over the cores). Matrix products are ~75 % of a forward pass; this
+/// isolates them.
 struct BenchGemmCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gemm",
@@ -12,6 +14,7 @@ struct BenchGemmCommand: ParsableCommand {
         discussion: """
         Default shapes: MiniLM-L6 at one 384-token window (q|k|v, attention output, FFN up, FFN down)
         and the same for 16 windows. Compare with scripts/bench_torch_gemm.py (PyTorch/MKL).
+        Inference's path (weights packed once) by default; --no-packed-weights: training's (sgemm).
         """
     )
 
