@@ -185,7 +185,9 @@ extension BertLayer {
         }
         // BertIntermediate: dense, then bias + activation by each worker on the rows it computed.
         try timed(ws.profile, .intermediateDense, flops: productFlops(BT, I, C)) {
-            if let packed, let scratch {  // bias and activation inside the product; bf16: bf16 out for the next
+            // bf16: bias and activation inside the product, bf16 out for the next product; fp32:
+            // the product, then bertqa's bias + GELU pass (oneDNN's GELU post-op measured slower).
+            if let packed, let scratch {
                 if let out = scratch.intermediate {
                     return try packed.intermediate.forward(out: out, fp32Input: a.attentionOutput, rows: BT,
                                                            staging: scratch.input, scratchpad: scratch.scratchpad)

@@ -16,8 +16,9 @@ public enum InferencePrecision: String, Sendable, CaseIterable {
 
 /// One encoder layer's linear layers packed once for inference (`PackedLinear`), in fp32 or bf16.
 /// The biases of q|k|v, attention-output and output are added by the fp32 kernels that follow
-/// them (as in the sgemm inference path); the intermediate layer applies bias and activation
-/// itself (bf16: and hands the output dense a bf16 input directly).
+/// them (as in the sgemm inference path). The intermediate layer's bias and activation: in bf16
+/// inside the product, which hands the output dense a bf16 input directly; in fp32 by bertqa's
+/// own pass after it (`biasActivationInPlace`), as oneDNN's GELU post-op ran slower here.
 struct PackedBertLayer: Sendable {
     let qkv: PackedLinear
     let attentionOutput: PackedLinear
