@@ -6,9 +6,9 @@ public enum InferencePrecision: String, Sendable, CaseIterable {
     case fp32
     /// The encoder's four linear layers per block in bfloat16 (AMX tiles or avx512_bf16, fp32
     /// accumulation); embeddings, attention, LayerNorm and the QA head stay fp32. Opt-in. Logits
-    /// move by a few thousandths (MiniLM-L6: ≤ 0.004 from HF's fp32 logits), and, unlike fp32,
-    /// by ~0.002 with a window's place in the batch (the kernels differ by row count). Speed
-    /// and SQuAD EM/F1: BENCHMARKS.md "bf16 inference".
+    /// move by a few thousandths (MiniLM-L6: ≤ 0.004 from HF's fp32 logits), and by ~0.002 with
+    /// a window's place in the batch (the kernels differ by row count; on packed fp32 weights
+    /// that effect is ~1e-6). Speed and SQuAD EM/F1: BENCHMARKS.md "bf16 inference".
     case bf16
 
     var linear: LinearPrecision { self == .fp32 ? .fp32 : .bf16 }

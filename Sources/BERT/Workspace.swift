@@ -132,31 +132,34 @@ public final class BertWorkspace {
         endTargets = ints + 2 * BT + maxBatch
     }
 
-    /// Packed-inference scratch: oneDNN's scratchpad and, for bf16, the products' rounded input
-    /// (B,T,C) and the intermediate layer's bf16 output (B,T,I), at the maximum shape. Made on
-    /// the first such forward, then reused.
-    private var packed: PackedBuffers?
+    /// Packed-inference scratch: oneDNN's scratchpad (with the memory objects and stream it
+    /// caches) for either precision, and for bf16 the products' rounded input (B,T,C) and the
+    /// intermediate layer's bf16 output (B,T,I), at the maximum shape. Each made on the first
+    /// forward that needs it, then reused; a workspace may serve fp32 and bf16 forwards in turn.
+    private var scratchpad: PackedScratchpad?
+    private var bf16Storage: UnsafeMutablePointer<UInt16>?
 
     typealias PackedBuffers = (input: UnsafeMutablePointer<UInt16>?, intermediate: UnsafeMutablePointer<UInt16>?,
                                scratchpad: PackedScratchpad)
 
+    /// The scratch for a forward in `precision`: the bf16 buffers only for bf16 (nil for fp32).
     func packedScratch(_ precision: LinearPrecision) -> PackedBuffers {
-        if let packed, precision == .fp32 || packed.input != nil { return packed }
-        packed?.input?.deallocate()
-        var made: PackedBuffers = (nil, nil, PackedScratchpad())
-        if precision == .bf16 {
-            let BT = maxBatch * maxSequence, C = config.hiddenSize, I = config.intermediateSize
-            let storage = UnsafeMutablePointer<UInt16>.allocate(capacity: BT * (C + I))
-            storage.initialize(repeating: 0, count: BT * (C + I))
-            made = (storage, storage + BT * C, PackedScratchpad())
-        }
-        packed = made
-        return made
+        let pad = scratchpad ?? PackedScratchpad()
+        scratchpad = pad
+        guard precision == .bf16 else { return (nil, nil, pad) }
+        let BT = maxBatch * maxSequence, C = config.hiddenSize
+        let storage = bf16Storage ?? {
+            let made = UnsafeMutablePointer<UInt16>.allocate(capacity: BT * (C + config.intermediateSize))
+            made.initialize(repeating: 0, count: BT * (C + config.intermediateSize))
+            return made
+        }()
+        bf16Storage = storage
+        return (storage, storage + BT * C, pad)
     }
 
     deinit {
         ints.deallocate()
-        packed?.input?.deallocate()
+        bf16Storage?.deallocate()
     }
 
     /// Start logits (B,T) of the last forward.

@@ -79,7 +79,8 @@ nonisolated(unsafe) private let engine: dnnl_engine_t? = {
 /// `weight` is PyTorch's Linear layout (N, K) in fp32, converted and packed once at init (the
 /// layer keeps no reference to it). The input is in `precision` (fp32 or bf16); `out` is fp32,
 /// or bf16 when `bf16Output` (the input of the next bf16 layer). Thread-safe: primitives are
-/// cached per row count behind a lock, and each call runs on its own stream.
+/// cached per row count behind a lock, the weights' and bias's memory objects are made once and
+/// only read, and each caller brings its own scratchpad (its stream and other memory objects).
 public final class PackedLinear: @unchecked Sendable {
     public let inFeatures: Int
     public let outFeatures: Int
@@ -89,6 +90,10 @@ public final class PackedLinear: @unchecked Sendable {
     private let packed: UnsafeMutableRawPointer
     private var packedDesc: dnnl_memory_desc_t
     private let bias: UnsafeMutablePointer<Float>?
+    /// The memory objects of the packed weights and of the bias, made once at init (making one
+    /// over a blocked layout zeroes its padding: never while another thread reads it).
+    private var weightsMemory: dnnl_memory_t?
+    private var biasMemory: dnnl_memory_t?
     private let primitives = Mutex<[Int: Compiled]>([:])
     /// This layer's number, unique in the process (keys the scratchpads' memory objects; an
     /// object's address could be reused by a later layer with other layouts).
@@ -114,6 +119,7 @@ public final class PackedLinear: @unchecked Sendable {
                                            bf16Output: bf16Output)
         defer { dnnl_primitive_desc_destroy(probe) }
         packedDesc = dnnl_primitive_desc_query_md(probe, dnnl_query_weights_md, 0).pointee
+        var biasDesc = dnnl_primitive_desc_query_md(probe, dnnl_query_weights_md, 1).pointee
         packed = UnsafeMutableRawPointer.allocate(byteCount: max(dnnl_memory_desc_get_size(&packedDesc), 64), alignment: 64)
         if let bias {
             let copy = UnsafeMutablePointer<Float>.allocate(capacity: outFeatures)
@@ -128,10 +134,16 @@ public final class PackedLinear: @unchecked Sendable {
         try check(dnnl_memory_desc_init_by_tag(&source, 2, [Int64(inFeatures), Int64(outFeatures)], dnnl_f32, dnnl_ba),
                   "fp32 weights descriptor")
         try reorder(from: &source, UnsafeMutableRawPointer(mutating: weight), to: &packedDesc, packed)
+        try check(dnnl_memory_create(&weightsMemory, &packedDesc, engine, packed), "packed weights")
+        if let copy = self.bias {
+            try check(dnnl_memory_create(&biasMemory, &biasDesc, engine, copy), "bias")
+        }
     }
 
     deinit {
         for (_, p) in primitives.withLock({ $0 }) { dnnl_primitive_destroy(p.pointer) }
+        if let weightsMemory { dnnl_memory_destroy(weightsMemory) }
+        if let biasMemory { dnnl_memory_destroy(biasMemory) }
         packed.deallocate()
         bias?.deallocate()
     }
@@ -184,19 +196,23 @@ public final class PackedLinear: @unchecked Sendable {
         let compiled = try self.primitive(rows: rows)
         let source = UnsafeMutableRawPointer(mutating: inp + first * inFeatures * precision.inputBytes)
         let destination = out + first * outFeatures * (bf16Output ? 2 : 4)
-        // The memory objects and the stream come from the caller's scratchpad, made on first
-        // use and re-pointed after: nothing of ours is allocated per call.
+        // The input, output and scratchpad memory objects and the stream come from the caller's
+        // scratchpad, made on first use and re-pointed after; the weights' and bias's are the
+        // layer's own: nothing of ours is allocated per call.
+        scratchpad.makeRoom(for: 3)  // before any binding: an eviction frees the objects it holds
         try withUnsafeTemporaryAllocation(of: dnnl_exec_arg_t.self, capacity: 5) { args in
             var count = 0
-            func bind(_ arg: Int32, _ desc: dnnl_memory_desc_t, _ pointer: UnsafeMutableRawPointer) throws {
-                let m = try scratchpad.memory(PackedScratchpad.Key(layer: serial, rows: rows, arg: arg), desc, pointer)
+            func put(_ arg: Int32, _ m: dnnl_memory_t?) {
                 args[count] = dnnl_exec_arg_t(arg: arg, memory: m)
                 count += 1
             }
+            func bind(_ arg: Int32, _ desc: dnnl_memory_desc_t, _ pointer: UnsafeMutableRawPointer) throws {
+                put(arg, try scratchpad.memory(PackedScratchpad.Key(layer: serial, rows: rows, arg: arg), desc, pointer))
+            }
             try bind(Int32(DNNL_ARG_SRC), compiled.source, source)
-            try bind(Int32(DNNL_ARG_WEIGHTS), packedDesc, packed)
+            put(Int32(DNNL_ARG_WEIGHTS), weightsMemory)
             try bind(Int32(DNNL_ARG_DST), compiled.destination, destination)
-            if let bias { try bind(Int32(DNNL_ARG_BIAS), compiled.bias, bias) }
+            if bias != nil { put(Int32(DNNL_ARG_BIAS), biasMemory) }
             if compiled.scratchpadBytes > 0 {
                 try bind(Int32(DNNL_ARG_SCRATCHPAD), compiled.scratchpad, scratchpad.reserve(compiled.scratchpadBytes))
             }
@@ -223,7 +239,7 @@ public final class PackedLinear: @unchecked Sendable {
         }
         var scratchDesc = described(dnnl_query_scratchpad_md)
         let made = Compiled(pointer: p, source: described(dnnl_query_src_md), destination: described(dnnl_query_dst_md),
-                            bias: described(dnnl_query_weights_md, 1), scratchpad: scratchDesc,
+                            scratchpad: scratchDesc,
                             scratchpadBytes: dnnl_memory_desc_get_size(&scratchDesc))
         return primitives.withLock { cache in
             if let existing = cache[rows] { dnnl_primitive_destroy(made.pointer); return existing }
@@ -287,7 +303,6 @@ private struct Compiled: @unchecked Sendable {
     let pointer: OpaquePointer
     let source: dnnl_memory_desc_t
     let destination: dnnl_memory_desc_t
-    let bias: dnnl_memory_desc_t
     let scratchpad: dnnl_memory_desc_t
     let scratchpadBytes: Int
 }
@@ -295,12 +310,15 @@ private struct Compiled: @unchecked Sendable {
 /// What one caller of packed products owns, so that concurrent forward passes never share it:
 /// oneDNN's scratchpad (copies of the input in the kernels' layout; oneDNN's own may be one
 /// global buffer, depending on how the library was built), grown to the largest need on first
-/// use; a stream; and the memory objects bound to each product's arguments, made once per
-/// (layer, row count, argument) and re-pointed at each call's buffers. One per workspace; not
-/// for two threads at once.
+/// use; a stream; and the memory objects bound to each product's input, output and scratchpad,
+/// made once per (layer, row count, argument) and re-pointed at each call's buffers — at most
+/// `memoryLimit` of them, all dropped when a product needs room past that. One per workspace;
+/// not for two threads at once.
 public final class PackedScratchpad {
     private var storage: UnsafeMutableRawPointer?
     private var capacity = 0
+    /// BERT-base: 48 packed layers × ≤ 47 piece sizes × 3 objects fit.
+    let memoryLimit: Int
     private var streamHandle: dnnl_stream_t?
     private var memories: [Key: (memory: dnnl_memory_t, pointer: UnsafeMutableRawPointer)] = [:]
 
@@ -310,7 +328,15 @@ public final class PackedScratchpad {
         let arg: Int32
     }
 
-    public init() {}
+    public init(memoryLimit: Int = 8192) {
+        self.memoryLimit = max(memoryLimit, 3)
+    }
+
+    /// Drops every cached memory object when `count` more would pass the limit. Call before
+    /// binding a product's arguments, never between (the dropped objects are freed).
+    func makeRoom(for count: Int) {
+        if memories.count + count > memoryLimit { clearMemories() }
+    }
 
     func reserve(_ bytes: Int) -> UnsafeMutableRawPointer {
         if let storage, capacity >= bytes { return storage }
@@ -341,7 +367,6 @@ public final class PackedScratchpad {
             }
             return m
         }
-        if memories.count >= 4096 { clearMemories() }  // layers repacked many times over: start afresh
         var m: dnnl_memory_t?, d = desc
         try check(dnnl_memory_create(&m, &d, engine, pointer), "memory")
         guard let m else { throw PackedLinearError("oneDNN returned no memory object") }

@@ -86,6 +86,7 @@ public final class Trainer {
     /// Runs (or resumes from `resume`, a checkpoint folder) to the end; returns the final state.
     @discardableResult
     public func run(resume: URL? = nil) throws -> TrainerState {
+        model.releaseInferenceWeights()  // also if someone packed them since init
         let schedule = options.warmupSteps > 0
             ? LinearSchedule(baseLR: options.learningRate, warmupSteps: options.warmupSteps, totalSteps: totalSteps)
             : LinearSchedule(baseLR: options.learningRate, warmupRatio: options.warmupRatio, totalSteps: totalSteps)

@@ -31,6 +31,8 @@ struct PrecisionOption: ParsableArguments {
     /// Switches `model` to the chosen precision (a one-line CLI error when it cannot).
     func apply(to model: BertForQuestionAnswering) throws {
         guard packedWeights else { return model.releaseInferenceWeights() }
+        // QuestionAnswerer(directory:) packed fp32 at load: not twice (two copies at once).
+        if model.hasPackedInferenceWeights && model.inferencePrecision == precision { return }
         try CLIError.wrap { try model.setInferencePrecision(precision) }
     }
 }

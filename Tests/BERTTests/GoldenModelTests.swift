@@ -20,7 +20,6 @@ final class GoldenModelTests: XCTestCase {
         for packed in [false, true] {
             if packed { try model.setInferencePrecision(.fp32) } else { model.releaseInferenceWeights() }
             XCTAssertEqual(model.hasPackedInferenceWeights, packed, "\(name): this CPU offers no packed fp32 kernels")
-            XCTAssertEqual(model.inferencePrecision, .fp32)
             let result = try ReferenceBatch(ref).run(model)
             let startDiff = maxAbsDifference(result.start, try ref.floats("start_logits"))
             let endDiff = maxAbsDifference(result.end, try ref.floats("end_logits"))

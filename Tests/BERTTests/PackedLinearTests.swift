@@ -102,8 +102,10 @@ final class PackedLinearTests: XCTestCase {
             let bias = (0..<N).map { _ in Float.random(in: -0.5...0.5, using: &rng) }
             let plain = try PackedLinear(weight: weight, bias: nil, inFeatures: K, outFeatures: N, precision: .fp32)
             let biased = try PackedLinear(weight: weight, bias: bias, inFeatures: K, outFeatures: N, precision: .fp32)
-            let pad = PackedScratchpad()
-            for rows in [1, 17, 32, 77, 300, 600, 1100] {
+            // A scratchpad that must drop its cached memory objects before nearly every product.
+            let roomy = PackedScratchpad(), cramped = PackedScratchpad(memoryLimit: 4)
+            for rows in [1, 17, 32, 77, 300, 600, 1100, 77, 1] {
+                let pad = rows % 2 == 0 ? roomy : cramped
                 let x = (0..<(rows * K)).map { _ in Float.random(in: -2...2, using: &rng) }
                 for (layer, b) in [(plain, nil), (biased, bias)] as [(PackedLinear, [Float]?)] {
                     var expected = [Float](repeating: 0, count: rows * N), got = [Float](repeating: .nan, count: rows * N)
@@ -126,6 +128,55 @@ final class PackedLinearTests: XCTestCase {
                 }
             }
         }
+    }
+
+    /// One workspace serving forwards on the parameters (sgemm), on packed fp32 weights and on
+    /// bf16 weights in turn (its scratch holds both kinds of buffers): each fp32 forward gives the
+    /// same logits as the first of its kind, packed within 1e-5 of sgemm; and loading other
+    /// weights drops the packed copies (no stale weights).
+    func testOneWorkspaceAcrossPrecisionsAndReloadedWeights() throws {
+        let config = BertConfig(vocabSize: 30522, hiddenSize: 64, numHiddenLayers: 2, numAttentionHeads: 4,
+                                intermediateSize: 128, maxPositionEmbeddings: 512)
+        let model = try BertForQuestionAnswering(config: config, seed: 21)
+        var rng = SeededGenerator(seed: 5)
+        let B = 3, T = 70
+        let batch = try BertBatch(batchSize: B, sequenceLength: T,
+                                  inputIDs: (0..<(B * T)).map { _ in Int32(1000 + Int(rng.next() % 20000)) },
+                                  tokenTypeIDs: (0..<(B * T)).map { Int32($0 % T > 20 ? 1 : 0) },
+                                  attentionMask: (0..<(B * T)).map { $0 % T < T - 9 * ($0 / T) ? 1 : 0 })
+        let ws = try BertWorkspace(config: config, maxBatch: B, maxSequence: T)
+        func logits() throws -> [Float] {
+            try model.forward(batch, workspace: ws)
+            return Array(ws.startLogits) + Array(ws.endLogits)
+        }
+        let sgemm = try logits()
+        try model.setInferencePrecision(.fp32)
+        let packed = try logits()
+        XCTAssertLessThanOrEqual(maxAbsDifference(packed, sgemm), 1e-5)
+        var bf16Ran = false
+        do {
+            try model.setInferencePrecision(.bf16)
+            let bf16 = try logits()
+            XCTAssertLessThanOrEqual(maxAbsDifference(bf16, sgemm), 0.05)
+            bf16Ran = true
+        } catch {
+            print("SKIPPED (part): bf16 inference unavailable on this CPU (\(error))")
+        }
+        try model.setInferencePrecision(.fp32)
+        XCTAssertEqual(try logits(), packed, "packed fp32 after bf16 in the same workspace (bf16 ran: \(bf16Ran))")
+        model.releaseInferenceWeights()
+        XCTAssertEqual(try logits(), sgemm)
+
+        // New weights through loadTensors while packed: the packed copies must go.
+        let other = try BertForQuestionAnswering(config: config, seed: 22)
+        let folder = try TinyModel.temporaryFolder("packed-reload")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try other.save(to: folder)
+        let expected = try other.predict(batch)
+        try model.setInferencePrecision(.fp32)
+        _ = try model.loadTensors(from: SafetensorsFile(contentsOf: folder.appendingPathComponent("model.safetensors")))
+        XCTAssertFalse(model.hasPackedInferenceWeights)
+        XCTAssertEqual(try logits(), expected.startLogits + expected.endLogits)
     }
 
     /// MiniLM-L6 + the seed-0 head in bf16 against HF's fp32 logits: within a bf16-sized
