@@ -188,7 +188,7 @@ extension BertLayer {
             // bf16: bias and activation inside the product, bf16 out for the next product; fp32:
             // the product, then bertqa's bias + GELU pass (oneDNN's GELU post-op measured slower).
             if let packed, let scratch {
-                if packed.precision == .bf16, let out = scratch.intermediate {
+                if let out = scratch.intermediate {  // bf16 (an fp32 forward's scratch has none)
                     return try packed.intermediate.forward(out: out, fp32Input: a.attentionOutput, rows: BT,
                                                            staging: scratch.input, scratchpad: scratch.scratchpad)
                 }
@@ -205,8 +205,7 @@ extension BertLayer {
         let outBias = output.dense.bias.pointer(in: p)
         try timed(ws.profile, .outputDense, flops: productFlops(BT, C, I)) {
             if let packed, let scratch {
-                let bf16Input = packed.precision == .bf16 ? scratch.intermediate : nil
-                let inp = bf16Input.map { UnsafeRawPointer($0) } ?? UnsafeRawPointer(a.intermediate)
+                let inp = scratch.intermediate.map { UnsafeRawPointer($0) } ?? UnsafeRawPointer(a.intermediate)
                 return try packed.output.forward(out: UnsafeMutableRawPointer(a.outputResidual), inp: inp,
                                                  rows: BT, scratchpad: scratch.scratchpad)
             }

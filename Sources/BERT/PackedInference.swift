@@ -11,7 +11,8 @@ public enum InferencePrecision: String, Sendable, CaseIterable {
     /// that effect is ~1e-6). Speed and SQuAD EM/F1: BENCHMARKS.md "bf16 inference".
     case bf16
 
-    var linear: LinearPrecision { self == .fp32 ? .fp32 : .bf16 }
+    /// The packed layers' arithmetic.
+    public var linear: LinearPrecision { self == .fp32 ? .fp32 : .bf16 }
 }
 
 /// One encoder layer's linear layers packed once for inference (`PackedLinear`), in fp32 or bf16.

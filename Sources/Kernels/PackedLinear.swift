@@ -356,9 +356,8 @@ public final class PackedScratchpad {
         return made
     }
 
-    /// The memory object for `key` (described by `desc`, fixed per key), pointing at `pointer`.
-    /// Re-pointed only when the pointer changed (the packed weights never do): re-pointing a
-    /// blocked layout makes oneDNN zero its padding.
+    /// The memory object for `key` (described by `desc`, fixed per key), pointing at `pointer`;
+    /// re-pointed only when the pointer changed (a workspace's buffers mostly do not).
     func memory(_ key: Key, _ desc: dnnl_memory_desc_t, _ pointer: UnsafeMutableRawPointer) throws -> dnnl_memory_t {
         if let (m, old) = memories[key] {
             if old != pointer {

@@ -43,7 +43,6 @@ public final class Trainer {
             throw TrainingError.invalidOption("a window of \(longest) tokens is longer than max length \(options.maxLength)")
         }
         self.model = model
-        model.releaseInferenceWeights()  // training changes the weights: inference must read them live
         self.train = train
         self.validation = validation
         self.options = options
@@ -86,7 +85,9 @@ public final class Trainer {
     /// Runs (or resumes from `resume`, a checkpoint folder) to the end; returns the final state.
     @discardableResult
     public func run(resume: URL? = nil) throws -> TrainerState {
-        model.releaseInferenceWeights()  // also if someone packed them since init
+        // Training changes the weights: packed inference copies of them would go stale. (The
+        // trainer's own forwards never use them: its workspace saves for the backward.)
+        model.releaseInferenceWeights()
         let schedule = options.warmupSteps > 0
             ? LinearSchedule(baseLR: options.learningRate, warmupSteps: options.warmupSteps, totalSteps: totalSteps)
             : LinearSchedule(baseLR: options.learningRate, warmupRatio: options.warmupRatio, totalSteps: totalSteps)

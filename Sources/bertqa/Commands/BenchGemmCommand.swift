@@ -56,12 +56,12 @@ struct BenchGemmCommand: ParsableCommand {
             let x = values(rows * inF), w = values(outF * inF), b = values(outF)
             var y = [Float](repeating: 0, count: rows * outF)
             // Packed: the product on weights packed once (bf16: and the input's rounding pass), as
-            // the model's inference layers run them; --packed false: sgemm on the weights as they are.
+            // the model's inference layers run them; --no-packed-weights: sgemm on the weights as they are.
             let precision = precisionOption.precision
             var x16 = [UInt16](repeating: 0, count: precision == .bf16 ? rows * inF : 0)
             let layer = precisionOption.packedWeights
                 ? try CLIError.wrap { try PackedLinear(weight: w, bias: b, inFeatures: inF, outFeatures: outF,
-                                                       precision: precision == .bf16 ? .bf16 : .fp32) } : nil
+                                                       precision: precision.linear) } : nil
             let scratchpad = PackedScratchpad()
             func product() throws {
                 if let layer {
