@@ -17,29 +17,43 @@ import PackageDescription
 // (Haswell, 2013+; ~1.7× the SSE2 baseline). A binary built on an AVX-512 machine needs one to
 // run: set BERTQA_TARGET_CPU=haswell to build one for any x86-64 machine since 2013
 // (BERTQA_TARGET_CPU= , empty, for the baseline).
-func kernelTargetCPU() -> [String] {
+//
+// ONEDNN_MAX_CPU_ISA, oneDNN's own cap on the instructions it JIT-compiles at run time, caps
+// these kernels too when it is set at build time: AVX2 (or AVX2_VNNI) builds them for Haswell,
+// SSE41 or AVX for the baseline, so one variable runs an AVX-512 host down the AVX2 paths
+// (`ONEDNN_MAX_CPU_ISA=AVX2 swift test -c release --scratch-path .build-avx2`, CI's second lane).
+func kernelTargetCPU() -> (flags: [String], avx512: Bool) {
     #if arch(x86_64)
-    if let chosen = ProcessInfo.processInfo.environment["BERTQA_TARGET_CPU"] {
-        return chosen.isEmpty ? [] : ["-target-cpu", chosen]
+    let environment = ProcessInfo.processInfo.environment
+    if let chosen = environment["BERTQA_TARGET_CPU"] {
+        return (chosen.isEmpty ? [] : ["-target-cpu", chosen], chosen.contains("avx512"))
+    }
+    switch environment["ONEDNN_MAX_CPU_ISA"]?.uppercased() {
+    case "SSE41", "AVX": return ([], false)
+    case "AVX2", "AVX2_VNNI": return (["-target-cpu", "haswell"], false)
+    default: break
     }
     let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
     let flags = Set(cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").map(String.init) ?? [])
     if ["avx512f", "avx512bw", "avx512vl", "avx512dq"].allSatisfy(flags.contains) {
-        return ["-target-cpu", "skylake-avx512"]
+        return (["-target-cpu", "skylake-avx512"], true)
     }
-    return ["-target-cpu", "haswell"]
+    return (["-target-cpu", "haswell"], false)
     #else
-    return []
+    return ([], false)
     #endif
 }
 let kernelCPU = kernelTargetCPU()
 let fastMath: [SwiftSetting] = [
-    .unsafeFlags(["-enforce-exclusivity=unchecked"] + kernelCPU, .when(configuration: .release)),
-] + (kernelCPU.isEmpty ? [] : [
+    .unsafeFlags(["-enforce-exclusivity=unchecked"] + kernelCPU.flags, .when(configuration: .release)),
+] + (kernelCPU.flags.isEmpty ? [] : [
     // The chosen CPU has fused multiply-add: kernels may ask for it (`fma16`) without falling
     // back to a libm call per lane.
     .define("BERTQA_FMA", .when(configuration: .release)),
-])
+]) + (kernelCPU.avx512 ? [
+    // Only says so in reports (`GEMM.instructionSets`): the kernels are the same Swift SIMD code.
+    .define("BERTQA_AVX512", .when(configuration: .release)),
+] : [])
 
 let package = Package(
     name: "bertqa",

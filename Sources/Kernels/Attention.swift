@@ -35,17 +35,21 @@ public func attentionForward(
     let fusedScratch = !saveProbabilities && drop == nil ? SendablePointer(att) : droppedScratch
     if allowFused, let fusedScratch, hs % 16 == 0,
        let rowBlock = fusedAttentionRowBlock(seq: T, headSize: hs, capacity: T * T) {
-        Parallel.forEachShare(B * NH, chunks: chunks) { worker, range in
-            for pair in range {
-                let b = pair / NH, h = pair % NH
-                let q = src.pointer + b * T * 3 * C + h * hs
-                attentionHeadFused(out: out.pointer + b * T * C + h * hs, ldo: C, q: q, k: q + C, v: q + 2 * C, ld: 3 * C,
-                                   mask: m.pointer + b * T, seq: T, headSize: hs, scale: scale,
-                                   scratch: fusedScratch.pointer + worker * T * T, rowBlock: rowBlock,
-                                   bias: qkvBias.map { $0 + h * hs }, biasStride: C,
-                                   probabilities: saveProbabilities ? probs.pointer + pair * T * T : nil,
-                                   dropout: drop, dropoutFirst: pair * T * T)
-            }
+        // One (batch, head) pair a tile: each pair's arithmetic is the same whoever runs it.
+        @inline(__always) func head(_ worker: Int, _ pair: Int) {
+            let b = pair / NH, h = pair % NH
+            let q = src.pointer + b * T * 3 * C + h * hs
+            attentionHeadFused(out: out.pointer + b * T * C + h * hs, ldo: C, q: q, k: q + C, v: q + 2 * C, ld: 3 * C,
+                               mask: m.pointer + b * T, seq: T, headSize: hs, scale: scale,
+                               scratch: fusedScratch.pointer + worker * T * T, rowBlock: rowBlock,
+                               bias: qkvBias.map { $0 + h * hs }, biasStride: C,
+                               probabilities: saveProbabilities ? probs.pointer + pair * T * T : nil,
+                               dropout: drop, dropoutFirst: pair * T * T)
+        }
+        if chunks == 1 {
+            for pair in 0..<(B * NH) { head(0, pair) }
+        } else {
+            Parallel.forEachTile(B * NH, head)
         }
         return
     }

@@ -12,6 +12,38 @@ public enum GEMM {
         guard let v = dnnl_version()?.pointee else { return "oneDNN" }
         return "oneDNN \(v.major).\(v.minor).\(v.patch)"
     }
+
+    /// The instruction sets this process computes with, for reports: oneDNN's (chosen at run
+    /// time from the CPU, capped by `ONEDNN_MAX_CPU_ISA`) and our own kernels' (chosen when they
+    /// were built). Results are bit-identical run to run on one CPU; across instruction sets they
+    /// differ in the last bits (oneDNN's AVX2 and AVX-512 kernels sum in other orders).
+    public static var instructionSets: String {
+        "oneDNN \(isaName(dnnl_get_effective_cpu_isa())), kernels \(kernelInstructionSet)"
+    }
+
+    public static var kernelInstructionSet: String {
+        #if BERTQA_AVX512
+        return "avx512"
+        #elseif BERTQA_FMA
+        return "avx2+fma"
+        #else
+        return "baseline"
+        #endif
+    }
+
+    private static func isaName(_ isa: dnnl_cpu_isa_t) -> String {
+        switch isa {
+        case dnnl_cpu_isa_sse41: "sse41"
+        case dnnl_cpu_isa_avx: "avx"
+        case dnnl_cpu_isa_avx2: "avx2"
+        case dnnl_cpu_isa_avx2_vnni: "avx2_vnni"
+        case dnnl_cpu_isa_avx512_core: "avx512_core"
+        case dnnl_cpu_isa_avx512_core_vnni: "avx512_core_vnni"
+        case dnnl_cpu_isa_avx512_core_bf16: "avx512_core_bf16"
+        case dnnl_cpu_isa_avx512_core_amx: "avx512_core_amx"
+        default: "isa 0x\(String(isa.rawValue, radix: 16))"
+        }
+    }
 }
 
 /// `C (m×n, row stride ldc) = alpha · op(A) · op(B) + beta · C`, row-major, single call.

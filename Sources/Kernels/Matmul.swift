@@ -1,10 +1,11 @@
 // Linear layers through sgemm (oneDNN). Weights stay in PyTorch's Linear layout (OC,C), read
 // as a transposed operand: no copies, and the gradient buffer uses the same layout.
-// Rows (or, for a few rows, output columns) are split over the workers; each worker runs one
-// single-threaded sgemm on its share (oneDNN sees it is inside a parallel region), the shares
-// sized by each core's recent speed (`Parallel.forEachShare`): row pieces of 16 rows or more,
-// cut at multiples of 16, and column pieces of 16-column blocks give bit-identical outputs
-// wherever the cut falls (oneDNN takes another path for fewer than 16 rows).
+// A product is cut into tiles of rows (or, for a few rows, of output columns), each one
+// single-threaded sgemm (oneDNN sees it is inside a parallel region), claimed by the workers as
+// they free up (`Parallel.forEachTile`). The tiles' sizes follow from the shape and the worker
+// count alone: oneDNN's sgemm picks its blocking of the sum over C from the sizes it is given
+// (its AVX2 kernels round differently for another row or column count), so a cut that moved
+// with timing would move the bits with it.
 
 /// out is (N,OC); inp is (N,C); weight is (OC,C); bias is (OC) or nil.
 /// out = inp · weightᵀ + bias (bias broadcast first, then the product accumulated onto it,
@@ -47,23 +48,55 @@ public func matmulActivationForward(
     }
 }
 
-/// Runs `body(rows, columns)` once per worker share of an (rows × outFeatures) product: by
-/// output columns (16-column blocks, all rows) when rows are few — each worker then packs only
-/// its share of the weights, which dominates a batch of one window — else by rows (pieces of
-/// 16 or more, cut at multiples of 16). Tiny products run inline as one block.
+/// Runs `body(rows, columns)` once per tile of an (rows × outFeatures) product (`LinearTiles`).
 @inline(__always)
 private func forEachLinearBlock(
     rows: Int, inFeatures: Int, outFeatures: Int, _ body: (Range<Int>, Range<Int>) -> Void
 ) {
-    let chunks = gemmChunks(rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)
-    if splitColumns(rows: rows, outFeatures: outFeatures) {
-        Parallel.forEachShare(outFeatures / 16, chunks: chunks) { _, blocks in
-            body(0..<rows, columnRange(blocks, outFeatures))
+    let tiles = LinearTiles(rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)
+    Parallel.forEachTile(tiles.count) { _, tile in body(tiles.rows(tile), tiles.columns(tile)) }
+}
+
+/// How a product (rows × outFeatures, summing over inFeatures) is cut into tiles, from its
+/// shape and `Parallel.workers` alone, never from timing: so the same inputs give the same
+/// bits whichever worker runs which tile. By output columns (all rows; each worker packs only
+/// its tiles' weights, which dominates a batch of one window) when rows are few, else by rows;
+/// `tilesPerWorker` tiles a worker, cut at multiples of 16; tiny products are one tile.
+public struct LinearTiles {
+    /// Two tiles a worker: a worker that finishes early takes another's second tile, so a core
+    /// slowed by its neighbours on a virtual machine costs less than with one fixed half each.
+    public static let tilesPerWorker = 2
+
+    public let rows: Int, outFeatures: Int
+    /// Rows and columns of every tile but the last along its axis (the last takes the rest).
+    public let tileRows: Int, tileColumns: Int
+
+    public init(rows: Int, inFeatures: Int, outFeatures: Int, workers: Int = Parallel.workers) {
+        self.rows = rows
+        self.outFeatures = outFeatures
+        let pieces = workers * Self.tilesPerWorker
+        @inline(__always) func cut(_ n: Int) -> Int { max(16, ((n + pieces - 1) / pieces + 15) / 16 * 16) }
+        if workers == 1 || rows * inFeatures * outFeatures < 1 << 18 || rows < 2 * workers {
+            (tileRows, tileColumns) = (max(rows, 1), max(outFeatures, 1))
+        } else if rows <= 1024 && outFeatures % 16 == 0 && outFeatures >= 32 * workers {
+            (tileRows, tileColumns) = (rows, cut(outFeatures))
+        } else {
+            (tileRows, tileColumns) = (cut(rows), max(outFeatures, 1))
         }
-    } else {
-        Parallel.forEachShare(rows, granule: 16, minimum: 16, chunks: chunks) { _, range in
-            body(range, 0..<outFeatures)
-        }
+    }
+
+    public var rowTiles: Int { (rows + tileRows - 1) / tileRows }
+    public var columnTiles: Int { (outFeatures + tileColumns - 1) / tileColumns }
+    public var count: Int { rowTiles * columnTiles }
+
+    @inline(__always) public func rows(_ tile: Int) -> Range<Int> {
+        let r = tile / columnTiles * tileRows
+        return r ..< min(r + tileRows, rows)
+    }
+
+    @inline(__always) public func columns(_ tile: Int) -> Range<Int> {
+        let c = tile % columnTiles * tileColumns
+        return c ..< min(c + tileColumns, outFeatures)
     }
 }
 
@@ -85,19 +118,6 @@ private func linearBlock(
           alpha: 1, a: inp + rows.lowerBound * inFeatures, lda: inFeatures,
           b: weight + columns.lowerBound * inFeatures, ldb: inFeatures,
           beta: bias == nil ? 0 : 1, c: o, ldc: outFeatures)
-}
-
-/// Split by output columns (in blocks of 16) when there are few rows and enough columns.
-@inline(__always)
-func splitColumns(rows: Int, outFeatures: Int) -> Bool {
-    rows <= 1024 && outFeatures % 16 == 0 && outFeatures >= 32 * Parallel.workers
-}
-
-/// Blocks of 16 columns → column range; the last block also takes any remainder.
-@inline(__always)
-func columnRange(_ blocks: Range<Int>, _ outFeatures: Int) -> Range<Int> {
-    let hi = blocks.upperBound == outFeatures / 16 ? outFeatures : blocks.upperBound * 16
-    return (blocks.lowerBound * 16)..<hi
 }
 
 /// One chunk per worker when the product is big enough to share; tiny products run inline.

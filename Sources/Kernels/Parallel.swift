@@ -57,111 +57,56 @@ public enum Parallel {
 }
 
 extension Parallel {
-    /// Runs `body(worker, range)` with `count` units split over the workers in proportion to
-    /// each worker's recent speed (`WorkerSpeeds`), in multiples of `granule` units and at least
-    /// `minimum` units a worker, and times each worker's share to update the speeds.
+    /// Runs `body(worker, tile)` once for each of `tiles` tiles, the workers claiming the next
+    /// unclaimed tile as they finish one (a faster core takes more tiles; no core idles while
+    /// tiles remain). `worker` is the claiming thread's slot (0..<workers) for per-worker scratch.
     ///
-    /// Only for work whose every output element comes out the same whichever worker computes it
-    /// and wherever the cuts fall (row-independent kernels; sgemm pieces of ≥ 16 rows, or of
-    /// 16-column blocks — checked bit for bit by `ParallelTests`), so results stay deterministic.
-    /// Falls back to `forEachChunk`'s equal split when `count` is too small to cut by speed.
+    /// Determinism: which worker runs which tile follows timing, so callers cut their work into
+    /// tiles whose geometry depends on the problem's shape and the worker count alone, and each
+    /// tile writes only its own outputs with the same arithmetic whoever runs it. Results are
+    /// then bit-identical from run to run, whatever the load (`ParallelTests`). Runs the tiles
+    /// inline, in order, for one tile or inside a parallel region.
     @inline(__always)
-    public static func forEachShare(
-        _ count: Int, granule: Int = 1, minimum: Int = 1, chunks: Int = workers, _ body: (Int, Range<Int>) -> Void
-    ) {
-        let n = min(max(chunks, 1), workers)
-        let piece = max(granule, minimum)
-        guard n == workers, n > 1, count >= 2 * n * piece, omp_in_parallel() == 0 else {
-            return forEachChunk(count, chunks: chunks, body)
+    public static func forEachTile(_ tiles: Int, _ body: (Int, Int) -> Void) {
+        let n = min(workers, tiles)
+        guard n > 1, omp_in_parallel() == 0 else {
+            for tile in 0..<tiles { body(0, tile) }
+            return
         }
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * n + 1) { scratch in
-            let bounds = scratch.baseAddress!, nanoseconds = bounds + n + 1
-            WorkerSpeeds.cuts(count: count, granule: granule, minimum: piece, into: bounds, workers: n)
-            withoutActuallyEscaping(body) { body in
-                var region = Region(count: count, chunks: n, bounds: bounds, nanoseconds: nanoseconds, body: body)
-                withUnsafeMutablePointer(to: &region) { pointer in
-                    GOMP_parallel(runRegion, pointer, UInt32(n), 0)
-                }
-            }
-            WorkerSpeeds.update(bounds: bounds, nanoseconds: nanoseconds, workers: n)
-        }
-    }
-}
-
-/// Each worker's speed relative to the others, learned from the shares it ran: the cores of this
-/// (virtual) machine do not run at one speed. The same single-threaded product measured 87–118
-/// GFLOP/s on one core and 95–118 on the other, which was faster changing from one run to the
-/// next; with equal halves the faster core spun at each region's end waiting for the slower
-/// (perf: 11 % of a MiniLM 1 × 384 forward pass in libgomp's spin loop, nearly all on one thread).
-enum WorkerSpeeds {
-    /// Relative speeds (mean 1), one per worker; each update moves them a quarter of the way to
-    /// the speeds the last region measured, so one disturbed region cannot swing the split.
-    private static let speeds = Mutex<[Double]>([Double](repeating: 1, count: Parallel.workers))
-    private static let smoothing = 0.25
-
-    /// bounds[0...n]: cuts at multiples of `granule` (except the last, at `count`), each share
-    /// at least `minimum` units, in proportion to the speeds.
-    static func cuts(count: Int, granule: Int, minimum: Int, into bounds: UnsafeMutablePointer<Int>, workers n: Int) {
-        speeds.withLock { speeds in
-            let total = speeds.prefix(n).reduce(0, +)
-            var cumulative = 0.0
-            bounds[0] = 0
-            for c in 1..<n {
-                cumulative += speeds[c - 1]
-                let ideal = Double(count) * cumulative / total
-                let rounded = Int((ideal / Double(granule)).rounded()) * granule
-                bounds[c] = min(max(rounded, bounds[c - 1] + minimum), count - (n - c) * minimum)
-            }
-            bounds[n] = count
-        }
-    }
-
-    /// Moves the speeds toward units per nanosecond of the shares just run. Regions shorter
-    /// than 20 µs a worker are skipped: their times are mostly the region's own overhead.
-    static func update(bounds: UnsafePointer<Int>, nanoseconds: UnsafePointer<Int>, workers n: Int) {
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: n) { rates in
-            var sum = 0.0
-            for c in 0..<n {
-                guard nanoseconds[c] >= 20_000 else { return }
-                rates[c] = Double(bounds[c + 1] - bounds[c]) / Double(nanoseconds[c])
-                sum += rates[c]
-            }
-            let mean = sum / Double(n)
-            speeds.withLock { speeds in
-                for c in 0..<n {
-                    let relative = min(max(rates[c] / mean, 0.25), 4)
-                    speeds[c] += smoothing * (relative - speeds[c])
+        let next = Atomic<Int>(0)
+        withoutActuallyEscaping(body) { body in
+            withUnsafePointer(to: next) { counter in
+                var claim = TileClaim(tiles: tiles, next: counter, body: body)
+                withUnsafeMutablePointer(to: &claim) { pointer in
+                    GOMP_parallel(runTiles, pointer, UInt32(n), 0)
                 }
             }
         }
     }
+}
 
-    static func set(_ values: [Double]?) {
-        speeds.withLock { speeds in
-            for c in speeds.indices { speeds[c] = values.map { max($0[c % $0.count], 0.25) } ?? 1 }
-        }
+/// One `forEachTile` region: the tile count, the shared claim counter, the work.
+private struct TileClaim {
+    let tiles: Int
+    let next: UnsafePointer<Atomic<Int>>
+    let body: (Int, Int) -> Void
+}
+
+private let runTiles: @convention(c) (UnsafeMutableRawPointer?) -> Void = { raw in
+    guard let claim = raw?.assumingMemoryBound(to: TileClaim.self).pointee else { return }
+    let worker = Int(omp_get_thread_num())
+    while true {
+        let tile = claim.next.pointee.wrappingAdd(1, ordering: .relaxed).oldValue
+        guard tile < claim.tiles else { return }
+        claim.body(worker, tile)
     }
-
-    static var current: [Double] { speeds.withLock { $0 } }
 }
 
-extension Parallel {
-    /// The relative worker speeds `forEachShare` splits by (mean about 1, one per worker).
-    public static var workerSpeeds: [Double] { WorkerSpeeds.current }
-
-    /// Sets them (`nil`: equal), for tests that check results do not depend on the split.
-    public static func setWorkerSpeeds(_ speeds: [Double]?) { WorkerSpeeds.set(speeds) }
-}
-
-/// What one parallel region runs; read-only while the team runs it (but for each worker's own
-/// slot of `nanoseconds`). Without `bounds`, chunk c is the c-th of `chunks` equal ranges of
-/// `count` (`forEachChunk`); with them, bounds[c] ..< bounds[c + 1], its time written to
-/// nanoseconds[c] (`forEachShare`).
+/// What one `forEachChunk` region runs, read-only while the team runs it: chunk c is the c-th
+/// of `chunks` equal ranges of `count`.
 private struct Region {
     let count: Int
     let chunks: Int
-    var bounds: UnsafeMutablePointer<Int>? = nil
-    var nanoseconds: UnsafeMutablePointer<Int>? = nil
     let body: (Int, Range<Int>) -> Void
 }
 
@@ -171,13 +116,7 @@ private let runRegion: @convention(c) (UnsafeMutableRawPointer?) -> Void = { raw
     var chunk = Int(omp_get_thread_num())
     let stride = max(1, Int(omp_get_num_threads()))
     while chunk < region.chunks {
-        if let bounds = region.bounds, let nanoseconds = region.nanoseconds {
-            let start = DispatchTime.now().uptimeNanoseconds
-            region.body(chunk, bounds[chunk] ..< bounds[chunk + 1])
-            nanoseconds[chunk] = Int(DispatchTime.now().uptimeNanoseconds - start)
-        } else {
-            region.body(chunk, region.count * chunk / region.chunks ..< region.count * (chunk + 1) / region.chunks)
-        }
+        region.body(chunk, region.count * chunk / region.chunks ..< region.count * (chunk + 1) / region.chunks)
         chunk += stride
     }
 }

@@ -2,80 +2,80 @@ import BERT
 import Dispatch
 import Foundation
 import Kernels
+import TestSupport
 import XCTest
 
-/// `Parallel.forEachChunk` and `forEachShare` on libgomp's team: every chunk runs exactly once,
-/// whatever the timing, with regions back to back, nested regions, and callers on several
-/// threads at once; and splitting work by the cores' speeds never changes a result's bits.
-/// (On a one-core machine the speed-proportional split falls back to one chunk: the bit checks
-/// then hold trivially.)
+/// `Parallel.forEachChunk` and `forEachTile` on libgomp's team: every chunk and tile runs exactly
+/// once, whatever the timing, with regions back to back, nested regions, and callers on several
+/// threads at once; and which worker runs which tile never changes a result's bits.
+/// (On a one-core machine there is one worker: the bit checks then hold trivially.)
 final class ParallelTests: XCTestCase {
-    override func tearDown() { Parallel.setWorkerSpeeds(nil) }
-
-    func testSharesCoverEveryUnitOnceInWholeGranules() {
-        for speeds in [[1.0, 1.0], [1, 3], [3, 1], [1, 0.25], [4, 1, 2]] {
-            Parallel.setWorkerSpeeds(speeds)
-            for count in [0, 1, 31, 64, 100, 1000, 6144] {
-                var hits = [Int](repeating: 0, count: count)
-                let pieces = UnsafeMutablePointer<Int>.allocate(capacity: 2 * Parallel.workers)
-                pieces.initialize(repeating: -1, count: 2 * Parallel.workers)
-                defer { pieces.deallocate() }
-                hits.withUnsafeMutableBufferPointer { h in
-                    let p = SendablePointer(h.baseAddress ?? pieces), q = SendablePointer(pieces)
-                    Parallel.forEachShare(count, granule: 16, minimum: 16) { worker, range in
-                        for i in range { p.pointer[i] += 1 }
-                        q.pointer[2 * worker] = range.lowerBound
-                        q.pointer[2 * worker + 1] = range.count
-                    }
-                }
-                XCTAssertEqual(hits, [Int](repeating: 1, count: count), "\(speeds) \(count)")
-                // When split by speed (count ≥ 2·workers·16), every cut is a multiple of 16 and
-                // every piece at least 16 units.
-                if Parallel.workers > 1 && count >= 2 * Parallel.workers * 16 {
-                    for w in 0..<Parallel.workers {
-                        XCTAssertEqual(pieces[2 * w] % 16, 0, "\(speeds) \(count)")
-                        XCTAssertGreaterThanOrEqual(pieces[2 * w + 1], 16, "\(speeds) \(count)")
+    func testEveryTileRunsOnceOnAWorkerSlot() {
+        for tiles in [0, 1, 2, 3, 7, 64, 1000] {
+            var hits = [Int](repeating: 0, count: tiles)
+            var slots = [Int](repeating: -1, count: tiles)
+            hits.withUnsafeMutableBufferPointer { h in
+                slots.withUnsafeMutableBufferPointer { s in
+                    guard let hp = h.baseAddress, let sp = s.baseAddress else { return }
+                    let hit = SendablePointer(hp), slot = SendablePointer(sp)
+                    Parallel.forEachTile(tiles) { worker, tile in
+                        hit.pointer[tile] += 1
+                        slot.pointer[tile] = worker
                     }
                 }
             }
+            XCTAssertEqual(hits, [Int](repeating: 1, count: tiles), "\(tiles) tiles")
+            XCTAssertTrue(slots.allSatisfy { (0..<Parallel.workers).contains($0) }, "\(slots)")
         }
-        Parallel.setWorkerSpeeds([1, 3])
-        Parallel.forEachShare(1 << 22, granule: 16, minimum: 16) { _, range in
-            var x: Float = 0
-            for i in range { x += Float(i & 7) }  // ~1 ms of work a worker: long enough to measure
-            XCTAssertGreaterThan(x, 0)
-        }
-        XCTAssertEqual(Parallel.workerSpeeds.count, Parallel.workers)
-        XCTAssertTrue(Parallel.workerSpeeds.allSatisfy { $0 >= 0.25 && $0 <= 4 }, "\(Parallel.workerSpeeds)")
     }
 
-    /// sgemm pieces cut anywhere (rows: multiples of 16, ≥ 16; columns: 16-column blocks) give the
-    /// same bits as the equal split, for the row split, the column split and the fused activation.
-    func testProductsAreBitIdenticalWhateverTheSplit() {
+    /// The tiles of a product cover each output once, cut at multiples of 16, and depend on the
+    /// shape and worker count only.
+    func testLinearTilesCoverTheProductOnce() {
+        for (rows, inF, outF) in [(300, 96, 48), (1100, 64, 48), (384, 96, 1152), (40, 128, 256), (6144, 384, 1536),
+                                  (1, 384, 2), (5, 4, 3), (0, 8, 8)] {
+            for workers in [1, 2, 3, 16] {
+                let tiles = LinearTiles(rows: rows, inFeatures: inF, outFeatures: outF, workers: workers)
+                var hits = [Int](repeating: 0, count: rows * outF)
+                for t in 0..<tiles.count {
+                    let r = tiles.rows(t), c = tiles.columns(t)
+                    XCTAssertFalse(r.isEmpty || c.isEmpty, "empty tile \(t) of \(rows)×\(outF), \(workers) workers")
+                    if r.upperBound < rows { XCTAssertEqual(r.count % 16, 0) }
+                    if c.upperBound < outF { XCTAssertEqual(c.count % 16, 0) }
+                    for i in r { for j in c { hits[i * outF + j] += 1 } }
+                }
+                XCTAssertEqual(hits, [Int](repeating: 1, count: rows * outF), "\(rows)×\(inF)→\(outF), \(workers) workers")
+                if workers == 1 { XCTAssertEqual(tiles.count, min(rows, 1), "one worker: one product") }
+            }
+        }
+    }
+
+    /// The products give the same bits run by the team, by one thread taking every tile in turn,
+    /// and by the team while another thread keeps a core busy (so the tiles fall to the workers
+    /// differently): the row tiles, the column tiles and the fused activation.
+    func testProductsAreBitIdenticalWhoeverRunsTheTiles() {
         var rng = SeededGenerator(seed: 3)
         func random(_ n: Int) -> [Float] { (0..<n).map { _ in Float(rng.next() % 2001) / 1000 - 1 } }
-        for (rows, inF, outF) in [(300, 96, 48), (1100, 64, 48), (384, 96, 1152), (40, 128, 256)] {
+        for (rows, inF, outF) in [(300, 96, 48), (1100, 64, 48), (384, 96, 1152), (40, 128, 256), (1536, 384, 384)] {
             let x = random(rows * inF), w = random(outF * inF), bias = random(outF)
-            func run(_ speeds: [Double]?) -> ([Float], [Float]) {
-                Parallel.setWorkerSpeeds(speeds)
+            func run() -> ([Float], [Float]) {
                 var plain = [Float](repeating: 0, count: rows * outF), act = plain, pre = plain
                 matmulForward(out: &plain, inp: x, weight: w, bias: bias, rows: rows, inFeatures: inF, outFeatures: outF)
                 matmulActivationForward(pre: &pre, out: &act, inp: x, weight: w, bias: bias,
                                         rows: rows, inFeatures: inF, outFeatures: outF, activation: .gelu)
                 return (plain, act)
             }
-            let equal = run(nil)
-            for speeds in [[1.0, 3.0], [3, 1], [1, 0.3]] {
-                let skewed = run(speeds)
-                XCTAssertTrue(equal.0 == skewed.0, "matmulForward \(rows)×\(inF)→\(outF) at speeds \(speeds)")
-                XCTAssertTrue(equal.1 == skewed.1, "matmulActivationForward \(rows)×\(inF)→\(outF) at speeds \(speeds)")
+            let team = run()
+            for (name, other) in [("one thread", oneThread(run)), ("a busy core", withBusyCore(run))] {
+                XCTAssertTrue(team.0 == other.0, "matmulForward \(rows)×\(inF)→\(outF): team vs \(name)")
+                XCTAssertTrue(team.1 == other.1, "matmulActivationForward \(rows)×\(inF)→\(outF): team vs \(name)")
             }
         }
     }
 
-    /// A whole forward pass (products, attention pairs) split unevenly gives the same logits, bit
-    /// for bit, as split evenly.
-    func testForwardLogitsDoNotDependOnTheSplit() throws {
+    /// A whole forward pass (products, attention pairs) gives the same logits, bit for bit, run
+    /// by the team, by one thread, and with a core kept busy.
+    func testForwardLogitsDoNotDependOnWhoRunsTheTiles() throws {
         let config = BertConfig(vocabSize: 200, hiddenSize: 128, numHiddenLayers: 2, numAttentionHeads: 2,
                                 intermediateSize: 512, maxPositionEmbeddings: 160, typeVocabSize: 2)
         let model = try BertForQuestionAnswering(config: config, seed: 4)
@@ -85,13 +85,14 @@ final class ParallelTests: XCTestCase {
         let mask = (0..<(B * T)).map { Int32($0 % T < [128, 90, 40][$0 / T] ? 1 : 0) }
         let input = try BertBatch(batchSize: B, sequenceLength: T, inputIDs: ids,
                                   tokenTypeIDs: [Int32](repeating: 0, count: B * T), attentionMask: mask)
-        Parallel.setWorkerSpeeds(nil)
-        let equal = try model.predict(input)
-        for speeds in [[1.0, 3.0], [3, 1]] {
-            Parallel.setWorkerSpeeds(speeds)
-            let skewed = try model.predict(input)
-            XCTAssertTrue(equal.startLogits == skewed.startLogits && equal.endLogits == skewed.endLogits, "speeds \(speeds)")
+        func run() -> [Float] {
+            guard let logits = try? model.predict(input) else { return [] }
+            return logits.startLogits + logits.endLogits
         }
+        let team = run()
+        XCTAssertEqual(team.count, 2 * B * T)
+        XCTAssertTrue(team == oneThread(run), "team vs one thread")
+        XCTAssertTrue(team == withBusyCore(run), "team vs a busy core")
     }
 
     func testEveryChunkRunsExactlyOnce() {
@@ -129,4 +130,17 @@ final class ParallelTests: XCTestCase {
         }
         for i in 0..<(4 * 16) { XCTAssertEqual(total[i], 500, "slot \(i)") }
     }
+}
+
+/// `body` on one thread of a parallel region: every kernel inside it runs its tiles inline, in
+/// order (a nested region gets one thread).
+private func oneThread<T>(_ body: () -> T) -> T {
+    let slot = UnsafeMutablePointer<T?>.allocate(capacity: 1)
+    slot.initialize(to: nil)
+    defer { slot.deallocate() }
+    let s = SendablePointer(slot)
+    Parallel.forEachChunk(Parallel.workers, chunks: Parallel.workers) { chunk, _ in
+        if chunk == 0 { s.pointer.pointee = body() }
+    }
+    return slot.move() ?? body()
 }

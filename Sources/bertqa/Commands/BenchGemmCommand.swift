@@ -88,7 +88,7 @@ struct BenchGemmCommand: ParsableCommand {
             }
         }
         if json {
-            print("{\"precision\":\"\(precisionOption.precision.rawValue)\",\"cores\":\(Parallel.workers),\"gemm_library\":\(JSONText.string(GEMM.library)),\"shapes\":[\(results.joined(separator: ","))]}")
+            print("{\"precision\":\"\(precisionOption.precision.rawValue)\",\"cores\":\(Parallel.workers),\"gemm_library\":\(JSONText.string(GEMM.library)),\"instruction_sets\":\(JSONText.string(GEMM.instructionSets)),\"shapes\":[\(results.joined(separator: ","))]}")
         }
     }
 }

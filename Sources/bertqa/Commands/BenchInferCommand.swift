@@ -52,7 +52,7 @@ struct BenchInferCommand: ParsableCommand {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         if shape.json {
             print("{\"model\":\(JSONText.string(shape.model)),\"batch\":\(batch),\"seq\":\(seq),\"iterations\":\(iterations),"
-                + "\"precision\":\"\(precision.rawValue)\",\"packed_weights\":\(net.hasPackedInferenceWeights),\"cores\":\(cores),\"gemm_library\":\(JSONText.string(GEMM.library)),"
+                + "\"precision\":\"\(precision.rawValue)\",\"packed_weights\":\(net.hasPackedInferenceWeights),\"cores\":\(cores),\"gemm_library\":\(JSONText.string(GEMM.library)),\"instruction_sets\":\(JSONText.string(GEMM.instructionSets)),"
                 + "\"ms_per_batch\":\(fmt(mean * 1000)),\"best_ms_per_batch\":\(fmt(best * 1000)),"
                 + "\"sequences_per_second\":\(fmt(Double(batch) / mean)),"
                 + "\"gflop_per_batch\":\(fmt(flops / 1e9)),\"gflops\":\(fmt(gflops)),"
@@ -63,7 +63,7 @@ struct BenchInferCommand: ParsableCommand {
             print("model \(shape.model): \(config.numHiddenLayers) layers, hidden \(config.hiddenSize), "
                 + "\(config.numAttentionHeads) heads, FFN \(config.intermediateSize); batch \(batch) × \(seq); "
                 + "\(precision.rawValue)\(net.hasPackedInferenceWeights ? " on packed weights" : ", sgemm on the weights"), "
-                + "\(cores) cores, \(GEMM.library)")
+                + "\(cores) cores, \(GEMM.library); \(GEMM.instructionSets)")
             print(String(format: "%.1f ms/batch (best %.1f), %.2f sequences/s", mean * 1000, best * 1000, Double(batch) / mean))
             print(String(format: "%.1f GFLOP/batch, %.1f GFLOP/s = %.0f %% of the %.0f GFLOP/s ceiling",
                          flops / 1e9, gflops, 100 * gflops / ceiling, ceiling))

@@ -70,7 +70,7 @@ struct BenchTrainCommand: ParsableCommand {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         if shape.json {
             var fields = "{\"model\":\(JSONText.string(shape.model)),\"batch\":\(batch),\"seq\":\(seq),\"steps\":\(steps),"
-                + "\"cores\":\(cores),\"gemm_library\":\(JSONText.string(GEMM.library)),"
+                + "\"cores\":\(cores),\"gemm_library\":\(JSONText.string(GEMM.library)),\"instruction_sets\":\(JSONText.string(GEMM.instructionSets)),"
                 + "\"ms_per_step\":\(fmt(mean * 1000)),\"best_ms_per_step\":\(fmt(best * 1000)),"
                 + "\"sequences_per_second\":\(fmt(Double(batch) / mean)),"
                 + "\"gflop_per_step\":\(fmt(flops / 1e9)),\"gflops\":\(fmt(gflops)),"
@@ -84,7 +84,7 @@ struct BenchTrainCommand: ParsableCommand {
         } else {
             print("model \(shape.model): \(config.numHiddenLayers) layers, hidden \(config.hiddenSize), "
                 + "\(config.numAttentionHeads) heads, FFN \(config.intermediateSize), dropout \(config.hiddenDropoutProb)/"
-                + "\(config.attentionProbsDropoutProb); batch \(batch) × \(seq); \(cores) cores, \(GEMM.library)")
+                + "\(config.attentionProbsDropoutProb); batch \(batch) × \(seq); \(cores) cores, \(GEMM.library); \(GEMM.instructionSets)")
             print(String(format: "%.1f ms/step (best %.1f), %.2f sequences/s", mean * 1000, best * 1000, Double(batch) / mean))
             print(String(format: "%.1f GFLOP/step (3× forward), %.1f GFLOP/s = %.0f %% of the %.0f GFLOP/s ceiling",
                          flops / 1e9, gflops, 100 * gflops / ceiling, ceiling))
