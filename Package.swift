@@ -6,7 +6,10 @@
 //   SQuAD        (data, features, spans, metrics) builds on Tokenization
 //   Kernels      (BLAS + SIMD numeric kernels)    knows nothing of text
 //   BERT         (config, weights, layers)        builds on Kernels
-//   Training / Inference join the two sides; the CLI sits on top.
+//   Inference    (QA pipeline, SQuAD evaluation)  joins the two sides
+//   Training     (Trainer, AdamW, the fine-tune job) builds on Inference: the job evaluates
+//                after each epoch, as HF's Trainer does, with the same evaluator
+//   Server and the CLI sit on top.
 import Foundation
 import PackageDescription
 
@@ -69,6 +72,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        // Hummingbird's own dependencies, named because the server imports them too.
+        .package(url: "https://github.com/apple/swift-log", from: "1.14.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
     ],
     targets: [
         // oneDNN (Debian: libdnnl-dev) for every matrix product, and the OpenMP runtime it runs
@@ -86,21 +92,27 @@ let package = Package(
         // The HTTP service; only the CLI imports it.
         .target(
             name: "Server",
-            dependencies: ["Inference", .product(name: "Hummingbird", package: "hummingbird")]
+            dependencies: [
+                "Inference",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
         .executableTarget(
             name: "bertqa",
             dependencies: [
-                "Tokenization", "SQuAD", "BERT", "Inference", "Training", "Server",
+                "Tokenization", "SQuAD", "Kernels", "BERT", "Inference", "Training", "Server",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // The demo's SQuAD sample (CC BY-SA 4.0).
             resources: [.copy("Resources/demo-train.json"), .copy("Resources/demo-dev.json"), .copy("Resources/SQUAD-LICENSE.txt")]
         ),
-        // Test-only helpers: find ../shared, read JSON lines, compare arrays.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // Test-only helpers: find ../shared, read JSON lines, compare arrays, run kernels on one thread.
+        .target(name: "TestSupport", dependencies: ["Kernels"], path: "Tests/TestSupport"),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "TestSupport"]),
         .testTarget(name: "SQuADTests", dependencies: ["SQuAD", "Tokenization", "TestSupport"]),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
         .testTarget(name: "BERTTests", dependencies: ["BERT", "Kernels", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "BERT", "Kernels", "SQuAD", "Tokenization", "TestSupport"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "BERT", "Tokenization", "TestSupport"]),

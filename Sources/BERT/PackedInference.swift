@@ -8,7 +8,7 @@ public enum InferencePrecision: String, Sendable, CaseIterable {
     /// accumulation); embeddings, attention, LayerNorm and the QA head stay fp32. Opt-in. Logits
     /// move by a few thousandths (MiniLM-L6: ≤ 0.004 from HF's fp32 logits), and by ~0.002 with
     /// a window's place in the batch (the kernels differ by row count; on packed fp32 weights
-    /// that effect is ~1e-6). Speed and SQuAD EM/F1: BENCHMARKS.md "bf16 inference".
+    /// that effect is ~1e-6). Speed and SQuAD EM/F1: docs/benchmarks-history.md, "bf16 inference".
     case bf16
 
     /// The packed layers' arithmetic.

@@ -124,8 +124,7 @@ public final class QuestionAnswerer: QuestionAnswering, @unchecked Sendable {
             k += chunk.count
             let padded = try FeatureBatch.make(windows, indices: chunk, padding: .longest, padId: tokenizer.padId)
             let (B, T) = (padded.batchSize, padded.sequenceLength)
-            let batch = try BertBatch(batchSize: B, sequenceLength: T, inputIDs: padded.inputIds,
-                                      tokenTypeIDs: padded.tokenTypeIds, attentionMask: padded.attentionMask)
+            let batch = try BertBatch(padded)
             let workspace = try pool.take(config: model.config, batch: B, sequence: T)
             defer { pool.give(workspace) }
             try model.forward(batch, workspace: workspace)

@@ -44,9 +44,7 @@ public enum SQuADEvaluator {
             let batch = try FeatureBatch.make(features, indices: indices,
                                               padding: padToMaxLength ? .maxLength(maxLength) : .longest,
                                               padId: tokenizer.padId)
-            try model.forward(try BertBatch(batchSize: batch.batchSize, sequenceLength: batch.sequenceLength,
-                                            inputIDs: batch.inputIds, tokenTypeIDs: batch.tokenTypeIds,
-                                            attentionMask: batch.attentionMask), workspace: workspace)
+            try model.forward(try BertBatch(batch), workspace: workspace)
             try collector.add(batch, startLogits: Array(workspace.startLogits), endLogits: Array(workspace.endLogits))
             done += indices.count
             progress?(done, features.count)

@@ -2,10 +2,10 @@ import CDNNL
 
 /// The matrix-product library: oneDNN's `dnnl_sgemm` (JIT-compiled for the CPU it runs on).
 ///
-/// Kernels call it on each worker's share of a product, inside a parallel region, where it runs
-/// on the calling thread. Measured at the models' shapes in the same split, it runs 2–21 %
-/// faster than OpenBLAS 0.3.21's AVX-512 kernels did (BENCHMARKS.md), and needs no help to
-/// recognise recent Xeons (OpenBLAS 0.3.21 fell back to SSE3 kernels on family 6 model 207).
+/// Kernels call it on each tile of a product, inside a parallel region, where it runs on the
+/// calling thread. Why oneDNN rather than OpenBLAS: it JIT-compiles for the CPU it finds at run
+/// time (AVX2, AVX-512, AMX), so it needs no table of known CPUs to pick its kernels, and it ran
+/// faster at the models' shapes (docs/benchmarks-history.md).
 public enum GEMM {
     /// "oneDNN 2.6.3", for benchmark reports.
     public static var library: String {

@@ -33,9 +33,9 @@ public func matmulBackward(
         Parallel.forEachChunk(N, chunks: chunks) { _, range in
             product(range)
             guard let act else { return }
-            // One product per worker, then the activation's backward over its rows: splitting
-            // the product into 128-row pieces (to keep each piece in cache for this pass) made
-            // oneDNN pack the weights once per piece and was slower (BENCHMARKS.md, session 5).
+            // One product per worker, then the activation's backward over its rows: smaller
+            // pieces (to keep each in cache for this pass) make oneDNN pack the weights once per
+            // piece, which costs more than the cache misses it saves.
             let offset = range.lowerBound * C
             activationBackwardSpan(dinp: di.pointer + offset, dout: di.pointer + offset, pre: act.pre.pointer + offset,
                                    count: range.count * C, kind: act.kind)

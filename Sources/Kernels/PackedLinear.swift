@@ -7,12 +7,12 @@ import Synchronization
 //   differ from sgemm's only by summation order). Why not sgemm: `dnnl_sgemm` repacks the
 //   weights into its panel layout on every call; a primitive with weights reordered once into
 //   its own blocked layout skips that and, at BERT's shapes here, ran 3–11 % faster than the
-//   column-split sgemm the model uses (C probe on 2 AMD EPYC cores, BENCHMARKS.md). Inference
+//   column-split sgemm the model uses (C probe on 2 AMD EPYC cores, docs/benchmarks-history.md). Inference
 //   only: training changes the weights every step, which would need a repack per step.
 // - bf16 (opt-in, not fp32): inputs and weights are rounded to bfloat16 (8 significant bits),
 //   products accumulate in fp32, on AMX tiles or avx512_bf16 dot products. Measured on an
 //   AMX host, 2.2–5× faster than dnnl_sgemm; outputs differ from fp32 by about 0.3 % of
-//   their magnitude (BENCHMARKS.md "bf16 inference").
+//   their magnitude (docs/benchmarks-history.md, "bf16 inference").
 //
 // A primitive is compiled per row count (oneDNN's fast kernels need the row count fixed; its
 // runtime-rows variant took a slower generic path). oneDNN runs each product on its own
@@ -188,7 +188,7 @@ public final class PackedLinear: @unchecked Sendable {
 
     /// Rows per piece of a long product: one window of 384 tokens goes through in one piece
     /// (a 256 + 128 split made two calls of it). MiniLM 16 × 384 ran within noise with pieces
-    /// of 256, 768, 1536 or all 6144 rows (BENCHMARKS.md "bf16 inference").
+    /// of 256, 768, 1536 or all 6144 rows (docs/benchmarks-history.md, "bf16 inference").
     public static let pieceRows = 512
 
     private func run(out: UnsafeMutableRawPointer, inp: UnsafeRawPointer, first: Int, rows: Int,

@@ -14,9 +14,8 @@ public struct SendablePointer<T>: @unchecked Sendable {
 ///
 /// Why OpenMP: a forward pass is ~10 parallel regions per layer, each 0.1–2 ms long. Waking
 /// sleeping threads for each costs tens of microseconds on bare metal and far more on a virtual
-/// machine (measured here: two workers woken per region reached only 1.1–1.4× one worker on a
-/// MiniLM product, against 1.7–1.9× for two that stay busy); libgomp's threads spin a while
-/// before they sleep. And oneDNN, called inside a region, runs on the calling thread: one team
+/// machine, where woken workers lose much of the second core's gain; libgomp's threads spin a
+/// while before they sleep. And oneDNN, called inside a region, runs on the calling thread: one team
 /// for the products and the element-wise kernels, no second pool spinning on the same cores.
 public enum Parallel {
     /// Worker count: one per active core. Kernels split work into this many static chunks so a

@@ -11,8 +11,8 @@ public enum VectorMath {
     /// error times n adds under 1e-7 relative for |x| < 36; a softmax goes below that only for
     /// weights under e^-36 ≈ 2e-16 of its largest) and evaluating the polynomial by Estrin's
     /// scheme (r², r⁴ and three short multiply-adds side by side) halves the chain of the
-    /// Cephes form (two-constant reduction, degree-7 Horner) it replaces: the fused attention
-    /// ran 1–3 % faster (BENCHMARKS.md, session 9).
+    /// Cephes form (two-constant reduction, degree-7 Horner), which makes the softmax inside
+    /// the fused attention faster.
     @inline(__always)
     public static func exp(_ x: Vec16) -> Vec16 {
         let clamped = vmin(vmax(x, Vec16(repeating: -87.3)), Vec16(repeating: 88.7))

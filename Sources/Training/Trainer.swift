@@ -1,6 +1,7 @@
 import BERT
 import Dispatch
 import Foundation
+import Inference  // BertBatch(FeatureBatch)
 import Kernels
 import SQuAD
 
@@ -214,9 +215,7 @@ public final class Trainer {
 
     private func modelBatch(_ features: [TrainingFeature], _ indices: [Int]) throws -> BertBatch {
         let padding: BatchPadding = options.dynamicPadding ? .longest : .maxLength(options.maxLength)
-        let b = try FeatureBatch.make(features, indices: indices, padding: padding, padId: padId)
-        return try BertBatch(batchSize: b.batchSize, sequenceLength: b.sequenceLength, inputIDs: b.inputIds,
-                             tokenTypeIDs: b.tokenTypeIds, attentionMask: b.attentionMask)
+        return try BertBatch(try FeatureBatch.make(features, indices: indices, padding: padding, padId: padId))
     }
 
     /// Dropout masks of micro-batch `micro` of optimizer step `step`.

@@ -1,4 +1,3 @@
-import BERT
 import Dispatch
 import Foundation
 import Kernels
@@ -73,28 +72,6 @@ final class ParallelTests: XCTestCase {
         }
     }
 
-    /// A whole forward pass (products, attention pairs) gives the same logits, bit for bit, run
-    /// by the team, by one thread, and with a core kept busy.
-    func testForwardLogitsDoNotDependOnWhoRunsTheTiles() throws {
-        let config = BertConfig(vocabSize: 200, hiddenSize: 128, numHiddenLayers: 2, numAttentionHeads: 2,
-                                intermediateSize: 512, maxPositionEmbeddings: 160, typeVocabSize: 2)
-        let model = try BertForQuestionAnswering(config: config, seed: 4)
-        var rng = SeededGenerator(seed: 9)
-        let B = 3, T = 128
-        let ids = (0..<(B * T)).map { _ in Int32(1 + rng.next() % 199) }
-        let mask = (0..<(B * T)).map { Int32($0 % T < [128, 90, 40][$0 / T] ? 1 : 0) }
-        let input = try BertBatch(batchSize: B, sequenceLength: T, inputIDs: ids,
-                                  tokenTypeIDs: [Int32](repeating: 0, count: B * T), attentionMask: mask)
-        func run() -> [Float] {
-            guard let logits = try? model.predict(input) else { return [] }
-            return logits.startLogits + logits.endLogits
-        }
-        let team = run()
-        XCTAssertEqual(team.count, 2 * B * T)
-        XCTAssertTrue(team == oneThread(run), "team vs one thread")
-        XCTAssertTrue(team == withBusyCore(run), "team vs a busy core")
-    }
-
     func testEveryChunkRunsExactlyOnce() {
         var counts = [Int](repeating: 0, count: 64)
         for region in 0..<20_000 {
@@ -130,17 +107,4 @@ final class ParallelTests: XCTestCase {
         }
         for i in 0..<(4 * 16) { XCTAssertEqual(total[i], 500, "slot \(i)") }
     }
-}
-
-/// `body` on one thread of a parallel region: every kernel inside it runs its tiles inline, in
-/// order (a nested region gets one thread).
-private func oneThread<T>(_ body: () -> T) -> T {
-    let slot = UnsafeMutablePointer<T?>.allocate(capacity: 1)
-    slot.initialize(to: nil)
-    defer { slot.deallocate() }
-    let s = SendablePointer(slot)
-    Parallel.forEachChunk(Parallel.workers, chunks: Parallel.workers) { chunk, _ in
-        if chunk == 0 { s.pointer.pointee = body() }
-    }
-    return slot.move() ?? body()
 }
