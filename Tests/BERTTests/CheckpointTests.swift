@@ -174,24 +174,4 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(parsed, Self.small)
         XCTAssertEqual(try BertConfig(jsonData: Data(#"{"hidden_act": "gelu_new"}"#.utf8)).hiddenAct, .geluNew)
     }
-
-    /// With BERTQA_EXPORT_DIR set, saves MiniLM-L6 + the seed-0 head and the re-saved tiny-bert
-    /// there for scripts/check_hf_load.py (transformers loading what we write).
-    func testExportCheckpointsForTransformers() throws {
-        guard let out = ProcessInfo.processInfo.environment["BERTQA_EXPORT_DIR"] else {
-            throw XCTSkip("SKIPPED: set BERTQA_EXPORT_DIR to export checkpoints for scripts/check_hf_load.py")
-        }
-        guard let miniLM = Golden.miniLM, let head = Golden.file("golden/model/qa_head_seed0.safetensors"),
-              let tiny = Golden.file("golden/tiny-bert/model") else {
-            throw XCTSkip(Golden.skipMessage("models/all-MiniLM-L6-v2"))
-        }
-        let root = URL(fileURLWithPath: out)
-        let config = try BertConfig.load(from: miniLM.appendingPathComponent("config.json"))
-        let (model, _) = try BertForQuestionAnswering.load(
-            config: config, weights: [SafetensorsFile(contentsOf: miniLM.appendingPathComponent("model.safetensors")),
-                                      SafetensorsFile(contentsOf: head)])
-        let tokenizerFiles = BertForQuestionAnswering.tokenizerFileNames.map { miniLM.appendingPathComponent($0) }
-        try model.save(to: root.appendingPathComponent("minilm-qa"), auxiliaryFiles: tokenizerFiles)
-        try BertForQuestionAnswering.load(from: tiny).model.save(to: root.appendingPathComponent("tiny-bert"))
-    }
 }
