@@ -36,9 +36,11 @@ build() {
             module BERT Sources/BERT/Safetensors.swift Sources/BERT/SafetensorsError.swift Sources/BERT/BertError.swift Sources/BERT/HalfConversion.swift
             swiftc "${FLAGS[@]}" -I "$B" -module-name FuzzSafetensors Fuzz/SafetensorsFuzz.swift "$B/libBERT.a" -o "$B/fuzz-safetensors" ;;
         request)
-            # The request decoder with the option types it fills (no Hummingbird needed).
-            module Server Sources/Inference/Answer.swift Sources/Inference/AnswerJob.swift Sources/Server/AnswerRequest.swift
-            swiftc "${FLAGS[@]}" -I "$B" -module-name FuzzRequest Fuzz/RequestFuzz.swift "$B/libServer.a" -o "$B/fuzz-request" ;;
+            # The request decoder and the option types it fills, each in its own module as in
+            # the package (an Inference of those two files alone: no model, no Hummingbird).
+            module Inference Sources/Inference/Answer.swift Sources/Inference/AnswerJob.swift
+            module Server Sources/Server/AnswerRequest.swift
+            swiftc "${FLAGS[@]}" -I "$B" -module-name FuzzRequest Fuzz/RequestFuzz.swift "$B/libServer.a" "$B/libInference.a" -o "$B/fuzz-request" ;;
     esac
 }
 

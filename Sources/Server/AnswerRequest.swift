@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(Inference)
-import Inference  // absent when the fuzzer compiles this file with the option types alone
-#endif
+import Inference
 
 /// The body of `POST /answer`, in the Hugging Face Inference API schema:
 /// `{"inputs": {"question", "context"} | [{...}, ...], "parameters": {top_k, doc_stride,

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Tokenization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -66,6 +67,11 @@ enum JSONText {
 protocol OffsetPair {
     var pairStart: Int { get }
     var pairEnd: Int { get }
+}
+
+extension TokenOffset: OffsetPair {
+    var pairStart: Int { Int(start) }
+    var pairEnd: Int { Int(end) }
 }
 
 /// Buffers stdout writes; `print` per line is slow for large outputs.

@@ -1,11 +1,5 @@
 import ArgumentParser
 import BERT
-import Tokenization
-
-extension TokenOffset: OffsetPair {
-    var pairStart: Int { Int(start) }
-    var pairEnd: Int { Int(end) }
-}
 
 extension InferencePrecision: ExpressibleByArgument {}
 

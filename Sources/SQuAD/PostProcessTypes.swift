@@ -1,3 +1,5 @@
+// The types post-processing takes and gives: its options (utils_qa.py's arguments), the n-best
+// entries, each example's prediction and the whole result.
 import Foundation
 
 /// Settings of `postprocess_qa_predictions` (HF `utils_qa.py`).

@@ -1,1 +1,0 @@
-// The SQuAD module. See README.md for the map of modules.
