@@ -83,12 +83,14 @@ let package = Package(
             name: "CDNNL",
             providers: [.apt(["libdnnl-dev"])]
         ),
+        // Files written whole or not at all, process memory: what several modules need.
+        .target(name: "Support"),
         .target(name: "Tokenization"),
         .target(name: "SQuAD", dependencies: ["Tokenization"]),
         .target(name: "Kernels", dependencies: ["CDNNL"], swiftSettings: fastMath),
-        .target(name: "BERT", dependencies: ["Kernels"], swiftSettings: fastMath),
+        .target(name: "BERT", dependencies: ["Kernels", "Support"], swiftSettings: fastMath),
         .target(name: "Inference", dependencies: ["BERT", "SQuAD", "Tokenization"]),
-        .target(name: "Training", dependencies: ["BERT", "SQuAD", "Tokenization", "Kernels", "Inference"], swiftSettings: fastMath),
+        .target(name: "Training", dependencies: ["BERT", "SQuAD", "Tokenization", "Kernels", "Inference", "Support"], swiftSettings: fastMath),
         // The HTTP service; only the CLI imports it.
         .target(
             name: "Server",
@@ -102,7 +104,7 @@ let package = Package(
         .executableTarget(
             name: "bertqa",
             dependencies: [
-                "Tokenization", "SQuAD", "Kernels", "BERT", "Inference", "Training", "Server",
+                "Tokenization", "SQuAD", "Kernels", "BERT", "Inference", "Training", "Server", "Support",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // The demo's SQuAD sample (CC BY-SA 4.0).
@@ -113,7 +115,7 @@ let package = Package(
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "TestSupport"]),
         .testTarget(name: "SQuADTests", dependencies: ["SQuAD", "Tokenization", "TestSupport"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
-        .testTarget(name: "BERTTests", dependencies: ["BERT", "Kernels", "TestSupport"]),
+        .testTarget(name: "BERTTests", dependencies: ["BERT", "Kernels", "Support", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "BERT", "Kernels", "SQuAD", "Tokenization", "TestSupport"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "BERT", "Tokenization", "TestSupport"]),
         // Runs the built `bertqa` binary as a user would.

@@ -95,7 +95,7 @@ extension BertForQuestionAnswering {
         } catch {
             throw BertError.writeFailed(path: folder.path, reason: "\(error)")
         }
-        try AtomicFile.write(try config.jsonData(), to: folder.appendingPathComponent(Self.configFileName))
+        try AtomicWrite.write(try config.jsonData(), to: folder.appendingPathComponent(Self.configFileName))
         let base = parameters.pointer
         let tensors = layout.tensors.map { t in
             SafetensorsWriter.Tensor(name: t.hfName, shape: t.shape, floats: UnsafeBufferPointer(t.buffer(in: base)))
@@ -106,7 +106,7 @@ extension BertForQuestionAnswering {
             do { data = try Data(contentsOf: source) } catch {
                 throw BertError.unreadableFile(path: source.path, reason: "\(error)")
             }
-            try AtomicFile.write(data, to: folder.appendingPathComponent(source.lastPathComponent))
+            try AtomicWrite.write(data, to: folder.appendingPathComponent(source.lastPathComponent))
         }
     }
 

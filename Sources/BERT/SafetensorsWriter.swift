@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Writes `.safetensors` files atomically: header and tensors go to a temporary file in the
 /// destination's folder, which is renamed over the destination only once complete and synced.
@@ -52,7 +53,7 @@ public enum SafetensorsWriter {
             throw BertError.writeFailed(path: url.path, reason: "tensor \"\(t.name)\" has \(t.bytes.count) bytes for shape \(t.shape)")
         }
         let head = try header(for: tensors, metadata: metadata)
-        try AtomicFile.write(to: url) { handle in
+        try AtomicWrite.write(to: url) { handle in
             try handle.write(contentsOf: head)
             for t in tensors.sorted(by: { $0.name < $1.name }) where t.bytes.count > 0 {
                 // Data(bytesNoCopy:) hands the tensor's memory straight to write(2).
@@ -64,37 +65,19 @@ public enum SafetensorsWriter {
     }
 }
 
-/// Temp file + fsync + rename in the destination's folder.
-public enum AtomicFile {
-    public static func write(to url: URL, _ body: (FileHandle) throws -> Void) throws {
-        let folder = url.deletingLastPathComponent()
-        let temp = folder.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        guard FileManager.default.createFile(atPath: temp.path, contents: nil) else {
-            throw BertError.writeFailed(path: url.path, reason: "cannot create \(temp.path)")
-        }
+/// `AtomicFile` with this module's errors: a `BertError` thrown while writing comes out as it
+/// is, any other failure as `BertError.writeFailed` naming the file.
+enum AtomicWrite {
+    static func write(to url: URL, _ body: (FileHandle) throws -> Void) throws {
         do {
-            let handle = try FileHandle(forWritingTo: temp)
-            do {
-                try body(handle)
-                try handle.synchronize()
-                try handle.close()
-            } catch {
-                try? handle.close()
-                throw error
-            }
-            guard rename(temp.path, url.path) == 0 else {
-                throw BertError.writeFailed(path: url.path, reason: "rename failed (errno \(errno))")
-            }
-        } catch let error as BertError {
-            try? FileManager.default.removeItem(at: temp)
-            throw error
+            try AtomicFile.write(to: url, body)
         } catch {
-            try? FileManager.default.removeItem(at: temp)
-            throw BertError.writeFailed(path: url.path, reason: "\(error)")
+            if let inner = error.underlying as? BertError { throw inner }
+            throw BertError.writeFailed(path: error.path, reason: error.reason)
         }
     }
 
-    public static func write(_ data: Data, to url: URL) throws {
+    static func write(_ data: Data, to url: URL) throws {
         try write(to: url) { try $0.write(contentsOf: data) }
     }
 }

@@ -1,6 +1,7 @@
 import BERT
 import Foundation
 import Kernels
+import Support
 
 /// Where a run stands, saved with each checkpoint; with the seed it fixes everything that
 /// follows (data order per epoch and dropout masks are pure functions of seed and counters).

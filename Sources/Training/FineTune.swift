@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import Inference
 import SQuAD
+import Support
 import Tokenization
 
 /// The seed's whole job as one call: load a pretrained checkpoint and SQuAD files, build
@@ -130,14 +131,4 @@ public enum FineTune {
         BertForQuestionAnswering.tokenizerFileNames.map { folder.appendingPathComponent($0) }
             .filter { FileManager.default.fileExists(atPath: $0.path) }
     }
-}
-
-/// Peak resident set size of this process (VmHWM), in MB; 0 where /proc is absent.
-public func peakRSSMegabytes() -> Double {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-        let kb = line.split(separator: " ").compactMap { Double($0) }.first ?? 0
-        return kb / 1024
-    }
-    return 0
 }

@@ -1,6 +1,7 @@
 import BERT
 import Foundation
 import Kernels
+import Support
 import TestSupport
 import XCTest
 

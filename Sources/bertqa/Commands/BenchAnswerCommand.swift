@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Inference
+import Support
 import Training
 
 /// `bertqa bench answer`: the QA pipeline on SQuAD dev questions, one question per call (as

@@ -2,6 +2,7 @@ import ArgumentParser
 import BERT
 import Foundation
 import Kernels
+import Support
 import Training
 
 /// `bertqa bench infer`: forward passes of BertForQuestionAnswering on full-length random

@@ -2,6 +2,7 @@ import ArgumentParser
 import BERT
 import Foundation
 import Kernels
+import Support
 import Training
 
 /// `bertqa bench train`: full training steps of BertForQuestionAnswering on random full-length
