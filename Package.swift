@@ -89,7 +89,7 @@ let package = Package(
         .target(name: "SQuAD", dependencies: ["Tokenization"]),
         .target(name: "Kernels", dependencies: ["CDNNL"], swiftSettings: fastMath),
         .target(name: "BERT", dependencies: ["Kernels", "Support"], swiftSettings: fastMath),
-        .target(name: "Inference", dependencies: ["BERT", "SQuAD", "Tokenization"]),
+        .target(name: "Inference", dependencies: ["BERT", "Kernels", "SQuAD", "Tokenization"]),
         .target(name: "Training", dependencies: ["BERT", "SQuAD", "Tokenization", "Kernels", "Inference", "Support"], swiftSettings: fastMath),
         // The HTTP service; only the CLI imports it.
         .target(
@@ -117,7 +117,7 @@ let package = Package(
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
         .testTarget(name: "BERTTests", dependencies: ["BERT", "Kernels", "Support", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "BERT", "Kernels", "SQuAD", "Tokenization", "TestSupport"]),
-        .testTarget(name: "InferenceTests", dependencies: ["Inference", "BERT", "Tokenization", "TestSupport"]),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "BERT", "Kernels", "Tokenization", "TestSupport"]),
         // Runs the built `bertqa` binary as a user would.
         .testTarget(name: "CLITests", dependencies: ["bertqa", "BERT", "TestSupport"]),
         // The bad-input table, over the library and over the built `bertqa` binary.

@@ -10,9 +10,6 @@ public final class BertForQuestionAnswering: @unchecked Sendable {
     public let config: BertConfig
     public let architecture: BertArchitecture
     public let parameters: FloatBuffer
-    /// Packed copies of the encoder's linear layers for inference (`setInferencePrecision`);
-    /// nil: forwards read the parameters directly.
-    var packedLayers: [PackedBertLayer]?
 
     public var layout: ParameterLayout { architecture.layout }
     public var embeddings: BertEmbeddings { architecture.embeddings }
@@ -54,9 +51,16 @@ public final class BertForQuestionAnswering: @unchecked Sendable {
 
     /// Model FLOPs of one forward pass (multiply-adds ×2 of every matrix product), for reports.
     public func forwardFLOPs(batch: Int, sequence: Int) -> Double {
-        let C = Double(config.hiddenSize), I = Double(config.intermediateSize)
+        config.forwardFLOPs(batch: batch, sequence: sequence)
+    }
+}
+
+extension BertConfig {
+    /// Model FLOPs of one forward pass (multiply-adds ×2 of every matrix product), for reports.
+    public func forwardFLOPs(batch: Int, sequence: Int) -> Double {
+        let C = Double(hiddenSize), I = Double(intermediateSize)
         let T = Double(sequence), BT = Double(batch) * T
         let perLayer = 2 * BT * (4 * C * C + 2 * C * I) + 2 * 2 * Double(batch) * T * T * C
-        return Double(config.numHiddenLayers) * perLayer + 2 * BT * C * 2
+        return Double(numHiddenLayers) * perLayer + 2 * BT * C * 2
     }
 }

@@ -68,7 +68,6 @@ extension BertForQuestionAnswering {
     /// Copies every tensor of `file` that the model has into the parameter buffer (converting
     /// F16/BF16), checking shapes. Returns the model names loaded and the file names unused.
     public func loadTensors(from file: SafetensorsFile) throws -> (loaded: [String], unexpected: [String]) {
-        releaseInferenceWeights()  // the weights change: packed copies of the old ones would be stale
         var loaded: [String] = [], unexpected: [String] = []
         for name in file.names {
             let modelName = name.hasPrefix("bert.") ? String(name.dropFirst(5)) : name

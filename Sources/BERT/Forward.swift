@@ -5,10 +5,11 @@ import Kernels
 // Eval mode has no dropout; training mode applies it where marked "dropout:".
 
 extension BertForQuestionAnswering {
-    /// Runs the model on `batch`; start/end logits land in `workspace.startLogits`/`endLogits`.
+    /// Runs the model on `batch` (eval mode, on its weights as they are: sgemm);
+    /// start/end logits land in `workspace.startLogits`/`endLogits`. To answer questions, take
+    /// a `BertInferenceModel` of it (packed weights, shareable between threads).
     public func forward(_ batch: BertBatch, workspace ws: BertWorkspace) throws {
-        try prepare(batch, workspace: ws)
-        try run(ws)
+        try architecture.forward(batch, config: config, parameters: parameters.pointer, workspace: ws, packed: nil)
     }
 
     /// Training-mode forward: dropout with the config's probabilities (hidden_dropout_prob after
@@ -21,26 +22,8 @@ extension BertForQuestionAnswering {
         guard ws.saveForBackward else {
             throw BertError.invalidInput("a training forward needs a workspace made with saveForBackward: true")
         }
-        try prepare(batch, workspace: ws)
-        ws.dropout = DropoutPlan(seed: dropoutSeed, config: config)
-        try run(ws)
-    }
-
-    private func run(_ ws: BertWorkspace) throws {
-        let p = parameters.pointer
-        timed(ws.profile, .embeddings) {
-            embeddings.forward(p, ws)
-        }
-        // Packed products only in inference: training's forward reads the live parameters and
-        // keeps what its backward reads.
-        let packed = ws.saveForBackward || ws.dropout != nil ? nil : packedLayers
-        for (l, layer) in encoder.layers.enumerated() {
-            let input = l == 0 ? ws.embeddings.output : ws.layers[l - 1].output
-            try layer.forward(p, input: input, ws.layers[l], ws, index: l, packed: packed?[l])
-        }
-        timed(ws.profile, .head) {
-            headForward(p, ws)
-        }
+        try architecture.forward(batch, config: config, parameters: parameters.pointer, workspace: ws, packed: nil,
+                                 dropoutSeed: dropoutSeed)
     }
 
     /// Convenience: one forward with a fresh workspace, logits returned as arrays.
@@ -70,9 +53,32 @@ extension BertForQuestionAnswering {
         ws.lossCounts = (s.count, e.count)
         return Float((s.sum / Double(s.count) + e.sum / Double(e.count)) / 2)
     }
+}
+
+extension BertArchitecture {
+    /// The forward pass over the weights at `p`: the trainable model's (packed: nil, sgemm) or
+    /// an inference snapshot's (its packed layers, in eval mode). `dropoutSeed`: training mode.
+    func forward(_ batch: BertBatch, config: BertConfig, parameters p: UnsafeMutablePointer<Float>,
+                 workspace ws: BertWorkspace, packed: [PackedBertLayer]?, dropoutSeed: UInt64? = nil) throws {
+        try prepare(batch, config: config, workspace: ws)
+        if let dropoutSeed { ws.dropout = DropoutPlan(seed: dropoutSeed, config: config) }
+        timed(ws.profile, .embeddings) {
+            embeddings.forward(p, ws)
+        }
+        // Packed products only in inference: a training forward reads the live parameters and
+        // keeps what its backward reads.
+        let packed = ws.saveForBackward || ws.dropout != nil ? nil : packed
+        for (l, layer) in encoder.layers.enumerated() {
+            let input = l == 0 ? ws.embeddings.output : ws.layers[l - 1].output
+            try layer.forward(p, input: input, ws.layers[l], ws, index: l, packed: packed?[l])
+        }
+        timed(ws.profile, .head) {
+            headForward(p, config: config, ws)
+        }
+    }
 
     /// Validates inputs against the config and copies them into the workspace.
-    private func prepare(_ batch: BertBatch, workspace ws: BertWorkspace) throws {
+    private func prepare(_ batch: BertBatch, config: BertConfig, workspace ws: BertWorkspace) throws {
         let B = batch.batchSize, T = batch.sequenceLength
         guard ws.config == config else {
             throw BertError.invalidInput("the workspace was planned for a different config")
@@ -104,7 +110,7 @@ extension BertForQuestionAnswering {
     }
 
     /// qa_outputs, then HF's split of the (B,T,2) logits into start (B,T) and end (B,T).
-    private func headForward(_ p: UnsafeMutablePointer<Float>, _ ws: BertWorkspace) {
+    private func headForward(_ p: UnsafeMutablePointer<Float>, config: BertConfig, _ ws: BertWorkspace) {
         let BT = ws.batch * ws.sequence, C = config.hiddenSize
         let input = encoder.layers.isEmpty ? ws.embeddings.output : ws.layers[encoder.layers.count - 1].output
         matmulForward(out: ws.head.logits, inp: input, weight: qaOutputs.weight.pointer(in: p),
@@ -134,7 +140,7 @@ extension BertEmbeddings {
 
 extension BertLayer {
     /// input is (B,T,C): the embeddings' or the previous layer's output.
-    /// `packed` (inference only, `setInferencePrecision`): the four products run on packed
+    /// `packed` (an inference snapshot's, `BertInferenceModel`): the four products run on packed
     /// weights instead (bf16: their inputs rounded into the workspace's bf16 scratch); the
     /// kernels between them are the same.
     func forward(_ p: UnsafeMutablePointer<Float>, input: UnsafeMutablePointer<Float>,

@@ -143,7 +143,7 @@ public final class BertWorkspace {
                                scratchpad: PackedScratchpad)
 
     /// The scratch for a forward in `precision`: the bf16 buffers only for bf16 (nil for fp32).
-    func packedScratch(_ precision: LinearPrecision) -> PackedBuffers {
+    func packedScratch(_ precision: InferencePrecision) -> PackedBuffers {
         let pad = scratchpad ?? PackedScratchpad()
         scratchpad = pad
         guard precision == .bf16 else { return (nil, nil, pad) }

@@ -1,5 +1,6 @@
 import BERT
 import Foundation
+import Kernels
 import SQuAD
 import Tokenization
 
@@ -10,33 +11,33 @@ import Tokenization
 /// Thread-safe: the model's weights are read-only; each call takes a workspace from a pool.
 public final class QuestionAnswerer: QuestionAnswering, @unchecked Sendable {
     public let tokenizer: BertTokenizer
-    public let model: BertForQuestionAnswering
+    public let model: BertInferenceModel
     /// Most windows per forward pass. Small chunks keep each layer's activations in cache:
     /// on 2 cores 4–8 windows per pass measured fastest (`bertqa bench answer`), 32 was slower
     /// than one question at a time.
     public var maxWindowsPerForward = 8
     private let pool = WorkspacePool()
 
-    public init(tokenizer: BertTokenizer, model: BertForQuestionAnswering) {
+    public init(tokenizer: BertTokenizer, model: BertInferenceModel) {
         self.tokenizer = tokenizer
         self.model = model
     }
 
     /// Loads tokenizer files and a Hugging Face checkpoint from `directory`, its weights packed
-    /// for fp32 inference (`setInferencePrecision(.fp32)`: the model is this answerer's own).
-    public convenience init(directory: URL) throws {
+    /// for inference in `precision` (`packedWeights: false`: fp32 through sgemm on the weights
+    /// as they are, less memory).
+    public convenience init(directory: URL, precision: InferencePrecision = .fp32, packedWeights: Bool = true) throws {
         let tokenizer = try BertTokenizer(directory: directory)
-        let (model, _) = try BertForQuestionAnswering.load(from: directory)
-        try Self.checkVocabulary(tokenizer, fits: model, in: directory)
-        try model.setInferencePrecision(.fp32)
+        let (model, _) = try BertInferenceModel.load(from: directory, precision: precision, packedWeights: packedWeights)
+        try Self.checkVocabulary(tokenizer, fits: model.config, in: directory)
         self.init(tokenizer: tokenizer, model: model)
     }
 
     /// Token ids past the embedding table would fail on the first question; this says so at load.
-    public static func checkVocabulary(_ tokenizer: BertTokenizer, fits model: BertForQuestionAnswering, in directory: URL) throws {
-        if tokenizer.vocabulary.count > model.config.vocabSize {
+    public static func checkVocabulary(_ tokenizer: BertTokenizer, fits config: BertConfig, in directory: URL) throws {
+        if tokenizer.vocabulary.count > config.vocabSize {
             throw InferenceError.model("the vocabulary in \(directory.path) has \(tokenizer.vocabulary.count) tokens, "
-                + "but config.json's vocab_size is \(model.config.vocabSize)")
+                + "but config.json's vocab_size is \(config.vocabSize)")
         }
     }
 

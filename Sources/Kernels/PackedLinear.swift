@@ -18,9 +18,15 @@ import Synchronization
 // runtime-rows variant took a slower generic path). oneDNN runs each product on its own
 // OpenMP team — the one `Parallel` uses.
 
-/// The arithmetic of a packed linear layer.
-public enum LinearPrecision: String, Sendable, CaseIterable {
+/// The arithmetic of inference's matrix products (a packed linear layer's).
+public enum InferencePrecision: String, Sendable, CaseIterable {
+    /// Everything in fp32: the logits match Hugging Face's within 1e-4 (the default).
     case fp32
+    /// The encoder's four linear layers per block in bfloat16 (AMX tiles or avx512_bf16, fp32
+    /// accumulation); embeddings, attention, LayerNorm and the QA head stay fp32. Opt-in. Logits
+    /// move by a few thousandths (MiniLM-L6: ≤ 0.004 from HF's fp32 logits), and by ~0.002 with
+    /// a window's place in the batch (the kernels differ by row count; on packed fp32 weights
+    /// that effect is ~1e-6). Speed and SQuAD EM/F1: docs/benchmarks-history.md, "bf16 inference".
     case bf16
 
     var dataType: dnnl_data_type_t { self == .fp32 ? dnnl_f32 : dnnl_bf16 }
@@ -84,7 +90,7 @@ nonisolated(unsafe) private let engine: dnnl_engine_t? = {
 public final class PackedLinear: @unchecked Sendable {
     public let inFeatures: Int
     public let outFeatures: Int
-    public let precision: LinearPrecision
+    public let precision: InferencePrecision
     public let activation: Activation?
     public let bf16Output: Bool
     private let packed: UnsafeMutableRawPointer
@@ -102,7 +108,7 @@ public final class PackedLinear: @unchecked Sendable {
     /// Converts and packs `weight` (N = outFeatures rows of K = inFeatures). Throws when this
     /// CPU has no fast kernels for `precision` (oneDNN would fall back to a reference loop).
     public init(weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, inFeatures: Int, outFeatures: Int,
-                precision: LinearPrecision, activation: Activation? = nil, bf16Output: Bool = false) throws {
+                precision: InferencePrecision, activation: Activation? = nil, bf16Output: Bool = false) throws {
         guard engine != nil else { throw PackedLinearError("oneDNN found no CPU engine") }
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
@@ -250,7 +256,7 @@ public final class PackedLinear: @unchecked Sendable {
 
     private static func primitiveDesc(
         rows: Int, weights: inout dnnl_memory_desc_t, inFeatures: Int, outFeatures: Int,
-        precision: LinearPrecision, hasBias: Bool, activation: Activation?, bf16Output: Bool
+        precision: InferencePrecision, hasBias: Bool, activation: Activation?, bf16Output: Bool
     ) throws -> dnnl_primitive_desc_t {
         var src = dnnl_memory_desc_t(), dst = dnnl_memory_desc_t(), biasDesc = dnnl_memory_desc_t()
         try check(dnnl_memory_desc_init_by_tag(&src, 2, [Int64(rows), Int64(inFeatures)], precision.dataType, dnnl_ab), "input")

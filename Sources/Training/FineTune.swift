@@ -56,7 +56,7 @@ public enum FineTune {
         try job.options.validate()
         let tokenizer = try BertTokenizer(directory: job.model)
         let (model, report) = try BertForQuestionAnswering.load(from: job.model, seed: job.options.seed)
-        try QuestionAnswerer.checkVocabulary(tokenizer, fits: model, in: job.model)
+        try QuestionAnswerer.checkVocabulary(tokenizer, fits: model.config, in: job.model)
         for message in report.messages { say(message) }
 
         var train = try SQuADDataset.load(job.trainFile)
@@ -88,11 +88,9 @@ public enum FineTune {
         var lastEval: SQuADEvaluation? = nil
         if job.evalMetrics, let validation {
             trainer.onEpochEnd = { epoch, _ in
-                // Packed weights for the evaluation's forwards, a snapshot of this epoch's weights
-                // released before training goes on.
-                try model.setInferencePrecision(.fp32)
-                defer { model.releaseInferenceWeights() }
-                let evaluation = try SQuADEvaluator.evaluate(model: model, tokenizer: tokenizer, dataset: validation,
+                // A snapshot of this epoch's weights, packed for the evaluation's forwards.
+                let evaluation = try SQuADEvaluator.evaluate(model: try BertInferenceModel(model),
+                                                             tokenizer: tokenizer, dataset: validation,
                                                              maxLength: job.options.maxLength, stride: job.options.stride,
                                                              batchSize: job.evalBatchSize)
                 say("epoch \(epoch): \(evaluation.metricsJSON)")

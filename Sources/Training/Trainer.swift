@@ -86,9 +86,6 @@ public final class Trainer {
     /// Runs (or resumes from `resume`, a checkpoint folder) to the end; returns the final state.
     @discardableResult
     public func run(resume: URL? = nil) throws -> TrainerState {
-        // Training changes the weights: packed inference copies of them would go stale. (The
-        // trainer's own forwards never use them: its workspace saves for the backward.)
-        model.releaseInferenceWeights()
         let schedule = options.warmupSteps > 0
             ? LinearSchedule(baseLR: options.learningRate, warmupSteps: options.warmupSteps, totalSteps: totalSteps)
             : LinearSchedule(baseLR: options.learningRate, warmupRatio: options.warmupRatio, totalSteps: totalSteps)

@@ -1,5 +1,8 @@
 import ArgumentParser
 import BERT
+import Foundation
+import Inference
+import Kernels
 
 extension InferencePrecision: ExpressibleByArgument {}
 
@@ -22,11 +25,16 @@ struct PrecisionOption: ParsableArguments {
         }
     }
 
-    /// Switches `model` to the chosen precision (a one-line CLI error when it cannot).
-    func apply(to model: BertForQuestionAnswering) throws {
-        guard packedWeights else { return model.releaseInferenceWeights() }
-        // QuestionAnswerer(directory:) packed fp32 at load: not twice (two copies at once).
-        if model.hasPackedInferenceWeights && model.inferencePrecision == precision { return }
-        try CLIError.wrap { try model.setInferencePrecision(precision) }
+    /// An inference snapshot of `model` in the chosen precision (a one-line CLI error when the
+    /// CPU cannot).
+    func inferenceModel(_ model: BertForQuestionAnswering) throws -> BertInferenceModel {
+        try CLIError.wrap { try BertInferenceModel(model, precision: precision, packedWeights: packedWeights) }
+    }
+
+    /// The checkpoint folder's tokenizer and model, ready to answer in the chosen precision.
+    func answerer(_ directory: String) throws -> QuestionAnswerer {
+        try CLIError.wrap {
+            try QuestionAnswerer(directory: URL(fileURLWithPath: directory), precision: precision, packedWeights: packedWeights)
+        }
     }
 }

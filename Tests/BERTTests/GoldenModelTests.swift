@@ -14,23 +14,24 @@ final class GoldenModelTests: XCTestCase {
         try assertParity(model, ref, "MiniLM-L6", logits: 1e-4, loss: 1e-5)
     }
 
-    /// Both paths of `model` against `ref`'s logits and loss.
+    /// Every path against `ref`'s logits and loss: the trainable model's forward, and inference
+    /// snapshots on the weights as they are (sgemm) and on packed fp32 weights.
     private func assertParity(_ model: BertForQuestionAnswering, _ ref: SafetensorsFile, _ name: String,
                               logits: Float, loss: Float) throws {
-        for packed in [false, true] {
-            if packed { try model.setInferencePrecision(.fp32) } else { model.releaseInferenceWeights() }
-            XCTAssertEqual(model.hasPackedInferenceWeights, packed, "\(name): this CPU offers no packed fp32 kernels")
-            let result = try ReferenceBatch(ref).run(model)
+        for (path, packed) in [("trainable model (sgemm)", nil), ("snapshot, sgemm", false), ("snapshot, packed fp32 weights", true)] {
+            let snapshot = try packed.map { try BertInferenceModel(model, packedWeights: $0) }
+            if let snapshot, let packed {
+                XCTAssertEqual(snapshot.hasPackedWeights, packed, "\(name): this CPU offers no packed fp32 kernels")
+            }
+            let result = try ReferenceBatch(ref).run(model, snapshot: snapshot)
             let startDiff = maxAbsDifference(result.start, try ref.floats("start_logits"))
             let endDiff = maxAbsDifference(result.end, try ref.floats("end_logits"))
             let lossDiff = abs(result.loss - (try ref.floats("loss"))[0])
-            let path = packed ? "packed fp32 weights" : "parameters (sgemm)"
             print("\(name) parity, \(path): start logits max |Δ| \(startDiff), end \(endDiff), loss |Δ| \(lossDiff)")
             XCTAssertLessThanOrEqual(startDiff, logits, path)
             XCTAssertLessThanOrEqual(endDiff, logits, path)
             XCTAssertLessThanOrEqual(lossDiff, loss, path)
         }
-        model.releaseInferenceWeights()
     }
 
     /// The tiny random BERT QA checkpoint saved by transformers' save_pretrained.
@@ -78,10 +79,12 @@ struct ReferenceBatch {
         endPositions = try ref.integers("end_positions")
     }
 
-    func run(_ model: BertForQuestionAnswering, saveForBackward: Bool = false) throws -> (start: [Float], end: [Float], loss: Float) {
+    /// The forward of `snapshot` when given, else of `model`; the loss by `model` on its logits.
+    func run(_ model: BertForQuestionAnswering, snapshot: BertInferenceModel? = nil,
+             saveForBackward: Bool = false) throws -> (start: [Float], end: [Float], loss: Float) {
         let ws = try BertWorkspace(config: model.config, maxBatch: batch.batchSize, maxSequence: batch.sequenceLength,
                                    saveForBackward: saveForBackward)
-        try model.forward(batch, workspace: ws)
+        if let snapshot { try snapshot.forward(batch, workspace: ws) } else { try model.forward(batch, workspace: ws) }
         let loss = try model.qaLoss(startPositions: startPositions, endPositions: endPositions, workspace: ws)
         return (Array(ws.startLogits), Array(ws.endLogits), loss)
     }

@@ -130,10 +130,10 @@ final class PackedLinearTests: XCTestCase {
         }
     }
 
-    /// One workspace serving forwards on the parameters (sgemm), on packed fp32 weights and on
-    /// bf16 weights in turn (its scratch holds both kinds of buffers): each fp32 forward gives the
-    /// same logits as the first of its kind, packed within 1e-5 of sgemm; and loading other
-    /// weights drops the packed copies (no stale weights).
+    /// One workspace serving forwards of the trainable model (sgemm), of a packed fp32 snapshot
+    /// and of a bf16 snapshot in turn (its scratch holds both kinds of buffers): each fp32 forward
+    /// gives the same logits as the first of its kind, packed within 1e-5 of sgemm. And a snapshot
+    /// never goes stale: weights loaded into the model afterwards leave it as it was.
     func testOneWorkspaceAcrossPrecisionsAndReloadedWeights() throws {
         let config = BertConfig(vocabSize: 30522, hiddenSize: 64, numHiddenLayers: 2, numAttentionHeads: 4,
                                 intermediateSize: 128, maxPositionEmbeddings: 512)
@@ -145,38 +145,37 @@ final class PackedLinearTests: XCTestCase {
                                   tokenTypeIDs: (0..<(B * T)).map { Int32($0 % T > 20 ? 1 : 0) },
                                   attentionMask: (0..<(B * T)).map { $0 % T < T - 9 * ($0 / T) ? 1 : 0 })
         let ws = try BertWorkspace(config: config, maxBatch: B, maxSequence: T)
-        func logits() throws -> [Float] {
-            try model.forward(batch, workspace: ws)
+        func logits(_ forward: (BertBatch, BertWorkspace) throws -> Void) throws -> [Float] {
+            try forward(batch, ws)
             return Array(ws.startLogits) + Array(ws.endLogits)
         }
-        let sgemm = try logits()
-        try model.setInferencePrecision(.fp32)
-        let packed = try logits()
+        let sgemm = try logits(model.forward)
+        let fp32 = try BertInferenceModel(model)
+        let packed = try logits(fp32.forward)
         XCTAssertLessThanOrEqual(maxAbsDifference(packed, sgemm), 1e-5)
         var bf16Ran = false
         do {
-            try model.setInferencePrecision(.bf16)
-            let bf16 = try logits()
-            XCTAssertLessThanOrEqual(maxAbsDifference(bf16, sgemm), 0.05)
+            let bf16 = try BertInferenceModel(model, precision: .bf16)
+            XCTAssertEqual(bf16.precision, .bf16)
+            XCTAssertLessThanOrEqual(maxAbsDifference(try logits(bf16.forward), sgemm), 0.05)
             bf16Ran = true
-        } catch {
+        } catch let error as BertError {
             print("SKIPPED (part): bf16 inference unavailable on this CPU (\(error))")
         }
-        try model.setInferencePrecision(.fp32)
-        XCTAssertEqual(try logits(), packed, "packed fp32 after bf16 in the same workspace (bf16 ran: \(bf16Ran))")
-        model.releaseInferenceWeights()
-        XCTAssertEqual(try logits(), sgemm)
+        XCTAssertEqual(try logits(fp32.forward), packed, "packed fp32 after bf16 in the same workspace (bf16 ran: \(bf16Ran))")
+        XCTAssertEqual(try logits(model.forward), sgemm)
 
-        // New weights through loadTensors while packed: the packed copies must go.
+        // New weights loaded into the model: the snapshot keeps the old ones; a new one follows.
         let other = try BertForQuestionAnswering(config: config, seed: 22)
         let folder = try TinyModel.temporaryFolder("packed-reload")
         defer { try? FileManager.default.removeItem(at: folder) }
         try other.save(to: folder)
         let expected = try other.predict(batch)
-        try model.setInferencePrecision(.fp32)
         _ = try model.loadTensors(from: SafetensorsFile(contentsOf: folder.appendingPathComponent("model.safetensors")))
-        XCTAssertFalse(model.hasPackedInferenceWeights)
-        XCTAssertEqual(try logits(), expected.startLogits + expected.endLogits)
+        XCTAssertEqual(try logits(fp32.forward), packed, "a snapshot does not change with the model")
+        XCTAssertEqual(try logits(model.forward), expected.startLogits + expected.endLogits)
+        XCTAssertLessThanOrEqual(maxAbsDifference(try logits(BertInferenceModel(model).forward),
+                                                  expected.startLogits + expected.endLogits), 1e-5)
     }
 
     /// MiniLM-L6 + the seed-0 head in bf16 against HF's fp32 logits: within a bf16-sized
@@ -186,13 +185,14 @@ final class PackedLinearTests: XCTestCase {
         let (model, _, ref) = try GoldenMiniLM.load()
         let batch = try ReferenceBatch(ref)
         let fp32 = try batch.run(model)
+        let snapshot: BertInferenceModel
         do {
-            try model.setInferencePrecision(.bf16)
-        } catch {
+            snapshot = try BertInferenceModel(model, precision: .bf16)
+        } catch let error as BertError {
             throw XCTSkip("SKIPPED: bf16 inference unavailable on this CPU (\(error))")
         }
-        XCTAssertEqual(model.inferencePrecision, .bf16)
-        let bf16 = try batch.run(model)
+        XCTAssertEqual(snapshot.precision, .bf16)
+        let bf16 = try batch.run(model, snapshot: snapshot)
         let refStart = try ref.floats("start_logits"), refEnd = try ref.floats("end_logits")
         let startDiff = maxAbsDifference(bf16.start, refStart), endDiff = maxAbsDifference(bf16.end, refEnd)
         print("MiniLM-L6 bf16 vs HF fp32: start logits max |Δ| \(startDiff), end \(endDiff), loss \(bf16.loss) vs \(fp32.loss)")
@@ -208,14 +208,10 @@ final class PackedLinearTests: XCTestCase {
             XCTAssertEqual(best(bf16.start), best(refStart), "window \(b): best start token")
             XCTAssertEqual(best(bf16.end), best(refEnd), "window \(b): best end token")
         }
-        // A training forward (workspace saving for backward) stays fp32 bit for bit.
-        let training = try batch.run(model, saveForBackward: true)
-        model.releaseInferenceWeights()
-        XCTAssertFalse(model.hasPackedInferenceWeights)
+        // Taking the snapshot left the model's own fp32 forward as it was, bit for bit.
         let again = try batch.run(model)
         XCTAssertEqual(again.start, fp32.start)
         XCTAssertEqual(again.end, fp32.end)
-        XCTAssertEqual(training.start, try batch.run(model, saveForBackward: true).start)
     }
 
     /// Forward passes on several threads at once, each with its own workspace, give the same
@@ -232,17 +228,18 @@ final class PackedLinearTests: XCTestCase {
         }
         var skipped: String?
         for precision in [InferencePrecision.fp32, .bf16] {
+            let snapshot: BertInferenceModel
             do {
-                try model.setInferencePrecision(precision)
-            } catch {
+                snapshot = try BertInferenceModel(model, precision: precision)
+            } catch let error as BertError {
                 skipped = "SKIPPED: bf16 inference unavailable on this CPU (\(error))"
                 continue
             }
-            XCTAssertTrue(model.hasPackedInferenceWeights)
-            let sequential = try batches.map { try model.predict($0).startLogits }
+            XCTAssertTrue(snapshot.hasPackedWeights)
+            let sequential = try batches.map { try snapshot.predict($0).startLogits }
             let results = Mutex<[[Float]?]>(Array(repeating: nil, count: batches.count))
             DispatchQueue.concurrentPerform(iterations: batches.count) { k in
-                let logits = try? model.predict(batches[k]).startLogits
+                let logits = try? snapshot.predict(batches[k]).startLogits
                 results.withLock { $0[k] = logits }
             }
             for (k, got) in results.withLock({ $0 }).enumerated() {

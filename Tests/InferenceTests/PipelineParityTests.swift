@@ -1,6 +1,7 @@
 import BERT
 import Foundation
 import Inference
+import Kernels
 import TestSupport
 import Tokenization
 import XCTest
@@ -9,7 +10,7 @@ import XCTest
 /// (MiniLM-L6 + the seeded QA head): same answers and offsets, scores within 1e-4 relative, with
 /// the model reading its parameters (sgemm) and with packed fp32 inference weights.
 final class PipelineParityTests: XCTestCase {
-    static func miniLMWithHead() throws -> QuestionAnswerer {
+    static func miniLMWithHead(precision: InferencePrecision = .fp32, packedWeights: Bool = true) throws -> QuestionAnswerer {
         guard let dir = Golden.miniLM else { throw XCTSkip(Golden.skipMessage("models/all-MiniLM-L6-v2")) }
         let headPath = "golden/model/qa_head_seed0.safetensors"
         guard let head = Golden.file(headPath) else { throw XCTSkip(Golden.skipMessage(headPath)) }
@@ -19,7 +20,8 @@ final class PipelineParityTests: XCTestCase {
             weights: [SafetensorsFile(contentsOf: dir.appendingPathComponent("model.safetensors")),
                       SafetensorsFile(contentsOf: head)])
         XCTAssertEqual(report.newlyInitialized, [])
-        return QuestionAnswerer(tokenizer: try BertTokenizer(directory: dir), model: model)
+        return QuestionAnswerer(tokenizer: try BertTokenizer(directory: dir),
+                                model: try BertInferenceModel(model, precision: precision, packedWeights: packedWeights))
     }
 
     static func options(_ parameters: [String: Any]) -> AnswerOptions {
@@ -36,11 +38,10 @@ final class PipelineParityTests: XCTestCase {
     func testEveryGoldenLineBatchedAndOneByOne() throws {
         let path = "golden/pipeline/qa-pipeline.jsonl"
         guard let url = Golden.file(path) else { throw XCTSkip(Golden.skipMessage(path)) }
-        let qa = try Self.miniLMWithHead()
         let lines = try Golden.jsonLines(url)
         for packed in [false, true] {
-            if packed { try qa.model.setInferencePrecision(.fp32) } else { qa.model.releaseInferenceWeights() }
-            XCTAssertEqual(qa.model.hasPackedInferenceWeights, packed)
+            let qa = try Self.miniLMWithHead(packedWeights: packed)
+            XCTAssertEqual(qa.model.hasPackedWeights, packed)
             try checkEveryLine(lines, qa, path: packed ? "packed fp32 weights" : "parameters (sgemm)")
         }
     }
@@ -89,10 +90,10 @@ final class PipelineBF16Tests: XCTestCase {
     func testGoldenLinesInBF16StayCloseToFP32() throws {
         let path = "golden/pipeline/qa-pipeline.jsonl"
         guard let url = Golden.file(path) else { throw XCTSkip(Golden.skipMessage(path)) }
-        let qa = try PipelineParityTests.miniLMWithHead()
+        let qa: QuestionAnswerer
         do {
-            try qa.model.setInferencePrecision(.bf16)
-        } catch {
+            qa = try PipelineParityTests.miniLMWithHead(precision: .bf16)
+        } catch let error as BertError {
             throw XCTSkip("SKIPPED: bf16 inference unavailable on this CPU (\(error))")
         }
         let lines = try Golden.jsonLines(url)

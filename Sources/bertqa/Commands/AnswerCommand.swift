@@ -69,8 +69,7 @@ struct AnswerCommand: ParsableCommand {
     }
 
     func run() throws {
-        let answerer = try CLIError.wrap { try QuestionAnswerer(directory: URL(fileURLWithPath: model)) }
-        try precisionOption.apply(to: answerer.model)
+        let answerer = try precisionOption.answerer(model)
         let options = answerOptions.options
         if let question, let context {
             let answers = try CLIError.wrap { try answerer.answer(question: question, context: context, options: options) }

@@ -61,7 +61,7 @@ struct BenchGemmCommand: ParsableCommand {
             var x16 = [UInt16](repeating: 0, count: precision == .bf16 ? rows * inF : 0)
             let layer = precisionOption.packedWeights
                 ? try CLIError.wrap { try PackedLinear(weight: w, bias: b, inFeatures: inF, outFeatures: outF,
-                                                       precision: precision.linear) } : nil
+                                                       precision: precision) } : nil
             let scratchpad = PackedScratchpad()
             func product() throws {
                 if let layer {

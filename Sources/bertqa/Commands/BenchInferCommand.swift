@@ -31,8 +31,8 @@ struct BenchInferCommand: ParsableCommand {
     }
 
     func run() throws {
-        let (net, input) = try shape.modelAndBatch()
-        try precisionOption.apply(to: net)
+        let (trainable, input) = try shape.modelAndBatch()
+        let net = try precisionOption.inferenceModel(trainable)
         let precision = precisionOption.precision
         let (config, batch, seq, ceiling) = (net.config, shape.batch, shape.seq, shape.ceiling)
         let workspace = try CLIError.wrap { try BertWorkspace(config: config, maxBatch: batch, maxSequence: seq) }
@@ -53,7 +53,7 @@ struct BenchInferCommand: ParsableCommand {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         if shape.json {
             print("{\"model\":\(JSONText.string(shape.model)),\"batch\":\(batch),\"seq\":\(seq),\"iterations\":\(iterations),"
-                + "\"precision\":\"\(precision.rawValue)\",\"packed_weights\":\(net.hasPackedInferenceWeights),\"cores\":\(cores),\"gemm_library\":\(JSONText.string(GEMM.library)),\"instruction_sets\":\(JSONText.string(GEMM.instructionSets)),"
+                + "\"precision\":\"\(precision.rawValue)\",\"packed_weights\":\(net.hasPackedWeights),\"cores\":\(cores),\"gemm_library\":\(JSONText.string(GEMM.library)),\"instruction_sets\":\(JSONText.string(GEMM.instructionSets)),"
                 + "\"ms_per_batch\":\(fmt(mean * 1000)),\"best_ms_per_batch\":\(fmt(best * 1000)),"
                 + "\"sequences_per_second\":\(fmt(Double(batch) / mean)),"
                 + "\"gflop_per_batch\":\(fmt(flops / 1e9)),\"gflops\":\(fmt(gflops)),"
@@ -63,7 +63,7 @@ struct BenchInferCommand: ParsableCommand {
         } else {
             print("model \(shape.model): \(config.numHiddenLayers) layers, hidden \(config.hiddenSize), "
                 + "\(config.numAttentionHeads) heads, FFN \(config.intermediateSize); batch \(batch) × \(seq); "
-                + "\(precision.rawValue)\(net.hasPackedInferenceWeights ? " on packed weights" : ", sgemm on the weights"), "
+                + "\(precision.rawValue)\(net.hasPackedWeights ? " on packed weights" : ", sgemm on the weights"), "
                 + "\(cores) cores, \(GEMM.library); \(GEMM.instructionSets)")
             print(String(format: "%.1f ms/batch (best %.1f), %.2f sequences/s", mean * 1000, best * 1000, Double(batch) / mean))
             print(String(format: "%.1f GFLOP/batch, %.1f GFLOP/s = %.0f %% of the %.0f GFLOP/s ceiling",
@@ -81,7 +81,7 @@ struct BenchInferCommand: ParsableCommand {
     /// `--on-request`: timed passes when asked, one JSON line per request, flushed at once (the
     /// driver waits for it). Between requests no thread works, so a peer timed meanwhile has the
     /// cores (libgomp's workers spin ~10 ms after a region, then sleep; drivers pause longer).
-    private func serveRequests(_ net: BertForQuestionAnswering, _ input: BertBatch, _ workspace: BertWorkspace) throws {
+    private func serveRequests(_ net: BertInferenceModel, _ input: BertBatch, _ workspace: BertWorkspace) throws {
         var output = BufferedOutput()
         output.write("{\"ready\":true,\"gflop_per_batch\":\(fmt(net.forwardFLOPs(batch: shape.batch, sequence: shape.seq) / 1e9))}\n")
         output.flush()

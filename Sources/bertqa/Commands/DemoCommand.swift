@@ -56,8 +56,7 @@ struct DemoCommand: ParsableCommand {
 
             say("\n== 3. evaluating on \(240) dev questions (run_qa-style decoding, official SQuAD v1.1 metric)")
             let tokenizer = try BertTokenizer(directory: outputURL)
-            let (fineTuned, _) = try BertForQuestionAnswering.load(from: outputURL)
-            try fineTuned.setInferencePrecision(.fp32)  // packed weights for the forwards below
+            let (fineTuned, _) = try BertInferenceModel.load(from: outputURL)  // packed weights
             let dev = try SQuADDataset.load(devURL)
             let evaluation = try SQuADEvaluator.evaluate(model: fineTuned, tokenizer: tokenizer, dataset: dev)
             say("   \(evaluation.metricsJSON)")

@@ -42,8 +42,8 @@ struct EvaluateCommand: ParsableCommand {
         let folder = URL(fileURLWithPath: model)
         let (evaluation, outputURL) = try CLIError.wrap { () -> (SQuADEvaluation, URL?) in
             let tokenizer = try BertTokenizer(directory: folder)
-            let (model, report) = try BertForQuestionAnswering.load(from: folder)
-            try precisionOption.apply(to: model)
+            let (model, report) = try BertInferenceModel.load(from: folder, precision: precisionOption.precision,
+                                                              packedWeights: precisionOption.packedWeights)
             for message in report.messages { FileHandle.standardError.write(Data(("warning: " + message + "\n").utf8)) }
             var dataset = try SQuADDataset.load(URL(fileURLWithPath: data))
             if let limit { dataset = dataset.prefix(limit) }

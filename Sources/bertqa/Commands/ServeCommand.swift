@@ -41,8 +41,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let answerer = try CLIError.wrap { try QuestionAnswerer(directory: URL(fileURLWithPath: model)) }
-        try precisionOption.apply(to: answerer.model)
+        let answerer = try precisionOption.answerer(model)
         let options = ServerOptions(host: host, port: port, maxBodyBytes: maxBodyBytes, maxBatchJobs: maxBatch)
         let host = self.host
         try await AnswerServer.run(engine: answerer, options: options) { port in

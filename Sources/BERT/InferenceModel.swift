@@ -1,0 +1,113 @@
+import Foundation
+import Kernels
+
+/// One encoder layer's linear layers packed once for inference (`PackedLinear`), in fp32 or bf16.
+/// The biases of q|k|v, attention-output and output are added by the fp32 kernels that follow
+/// them (as in the sgemm inference path). The intermediate layer's bias and activation: in bf16
+/// inside the product, which hands the output dense a bf16 input directly; in fp32 by bertqa's
+/// own pass after it (`biasActivationInPlace`), as oneDNN's GELU post-op ran slower here.
+struct PackedBertLayer: Sendable {
+    let qkv: PackedLinear
+    let attentionOutput: PackedLinear
+    let intermediate: PackedLinear
+    let output: PackedLinear
+    var precision: InferencePrecision { qkv.precision }
+
+    init(_ layer: BertLayer, _ p: UnsafePointer<Float>, precision: InferencePrecision) throws {
+        let sa = layer.attention.selfAttention, C = sa.query.inFeatures, I = layer.intermediate.dense.outFeatures
+        qkv = try PackedLinear(weight: p + sa.qkv.weight.offset, bias: nil, inFeatures: C, outFeatures: 3 * C,
+                               precision: precision)
+        attentionOutput = try PackedLinear(weight: p + layer.attention.output.dense.weight.offset, bias: nil,
+                                           inFeatures: C, outFeatures: C, precision: precision)
+        let bf16 = precision == .bf16
+        intermediate = try PackedLinear(weight: p + layer.intermediate.dense.weight.offset,
+                                        bias: bf16 ? p + layer.intermediate.dense.bias.offset : nil,
+                                        inFeatures: C, outFeatures: I, precision: precision,
+                                        activation: bf16 ? layer.intermediate.activation : nil, bf16Output: bf16)
+        output = try PackedLinear(weight: p + layer.output.dense.weight.offset, bias: nil, inFeatures: I, outFeatures: C,
+                                  precision: precision)
+    }
+}
+
+/// A `BertForQuestionAnswering` prepared for answering: a snapshot of its weights, with the
+/// encoder's linear layers packed once for oneDNN's matmul kernels in the chosen precision
+/// (fp32: the same arithmetic, faster products than sgemm on the weights as they are; bf16:
+/// opt-in, not fp32 parity). Immutable, so it can be shared between threads, and nothing in it
+/// can go stale: training the model it came from changes the model, not the snapshot (take a
+/// new one to answer with the new weights). Every stored property is a `let` of a Sendable
+/// type: the parameter buffer and the packed layers are written once, in `init`, and only read
+/// after.
+public final class BertInferenceModel: Sendable {
+    public let config: BertConfig
+    public let precision: InferencePrecision
+    let architecture: BertArchitecture
+    let parameters: FloatBuffer
+    /// nil: the encoder's products run through sgemm on `parameters` (fp32 only).
+    let packedLayers: [PackedBertLayer]?
+
+    /// Whether the encoder's products run on packed weights rather than through sgemm on the
+    /// weights as they are.
+    public var hasPackedWeights: Bool { packedLayers != nil }
+
+    /// A snapshot of `model`'s weights (copied) for inference in `precision`. `packedWeights:
+    /// false` keeps the weights as they are (sgemm, fp32 only; saves the packed copy's memory).
+    /// Throws when the CPU has no bf16 matrix kernels; for fp32 without packed kernels on this
+    /// CPU it falls back to sgemm.
+    public convenience init(_ model: BertForQuestionAnswering, precision: InferencePrecision = .fp32,
+                            packedWeights: Bool = true) throws {
+        let copy = FloatBuffer(count: model.parameters.count)
+        copy.pointer.update(from: model.parameters.pointer, count: model.parameters.count)
+        try self.init(config: model.config, architecture: model.architecture, parameters: copy,
+                      precision: precision, packedWeights: packedWeights)
+    }
+
+    /// Loads a Hugging Face checkpoint folder straight into a snapshot (no second copy of the
+    /// weights). Returns what `BertForQuestionAnswering.load` reports too.
+    public static func load(from directory: URL, precision: InferencePrecision = .fp32,
+                            packedWeights: Bool = true) throws -> (model: BertInferenceModel, report: LoadReport) {
+        let (model, report) = try BertForQuestionAnswering.load(from: directory)
+        let snapshot = try BertInferenceModel(config: model.config, architecture: model.architecture,
+                                              parameters: model.parameters, precision: precision,
+                                              packedWeights: packedWeights)
+        return (snapshot, report)
+    }
+
+    private init(config: BertConfig, architecture: BertArchitecture, parameters: FloatBuffer,
+                 precision: InferencePrecision, packedWeights: Bool) throws {
+        if precision == .bf16 && !packedWeights {
+            throw BertError.invalidInput("bf16 inference needs packed weights")
+        }
+        self.config = config
+        self.architecture = architecture
+        self.parameters = parameters
+        let p = UnsafePointer(parameters.pointer)
+        var packed: [PackedBertLayer]? = nil
+        if packedWeights {
+            do {
+                packed = try architecture.encoder.layers.map { try PackedBertLayer($0, p, precision: precision) }
+            } catch let error as PackedLinearError {
+                if precision == .bf16 { throw BertError.invalidInput("bf16 inference is not available: \(error)") }
+            }
+        }
+        self.packedLayers = packed
+        self.precision = packed == nil ? .fp32 : precision
+    }
+
+    /// Runs the model on `batch` (eval mode); start/end logits land in the workspace.
+    public func forward(_ batch: BertBatch, workspace ws: BertWorkspace) throws {
+        try architecture.forward(batch, config: config, parameters: parameters.pointer, workspace: ws,
+                                 packed: packedLayers)
+    }
+
+    /// Convenience: one forward with a fresh workspace, logits returned as arrays.
+    public func predict(_ batch: BertBatch) throws -> (startLogits: [Float], endLogits: [Float]) {
+        let ws = try BertWorkspace(config: config, maxBatch: batch.batchSize, maxSequence: batch.sequenceLength)
+        try forward(batch, workspace: ws)
+        return (Array(ws.startLogits), Array(ws.endLogits))
+    }
+
+    /// Model FLOPs of one forward pass, for reports.
+    public func forwardFLOPs(batch: Int, sequence: Int) -> Double {
+        config.forwardFLOPs(batch: batch, sequence: sequence)
+    }
+}
