@@ -10,7 +10,7 @@
 /// `tokenizers` takes Cc/Cf/Co/P*/Mn from a crate frozen at Unicode 8/9, while Swift follows a
 /// current Unicode. The few code points whose category changed or that were assigned since are
 /// listed in `UnicodeExceptions` (checked over all 1.1 M code points against `tokenizers`
-/// 0.22.2, see `scripts/make_unicode_reference.py`).
+/// 0.22.2, see `scripts/fixtures/make_unicode_reference.py`).
 enum CharClass {
     static let control: UInt8 = 1
     static let whitespace: UInt8 = 2

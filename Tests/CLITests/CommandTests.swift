@@ -103,7 +103,7 @@ final class CommandTests: XCTestCase {
     }
 
     /// `bench infer`: the JSON fields, and `--on-request` (one line of pass times per line
-    /// of input, a bad line a one-line error and a non-zero exit) as scripts/bench_paired.py uses it.
+    /// of input, a bad line a one-line error and a non-zero exit) as scripts/bench/bench_paired.py uses it.
     func testBenchInferJSONAndOnRequest() throws {
         let model = try CLITestModel.folder().path
         let shape = ["bench", "infer", "--model", model, "--batch", "2", "--seq", "16"]

@@ -3,7 +3,7 @@ import TestSupport
 import Tokenization
 import XCTest
 
-/// Edge cases against BertTokenizerFast outputs recorded by scripts/make_tokenizer_cases.py:
+/// Edge cases against BertTokenizerFast outputs recorded by scripts/fixtures/make_tokenizer_cases.py:
 /// accents (precomposed and combining), CJK, emoji and other astral characters, control
 /// characters, NBSP / zero-width / ideographic spaces, words over 100 characters, empty and
 /// whitespace-only text, literal special tokens, windows and rejected window settings.

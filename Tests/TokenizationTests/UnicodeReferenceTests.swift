@@ -4,7 +4,7 @@ import Tokenization
 import XCTest
 
 /// Every Unicode code point against what Hugging Face `tokenizers` 0.22.2 does with it
-/// (fixture made by scripts/make_unicode_reference.py; no ../shared needed).
+/// (fixture made by scripts/fixtures/make_unicode_reference.py; no ../shared needed).
 final class UnicodeReferenceTests: XCTestCase {
     struct Reference {
         var runs: [(ClosedRange<UInt32>, String)] = []

@@ -13,7 +13,7 @@ struct BenchGemmCommand: ParsableCommand {
         abstract: "Matrix-product speed at BERT-layer shapes (rows × in → out), as the model runs them.",
         discussion: """
         Default shapes: MiniLM-L6 at one 384-token window (q|k|v, attention output, FFN up, FFN down)
-        and the same for 16 windows. Compare with scripts/bench_torch_gemm.py (PyTorch/MKL).
+        and the same for 16 windows. Compare with scripts/bench/bench_torch_gemm.py (PyTorch/MKL).
         Inference's path (weights packed once) by default; --no-packed-weights: training's (sgemm).
         """
     )

@@ -22,7 +22,7 @@ struct BenchInferCommand: ParsableCommand {
 
     @Flag(help: ArgumentHelp(
         "Instead of --iterations: after the warm-up print {\"ready\":true}, then for each line of standard input (a count n, 1 if empty) run n timed passes and print {\"ms\":[...]}.",
-        discussion: "For drivers that interleave bertqa with a peer pass by pass (scripts/bench_paired.py)."))
+        discussion: "For drivers that interleave bertqa with a peer pass by pass (scripts/bench/bench_paired.py)."))
     var onRequest = false
 
     func validate() throws {

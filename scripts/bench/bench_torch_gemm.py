@@ -2,7 +2,7 @@
 """PyTorch (MKL) peer of `bertqa bench gemm`: torch.nn.functional.linear (addmm) at the same
 rows × in → out shapes, fp32, 2 threads by default. Prints one JSON object like --json.
 
-    python3 scripts/bench_torch_gemm.py [--threads 2] [--shapes 384x384x1152,...]
+    python3 scripts/bench/bench_torch_gemm.py [--threads 2] [--shapes 384x384x1152,...]
 """
 import argparse, json, time
 import torch

@@ -2,7 +2,7 @@
 """Peer for `bertqa bench tokenize`: HF BertTokenizerFast on the same texts, same machine.
 
     pip install 'transformers==4.57.6' 'tokenizers==0.22.2'
-    python scripts/peer_tokenize.py ../shared/models/all-MiniLM-L6-v2 ../shared/squad/dev-v1.1.json
+    python scripts/bench/peer_tokenize.py ../shared/models/all-MiniLM-L6-v2 ../shared/squad/dev-v1.1.json
 """
 import json
 import sys

@@ -3,9 +3,9 @@
 # checkpoint writes: a checkpoint every step), resume each time, and compare the final weights
 # with an uninterrupted run of the same seed. Needs ../shared (MiniLM) or BERTQA_MODEL.
 #
-#   scripts/crash_resume.sh [TRIALS=20]
+#   scripts/reliability/crash_resume.sh [TRIALS=20]
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 TRIALS=${1:-20}
 SHARED=${BERTQA_SHARED:-../shared}
 MODEL=${BERTQA_MODEL:-$SHARED/models/all-MiniLM-L6-v2}

@@ -3,7 +3,7 @@
 // by SwiftPM:
 //
 //   apt-get install -y libopenblas-dev libdnnl-dev
-//   gcc -O2 -fopenmp scripts/gemm_libraries.c -o /tmp/gemm_libraries -lopenblas -ldnnl
+//   gcc -O2 -fopenmp scripts/probes/gemm_libraries.c -o /tmp/gemm_libraries -lopenblas -ldnnl
 //   OPENBLAS_CORETYPE=Cooperlake OPENBLAS_NUM_THREADS=1 /tmp/gemm_libraries
 //
 // out (M,N) = inp (M,K) · weightᵀ, weight (N,K) as a Linear layer stores it. Per shape, 40

@@ -5,7 +5,7 @@
 # ...): the second run of a pair measured ~5 % slower than the first here, whichever binary it
 # was, so a fixed order favours A. Dev tool; CI never runs it.
 #
-#   scripts/ab_binaries.sh /tmp/base/.build/release/bertqa .build/release/bertqa 6 \
+#   scripts/bench/ab_binaries.sh /tmp/base/.build/release/bertqa .build/release/bertqa 6 \
 #       infer --model minilm-shape --iterations 6
 set -euo pipefail
 A=$1 B=$2 R=$3; shift 3

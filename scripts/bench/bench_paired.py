@@ -10,10 +10,10 @@ apart, so a pair's ratio sees (nearly) one machine state. Prints each pair, then
 median ratio over the pairs, its quartiles, how many pairs bertqa won, and each side's median and
 fastest turn.
 
-    python3 scripts/bench_paired.py [--pairs 30] [--work 1x384] [--bertqa .build/release/bertqa]
-    python3 scripts/bench_paired.py --against /tmp/base/bertqa ...   # two bertqa builds instead
-    python3 scripts/bench_paired.py --precision bf16 ...   # bertqa --precision bf16 vs PyTorch in bfloat16
-    python3 scripts/bench_paired.py --onnxruntime ...      # ONNX Runtime as a third side (fp32)
+    python3 scripts/bench/bench_paired.py [--pairs 30] [--work 1x384] [--bertqa .build/release/bertqa]
+    python3 scripts/bench/bench_paired.py --against /tmp/base/bertqa ...   # two bertqa builds instead
+    python3 scripts/bench/bench_paired.py --precision bf16 ...   # bertqa --precision bf16 vs PyTorch in bfloat16
+    python3 scripts/bench/bench_paired.py --onnxruntime ...      # ONNX Runtime as a third side (fp32)
 
 With --onnxruntime (pip install onnxruntime onnx; 1.32 measured), the PyTorch model is exported to
 ONNX (opset 17, the same weights) and run by an ONNX Runtime session on the same threads; each pair

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Shows that Hugging Face transformers loads a checkpoint bertqa saved, with no missing keys.
 
-    scripts/export_for_hf_check.sh /tmp/hf     # saves with `bertqa train`, then runs this on each
-    python3 scripts/check_hf_load.py /tmp/hf/tiny-bert --reference ../shared/golden/tiny-bert/reference.safetensors
+    scripts/interop/export_for_hf_check.sh /tmp/hf     # saves with `bertqa train`, then runs this on each
+    python3 scripts/interop/check_hf_load.py /tmp/hf/tiny-bert --reference ../shared/golden/tiny-bert/reference.safetensors
 
 (any folder bertqa saved works). Measured: both load with no missing/unexpected/mismatched keys; logits
 within 1e-6 (MiniLM, 7.2e-7) and 6e-8 (tiny-bert) of the transformers reference.

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Saves checkpoints with `bertqa train` and has Hugging Face transformers load them
-# (scripts/check_hf_load.py): no missing, unexpected or mismatched keys, and, for tiny-bert
+# (scripts/interop/check_hf_load.py): no missing, unexpected or mismatched keys, and, for tiny-bert
 # saved after one step at learning rate 1e-30 (its weights move by ~1e-30), transformers' logits on the
 # saved folder within 1e-5 of the reference transformers computed on the original.
 # Needs ../shared (or BERTQA_SHARED) and a Python with transformers and torch; CI never runs it.
 #
-#   PYTHON=/work/venv/bin/python scripts/export_for_hf_check.sh [OUT]
+#   PYTHON=/work/venv/bin/python scripts/interop/export_for_hf_check.sh [OUT]
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 SHARED=${BERTQA_SHARED:-../shared}
 PYTHON=${PYTHON:-python3}
 OUT=${1:-$(mktemp -d)}
@@ -17,8 +17,8 @@ ONE_STEP=(--train-file Sources/bertqa/Resources/demo-train.json --max-train-samp
           --batch-size 8 --max-length 128 --stride 32 --max-steps 1)
 
 "$BIN" train --model "$SHARED/golden/tiny-bert/model" "${ONE_STEP[@]}" --learning-rate 1e-30 --output "$OUT/tiny-bert" >/dev/null
-"$PYTHON" scripts/check_hf_load.py "$OUT/tiny-bert" --reference "$SHARED/golden/tiny-bert/reference.safetensors"
+"$PYTHON" scripts/interop/check_hf_load.py "$OUT/tiny-bert" --reference "$SHARED/golden/tiny-bert/reference.safetensors"
 
 "$BIN" train --model "$SHARED/models/all-MiniLM-L6-v2" "${ONE_STEP[@]}" --output "$OUT/minilm-qa" >/dev/null
-"$PYTHON" scripts/check_hf_load.py "$OUT/minilm-qa"
+"$PYTHON" scripts/interop/check_hf_load.py "$OUT/minilm-qa"
 echo "saved in $OUT; transformers loaded both"

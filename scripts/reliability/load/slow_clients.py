@@ -1,6 +1,6 @@
 """Slow and dropped clients against `bertqa serve` while timing normal requests (issue 8).
 
-    python3 scripts/load/slow_clients.py PORT
+    python3 scripts/reliability/load/slow_clients.py PORT
 
 Opens 32 slowloris connections (request headers dribbled one byte every 0.5 s), 32 that
 connect and vanish, 32 that send a whole request and close before the answer, and 32 that

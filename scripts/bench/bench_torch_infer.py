@@ -5,8 +5,8 @@ With --precision bf16 (the peer of `bertqa bench infer --precision bf16`): the w
 bfloat16 (`model.to(torch.bfloat16)`), PyTorch's fastest bf16 setup here (autocast measured
 ~1.2-1.5x slower; BENCHMARKS.md "bf16 inference").
 
-    python3 scripts/bench_torch_infer.py --model ../shared/models/all-MiniLM-L6-v2 --batch 16 --seq 384
-    python3 scripts/bench_torch_infer.py --model bert-base --batch 1 --seq 384   # random weights
+    python3 scripts/bench/bench_torch_infer.py --model ../shared/models/all-MiniLM-L6-v2 --batch 16 --seq 384
+    python3 scripts/bench/bench_torch_infer.py --model bert-base --batch 1 --seq 384   # random weights
 """
 import argparse
 import json

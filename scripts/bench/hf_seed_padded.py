@@ -17,8 +17,8 @@ Prints one JSON object per part: wall seconds, windows/s, the padded tokens proc
 peak RSS. Dev tool (CI never runs Python); the venv of BENCHMARKS.md, plus `datasets` and
 `accelerate>=0.26` (HF's Trainer needs it):
 
-    /work/venv/bin/python scripts/hf_seed_padded.py train    [--shared ../shared]
-    /work/venv/bin/python scripts/hf_seed_padded.py evaluate [--shared ../shared] [--model DIR]
+    /work/venv/bin/python scripts/bench/hf_seed_padded.py train    [--shared ../shared]
+    /work/venv/bin/python scripts/bench/hf_seed_padded.py evaluate [--shared ../shared] [--model DIR]
 """
 import argparse
 import json

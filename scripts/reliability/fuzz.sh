@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (Swift's -sanitize=fuzzer with AddressSanitizer) and runs each.
 #
-#   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     targets: tokenizer safetensors squad request
-#   FUZZ_RUNS=1000000 scripts/fuzz.sh 0 squad          run a fixed number of inputs instead (0 = no time limit)
+#   scripts/reliability/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     targets: tokenizer safetensors squad request
+#   FUZZ_RUNS=1000000 scripts/reliability/fuzz.sh 0 squad          run a fixed number of inputs instead (0 = no time limit)
 #
 # Each target is compiled straight from the module sources it exercises (no SwiftPM, so only
 # the code under test is instrumented). Corpora live in Fuzz/corpus/<target> (seeds committed);
 # crashes are written to .build-fuzz/crashes/<target>/ and must become regression tests.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 SECONDS_PER_TARGET=${1:-60}
 shift || true
 TARGETS=${*:-tokenizer safetensors squad request}

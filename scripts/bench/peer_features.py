@@ -5,7 +5,7 @@ Builds the seed notebook's training features (prepare_train_features) for --trai
 evaluation features (prepare_validation_features) for --dev, padded to max_length as the seed
 and run_qa do, and times the two `map` calls (loading excluded, best of --repeats).
 
-    /work/venv/bin/python scripts/peer_features.py --model ../shared/models/all-MiniLM-L6-v2 \
+    /work/venv/bin/python scripts/bench/peer_features.py --model ../shared/models/all-MiniLM-L6-v2 \
         --train ../shared/squad/train-v1.1.first44articles.json --dev ../shared/squad/dev-v1.1.json
 """
 import argparse

@@ -7,7 +7,7 @@ gets the first (or the second) slot of a pair.
 Prints every pair, the median ratio per workload, and the ratio of each side's fastest batch
 over all rounds (the least disturbed run of each).
 
-    python3 scripts/bench_side_by_side.py [--rounds 3] [--only infer|train] [--work 1x384] [--bertqa .build/release/bertqa]
+    python3 scripts/bench/bench_side_by_side.py [--rounds 3] [--only infer|train] [--work 1x384] [--bertqa .build/release/bertqa]
 
 Needs the venv of BENCHMARKS.md (torch 2.13, transformers 4.57) as PYTHON (default /work/venv/bin/python).
 """
@@ -42,7 +42,7 @@ def main():
                 continue
             count = ["--iterations" if kind == "infer" else "--steps", str(n)]
             ours_cmd = [a.bertqa, "bench", kind, "--model", model, "--batch", str(batch), "--seq", str(seq), "--json"] + count
-            peer_cmd = [py, f"scripts/bench_torch_{kind}.py", "--model", model, "--batch", str(batch), "--seq", str(seq)] + count
+            peer_cmd = [py, f"scripts/bench/bench_torch_{kind}.py", "--model", model, "--batch", str(batch), "--seq", str(seq)] + count
             if r % 2 == 0:
                 ours = run(ours_cmd); peer = run(peer_cmd)
             else:

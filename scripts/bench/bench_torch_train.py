@@ -4,9 +4,9 @@ train mode (dropout from the config), QA loss, backward, clip_grad_norm_(1.0), A
 weight decay 0.01 on the same parameters as HF's Trainer), on random full-length windows of the
 same shape and answer positions. Prints one JSON object like `bertqa bench train --json`.
 
-    python3 scripts/bench_torch_train.py --model minilm-shape --batch 16 --seq 384
-    python3 scripts/bench_torch_train.py --model ../shared/models/all-MiniLM-L6-v2 --batch 16 --seq 384
-    python3 scripts/bench_torch_train.py --model bert-base --batch 4 --seq 384
+    python3 scripts/bench/bench_torch_train.py --model minilm-shape --batch 16 --seq 384
+    python3 scripts/bench/bench_torch_train.py --model ../shared/models/all-MiniLM-L6-v2 --batch 16 --seq 384
+    python3 scripts/bench/bench_torch_train.py --model bert-base --batch 4 --seq 384
 """
 import argparse
 import json

@@ -5,7 +5,7 @@
 // the sizes each call is given. So bertqa's tiles are sized from the shape and core count alone
 // (`LinearTiles`), never from timing. Dev probe; CI never runs it.
 //
-//   gcc -O2 scripts/probe_sgemm_cuts.c -o /tmp/probe_sgemm_cuts -ldnnl && OMP_NUM_THREADS=1 /tmp/probe_sgemm_cuts
+//   gcc -O2 scripts/probes/probe_sgemm_cuts.c -o /tmp/probe_sgemm_cuts -ldnnl && OMP_NUM_THREADS=1 /tmp/probe_sgemm_cuts
 //   ONEDNN_MAX_CPU_ISA=AVX2 OMP_NUM_THREADS=1 /tmp/probe_sgemm_cuts     # the AVX2 kernels on an AVX-512 host
 #include <oneapi/dnnl/dnnl.h>
 #include <stdio.h>

@@ -3,9 +3,9 @@
 # train questions (3 epochs, lr 3e-5, batch 16, weight decay 0.01, max length 384, stride 128),
 # then evaluate run_qa-style on the first 2,000 dev questions. Prints wall times and peak RSS.
 #
-#   scripts/seed_job.sh [OUTPUT_DIR] [extra train flags...]
+#   scripts/bench/seed_job.sh [OUTPUT_DIR] [extra train flags...]
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 OUT=${1:-seed-run}
 shift || true
 SHARED=${BERTQA_SHARED:-../shared}

@@ -5,7 +5,7 @@
 // BENCHMARKS.md, session 10. Dev tool, not built by SwiftPM:
 //
 //   apt-get install -y libdnnl-dev
-//   gcc -O2 -fopenmp scripts/gemm_packed.c -o /tmp/gemm_packed -ldnnl && OMP_NUM_THREADS=2 /tmp/gemm_packed
+//   gcc -O2 -fopenmp scripts/probes/gemm_packed.c -o /tmp/gemm_packed -ldnnl && OMP_NUM_THREADS=2 /tmp/gemm_packed
 //
 // out (M,N) = inp (M,K) · weightᵀ + bias, weight (N,K) as a Linear layer stores it (the (K,N)
 // matrix in "ba" order). Per shape, 40 calls of each variant interleaved, best of each.
