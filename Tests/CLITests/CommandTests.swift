@@ -107,12 +107,17 @@ final class CommandTests: XCTestCase {
     func testBenchInferJSONAndOnRequest() throws {
         let model = try CLITestModel.folder().path
         let shape = ["bench", "infer", "--model", model, "--batch", "2", "--seq", "16"]
-        let plain = try CLI.run(shape + ["--iterations", "2", "--json"])
+        let plain = try CLI.run(shape + ["--iterations", "2", "--json", "--ceiling", "200"])
         XCTAssertEqual(plain.status, 0, plain.stderr)
         let report = try XCTUnwrap(json(plain.stdout) as? [String: Any], plain.stdout)
         for key in ["sequences_per_second", "ms_per_batch", "gflops", "peak_rss_mb", "percent_of_ceiling"] {
             XCTAssertGreaterThan(report[key] as? Double ?? 0, 0, key)
         }
+        // No --ceiling, no % figure: the machine's peak is the user's to give, not a default.
+        let bare = try CLI.run(shape + ["--iterations", "1", "--json"])
+        let bareReport = try XCTUnwrap(json(bare.stdout) as? [String: Any], bare.stdout)
+        XCTAssertNil(bareReport["percent_of_ceiling"])
+        XCTAssertNotNil(bareReport["gflops"])
         let paced = try CLI.run(shape + ["--on-request"], stdin: "1\n3\n\n")
         XCTAssertEqual(paced.status, 0, paced.stderr)
         let lines = paced.stdout.split(separator: "\n").map { json(String($0)) as? [String: Any] }

@@ -21,11 +21,65 @@ struct BenchCommand: ParsableCommand {
     )
 }
 
+/// The model a bench verb runs: a checkpoint folder, or a built-in shape with seeded random
+/// weights (no download, the same work as the real model).
+enum BenchModel: ExpressibleByArgument, CustomStringConvertible {
+    case folder(URL)
+    case shape(name: String, config: BertConfig)
+
+    static let shapes: [(name: String, config: BertConfig)] = [("bert-base", .bertBase), ("minilm-shape", .miniLML6)]
+
+    init?(argument: String) {
+        if let shape = Self.shapes.first(where: { $0.name == argument }) {
+            self = .shape(name: shape.name, config: shape.config)
+        } else {
+            self = .folder(URL(fileURLWithPath: argument))
+        }
+    }
+
+    var description: String {
+        switch self {
+        case .folder(let url): url.path
+        case .shape(let name, _): name
+        }
+    }
+
+    func load() throws -> BertForQuestionAnswering {
+        switch self {
+        case .folder(let url): try BertForQuestionAnswering.load(from: url).model
+        case .shape(_, let config): try BertForQuestionAnswering(config: config, seed: 0)
+        }
+    }
+}
+
+/// The % figure's reference: the machine's fp32 peak in GFLOP/s, when the user gives one (it
+/// differs by CPU and core count; there is no default to be wrong about).
+struct CeilingOption: ParsableArguments {
+    @Option(parsing: .unconditional, help: "This machine's fp32 peak in GFLOP/s, to also print each figure as a % of it.")
+    var ceiling: Double?
+
+    func validate() throws {
+        if let ceiling, !(ceiling > 0) { throw ValidationError("--ceiling must be positive") }
+    }
+
+    /// " = N % of the C GFLOP/s ceiling", or nothing.
+    func percentText(_ gflops: Double) -> String {
+        ceiling.map { String(format: " = %.0f %% of the %.0f GFLOP/s ceiling", 100 * gflops / $0, $0) } ?? ""
+    }
+
+    /// `,"percent_of_ceiling":N`, or nothing.
+    func percentJSON(_ gflops: Double) -> String {
+        ceiling.map { String(format: ",\"percent_of_ceiling\":%.2f", 100 * gflops / $0) } ?? ""
+    }
+}
+
 /// What `bench infer` and `bench train` share: the model (folder or built-in shape), the batch
 /// shape, the machine's ceiling for the % figure, and JSON output.
 struct BenchModelOptions: ParsableArguments {
-    @Option(help: "A model folder, or a built-in shape with random weights: bert-base, minilm-shape.")
-    var model: String
+    @Option(help: ArgumentHelp("A model folder, or a built-in shape with random weights.",
+                               discussion: "Built-in shapes: \(BenchModel.shapes.map(\.name).joined(separator: ", ")).",
+                               valueName: "folder-or-shape"))
+    var model: BenchModel
 
     @Option(parsing: .unconditional, help: "Windows per batch.")
     var batch: Int = 16
@@ -33,8 +87,7 @@ struct BenchModelOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Tokens per window.")
     var seq: Int = 384
 
-    @Option(parsing: .unconditional, help: "The machine's fp32 ceiling in GFLOP/s (the issues' reference: OpenBLAS sgemm on all cores) for the % figure.")
-    var ceiling: Double = 198
+    @OptionGroup var ceiling: CeilingOption
 
     @Flag(help: "Print one JSON object.")
     var json = false
@@ -45,25 +98,15 @@ struct BenchModelOptions: ParsableArguments {
     func validate() throws {
         if batch < 1 { throw ValidationError("--batch must be at least 1") }
         if seq < 1 { throw ValidationError("--seq must be at least 1") }
-        if !(ceiling > 0) { throw ValidationError("--ceiling must be positive") }
     }
 
     /// The model and one batch of random full windows for it, or a one-line CLI error.
     func modelAndBatch() throws -> (model: BertForQuestionAnswering, batch: BertBatch) {
-        let net = try CLIError.wrap { try loadModel() }
+        let net = try CLIError.wrap { try model.load() }
         guard seq <= net.config.maxPositionEmbeddings else {
             throw CLIError(description: "--seq \(seq) exceeds the model's max_position_embeddings \(net.config.maxPositionEmbeddings)")
         }
         return (net, try CLIError.wrap { try randomBatch(net.config) })
-    }
-
-    /// The model folder, or a built-in shape with seeded random weights.
-    func loadModel() throws -> BertForQuestionAnswering {
-        switch model {
-        case "bert-base": return try BertForQuestionAnswering(config: .bertBase, seed: 0)
-        case "minilm-shape": return try BertForQuestionAnswering(config: .miniLML6, seed: 0)
-        default: return try BertForQuestionAnswering.load(from: URL(fileURLWithPath: model)).model
-        }
     }
 
     /// Full windows (no padding): random ids, question-then-context token types.

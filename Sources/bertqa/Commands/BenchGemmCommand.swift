@@ -19,38 +19,25 @@ struct BenchGemmCommand: ParsableCommand {
     )
 
     @Option(parsing: .unconditional, help: "Shapes as rows×in×out, comma-separated (e.g. 384x384x1152,6144x384x1536).")
-    var shapes = "384x384x1152,384x384x384,384x384x1536,384x1536x384,6144x384x1152,6144x384x384,6144x384x1536,6144x1536x384"
+    var shapes = GemmShapes.miniLM
 
     @Option(parsing: .unconditional, help: "Seconds to time each shape.")
     var seconds = 1.0
 
-    @Option(parsing: .unconditional, help: "The machine's fp32 ceiling in GFLOP/s, for the % column.")
-    var ceiling = 198.0
+    @OptionGroup var ceiling: CeilingOption
 
     @Flag(help: "Print one JSON object.")
     var json = false
 
     @OptionGroup var precisionOption: PrecisionOption
 
-    func parsedShapes() throws -> [(rows: Int, inFeatures: Int, outFeatures: Int)] {
-        try shapes.split(separator: ",").map { item in
-            let parts = item.split(separator: "x").compactMap { Int($0) }
-            guard parts.count == 3, parts.allSatisfy({ $0 > 0 && $0 <= 1 << 16 }) else {
-                throw ValidationError("--shapes: \"\(item)\" is not rows×in×out with positive sizes up to 65536")
-            }
-            return (parts[0], parts[1], parts[2])
-        }
-    }
-
     func validate() throws {
-        _ = try parsedShapes()
         if !(seconds > 0) { throw ValidationError("--seconds must be positive") }
-        if !(ceiling > 0) { throw ValidationError("--ceiling must be positive") }
     }
 
     func run() throws {
         var results: [String] = []
-        for (rows, inF, outF) in try parsedShapes() {
+        for (rows, inF, outF) in shapes.shapes {
             var random = SeededGenerator(seed: 1)
             func values(_ n: Int) -> [Float] { (0..<n).map { _ in Float.random(in: -1 ... 1, using: &random) } }
             let x = values(rows * inF), w = values(outF * inF), b = values(outF)
@@ -83,12 +70,38 @@ struct BenchGemmCommand: ParsableCommand {
                 results.append("{\"rows\":\(rows),\"in\":\(inF),\"out\":\(outF),\"ms\":\(String(format: "%.3f", elapsed / Double(calls) * 1000)),"
                     + "\"gflops\":\(String(format: "%.1f", gflops))}")
             } else {
-                print(String(format: "%5d × %4d → %4d  %8.3f ms  %6.1f GFLOP/s  %3.0f %%", rows, inF, outF,
-                             elapsed / Double(calls) * 1000, gflops, 100 * gflops / ceiling))
+                print(String(format: "%5d × %4d → %4d  %8.3f ms  %6.1f GFLOP/s", rows, inF, outF,
+                             elapsed / Double(calls) * 1000, gflops) + ceiling.percentText(gflops))
             }
         }
         if json {
             print("{\"precision\":\"\(precisionOption.precision.rawValue)\",\"cores\":\(Parallel.workers),\"gemm_library\":\(JSONText.string(GEMM.library)),\"instruction_sets\":\(JSONText.string(GEMM.instructionSets)),\"shapes\":[\(results.joined(separator: ","))]}")
         }
+    }
+}
+
+/// `--shapes`: products as rows×in×out, parsed once, when the command line is read.
+struct GemmShapes: ExpressibleByArgument {
+    let shapes: [(rows: Int, inFeatures: Int, outFeatures: Int)]
+
+    /// MiniLM-L6's four products at one 384-token window, then at 16.
+    static let miniLM = GemmShapes(shapes: [(384, 384, 1152), (384, 384, 384), (384, 384, 1536), (384, 1536, 384),
+                                            (6144, 384, 1152), (6144, 384, 384), (6144, 384, 1536), (6144, 1536, 384)])
+
+    init(shapes: [(rows: Int, inFeatures: Int, outFeatures: Int)]) { self.shapes = shapes }
+
+    init?(argument: String) {
+        var parsed: [(rows: Int, inFeatures: Int, outFeatures: Int)] = []
+        for item in argument.split(separator: ",") {
+            let parts = item.split(separator: "x").compactMap { Int($0) }
+            guard parts.count == 3, parts.allSatisfy({ $0 > 0 && $0 <= 1 << 16 }) else { return nil }
+            parsed.append((parts[0], parts[1], parts[2]))
+        }
+        guard !parsed.isEmpty else { return nil }
+        shapes = parsed
+    }
+
+    var defaultValueDescription: String {
+        shapes.map { "\($0.rows)x\($0.inFeatures)x\($0.outFeatures)" }.joined(separator: ",")
     }
 }

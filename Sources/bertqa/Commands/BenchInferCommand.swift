@@ -6,7 +6,7 @@ import Support
 import Training
 
 /// `bertqa bench infer`: forward passes of BertForQuestionAnswering on full-length random
-/// windows; ms per batch, sequences/s, GFLOP/s against the machine's fp32 ceiling, peak RSS.
+/// windows; ms per batch, sequences/s, GFLOP/s (and % of the machine's fp32 peak with --ceiling), peak RSS.
 struct BenchInferCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "infer",
@@ -34,7 +34,7 @@ struct BenchInferCommand: ParsableCommand {
         let (trainable, input) = try shape.modelAndBatch()
         let net = try precisionOption.inferenceModel(trainable)
         let precision = precisionOption.precision
-        let (config, batch, seq, ceiling) = (net.config, shape.batch, shape.seq, shape.ceiling)
+        let (config, batch, seq) = (net.config, shape.batch, shape.seq)
         let workspace = try CLIError.wrap { try BertWorkspace(config: config, maxBatch: batch, maxSequence: seq) }
         try CLIError.wrap { try net.forward(input, workspace: workspace) }  // warm-up: page in, BLAS setup
         if onRequest { return try serveRequests(net, input, workspace) }
@@ -52,12 +52,12 @@ struct BenchInferCommand: ParsableCommand {
         let rss = peakRSSMegabytes()
         let cores = ProcessInfo.processInfo.activeProcessorCount
         if shape.json {
-            print("{\"model\":\(JSONText.string(shape.model)),\"batch\":\(batch),\"seq\":\(seq),\"iterations\":\(iterations),"
+            print("{\"model\":\(JSONText.string(shape.model.description)),\"batch\":\(batch),\"seq\":\(seq),\"iterations\":\(iterations),"
                 + "\"precision\":\"\(precision.rawValue)\",\"packed_weights\":\(net.hasPackedWeights),\"cores\":\(cores),\"gemm_library\":\(JSONText.string(GEMM.library)),\"instruction_sets\":\(JSONText.string(GEMM.instructionSets)),"
                 + "\"ms_per_batch\":\(fmt(mean * 1000)),\"best_ms_per_batch\":\(fmt(best * 1000)),"
                 + "\"sequences_per_second\":\(fmt(Double(batch) / mean)),"
                 + "\"gflop_per_batch\":\(fmt(flops / 1e9)),\"gflops\":\(fmt(gflops)),"
-                + "\"percent_of_ceiling\":\(fmt(100 * gflops / ceiling)),\"peak_rss_mb\":\(fmt(rss))"
+                + "\"peak_rss_mb\":\(fmt(rss))" + shape.ceiling.percentJSON(gflops)
                 + (shape.profile ? ",\"profile_ms_per_batch\":{" + operationsJSON(ops, runs: iterations).joined(separator: ",") + "}" : "")
                 + "}")
         } else {
@@ -66,8 +66,7 @@ struct BenchInferCommand: ParsableCommand {
                 + "\(precision.rawValue)\(net.hasPackedWeights ? " on packed weights" : ", sgemm on the weights"), "
                 + "\(cores) cores, \(GEMM.library); \(GEMM.instructionSets)")
             print(String(format: "%.1f ms/batch (best %.1f), %.2f sequences/s", mean * 1000, best * 1000, Double(batch) / mean))
-            print(String(format: "%.1f GFLOP/batch, %.1f GFLOP/s = %.0f %% of the %.0f GFLOP/s ceiling",
-                         flops / 1e9, gflops, 100 * gflops / ceiling, ceiling))
+            print(String(format: "%.1f GFLOP/batch, %.1f GFLOP/s", flops / 1e9, gflops) + shape.ceiling.percentText(gflops))
             print(String(format: "peak RSS %.0f MB", rss))
             if shape.profile {
                 print("per batch:")

@@ -27,7 +27,7 @@ struct BenchTrainCommand: ParsableCommand {
 
     func run() throws {
         let (net, input) = try shape.modelAndBatch()
-        let (config, batch, seq, ceiling, profile) = (net.config, shape.batch, shape.seq, shape.ceiling, shape.profile)
+        let (config, batch, seq, profile) = (net.config, shape.batch, shape.seq, shape.profile)
         let workspace = try CLIError.wrap {
             try BertWorkspace(config: config, maxBatch: batch, maxSequence: seq, saveForBackward: true)
         }
@@ -70,12 +70,12 @@ struct BenchTrainCommand: ParsableCommand {
         let rss = peakRSSMegabytes()
         let cores = ProcessInfo.processInfo.activeProcessorCount
         if shape.json {
-            var fields = "{\"model\":\(JSONText.string(shape.model)),\"batch\":\(batch),\"seq\":\(seq),\"steps\":\(steps),"
+            var fields = "{\"model\":\(JSONText.string(shape.model.description)),\"batch\":\(batch),\"seq\":\(seq),\"steps\":\(steps),"
                 + "\"cores\":\(cores),\"gemm_library\":\(JSONText.string(GEMM.library)),\"instruction_sets\":\(JSONText.string(GEMM.instructionSets)),"
                 + "\"ms_per_step\":\(fmt(mean * 1000)),\"best_ms_per_step\":\(fmt(best * 1000)),"
                 + "\"sequences_per_second\":\(fmt(Double(batch) / mean)),"
                 + "\"gflop_per_step\":\(fmt(flops / 1e9)),\"gflops\":\(fmt(gflops)),"
-                + "\"percent_of_ceiling\":\(fmt(100 * gflops / ceiling)),\"peak_rss_mb\":\(fmt(rss))"
+                + "\"peak_rss_mb\":\(fmt(rss))" + shape.ceiling.percentJSON(gflops)
             if profile {
                 let items = phases.entries.map { "\(JSONText.string($0.name)):\(fmt($0.seconds / Double(steps) * 1000))" }
                     + operationsJSON(ops, runs: steps)
@@ -87,8 +87,7 @@ struct BenchTrainCommand: ParsableCommand {
                 + "\(config.numAttentionHeads) heads, FFN \(config.intermediateSize), dropout \(config.hiddenDropoutProb)/"
                 + "\(config.attentionProbsDropoutProb); batch \(batch) × \(seq); \(cores) cores, \(GEMM.library); \(GEMM.instructionSets)")
             print(String(format: "%.1f ms/step (best %.1f), %.2f sequences/s", mean * 1000, best * 1000, Double(batch) / mean))
-            print(String(format: "%.1f GFLOP/step (3× forward), %.1f GFLOP/s = %.0f %% of the %.0f GFLOP/s ceiling",
-                         flops / 1e9, gflops, 100 * gflops / ceiling, ceiling))
+            print(String(format: "%.1f GFLOP/step (3× forward), %.1f GFLOP/s", flops / 1e9, gflops) + shape.ceiling.percentText(gflops))
             print(String(format: "peak RSS %.0f MB", rss))
             if profile { printProfile(phases, ops, stepSeconds: mean) }
         }
