@@ -10,11 +10,20 @@ public struct LoadReport: Sendable, Equatable {
 
     public init() {}
 
-    /// HF-style warning lines; empty when the checkpoint matched exactly.
-    public var messages: [String] {
+    /// HF-style warning lines for a model about to answer; empty when the checkpoint matched
+    /// exactly.
+    public var messages: [String] { messages(training: false) }
+
+    /// The same, for a model about to be fine-tuned: the new weights are what training is for.
+    public var trainingMessages: [String] { messages(training: true) }
+
+    private func messages(training: Bool) -> [String] {
         var out: [String] = []
         if !newlyInitialized.isEmpty {
-            out.append("Some weights were newly initialized (not in the checkpoint): \(newlyInitialized.joined(separator: ", ")). Train the model before using it for predictions.")
+            let names = newlyInitialized.joined(separator: ", ")
+            out.append(training
+                ? "Some weights were newly initialized (not in the checkpoint): \(names); fine-tuning trains them."
+                : "Some weights were newly initialized (not in the checkpoint): \(names). Train the model before using it for predictions: its answers are random.")
         }
         if !unexpected.isEmpty {
             out.append("Some checkpoint weights were not used: \(unexpected.joined(separator: ", ")).")

@@ -12,15 +12,19 @@ import Tokenization
 public final class QuestionAnswerer: QuestionAnswering, @unchecked Sendable {
     public let tokenizer: BertTokenizer
     public let model: BertInferenceModel
+    /// What loading the checkpoint found (`init(directory:)`): a QA head missing from it was
+    /// initialized at random, and the answers mean nothing until the model is fine-tuned.
+    public let loadReport: LoadReport
     /// Most windows per forward pass. Small chunks keep each layer's activations in cache:
     /// on 2 cores 4–8 windows per pass measured fastest (`bertqa bench answer`), 32 was slower
     /// than one question at a time.
     public var maxWindowsPerForward = 8
     private let pool = WorkspacePool()
 
-    public init(tokenizer: BertTokenizer, model: BertInferenceModel) {
+    public init(tokenizer: BertTokenizer, model: BertInferenceModel, loadReport: LoadReport = LoadReport()) {
         self.tokenizer = tokenizer
         self.model = model
+        self.loadReport = loadReport
     }
 
     /// Loads tokenizer files and a Hugging Face checkpoint from `directory`, its weights packed
@@ -28,9 +32,9 @@ public final class QuestionAnswerer: QuestionAnswering, @unchecked Sendable {
     /// as they are, less memory).
     public convenience init(directory: URL, precision: InferencePrecision = .fp32, packedWeights: Bool = true) throws {
         let tokenizer = try BertTokenizer(directory: directory)
-        let (model, _) = try BertInferenceModel.load(from: directory, precision: precision, packedWeights: packedWeights)
+        let (model, report) = try BertInferenceModel.load(from: directory, precision: precision, packedWeights: packedWeights)
         try Self.checkVocabulary(tokenizer, fits: model.config, in: directory)
-        self.init(tokenizer: tokenizer, model: model)
+        self.init(tokenizer: tokenizer, model: model, loadReport: report)
     }
 
     /// Token ids past the embedding table would fail on the first question; this says so at load.

@@ -57,7 +57,7 @@ public enum FineTune {
         let tokenizer = try BertTokenizer(directory: job.model)
         let (model, report) = try BertForQuestionAnswering.load(from: job.model, seed: job.options.seed)
         try QuestionAnswerer.checkVocabulary(tokenizer, fits: model.config, in: job.model)
-        for message in report.messages { say(message) }
+        for message in report.trainingMessages { say(message) }
 
         var train = try SQuADDataset.load(job.trainFile)
         if let n = job.maxTrainSamples { train = train.prefix(n) }

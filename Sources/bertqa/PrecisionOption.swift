@@ -31,10 +31,15 @@ struct PrecisionOption: ParsableArguments {
         try CLIError.wrap { try BertInferenceModel(model, precision: precision, packedWeights: packedWeights) }
     }
 
-    /// The checkpoint folder's tokenizer and model, ready to answer in the chosen precision.
+    /// The checkpoint folder's tokenizer and model, ready to answer in the chosen precision;
+    /// what loading found (an untrained QA head) is said once on stderr, as transformers does.
     func answerer(_ directory: String) throws -> QuestionAnswerer {
-        try CLIError.wrap {
+        let answerer = try CLIError.wrap {
             try QuestionAnswerer(directory: URL(fileURLWithPath: directory), precision: precision, packedWeights: packedWeights)
         }
+        for message in answerer.loadReport.messages {
+            FileHandle.standardError.write(Data(("warning: " + message + "\n").utf8))
+        }
+        return answerer
     }
 }

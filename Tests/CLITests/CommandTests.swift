@@ -1,3 +1,4 @@
+import BERT
 import Foundation
 import TestSupport
 import XCTest
@@ -90,6 +91,43 @@ final class CommandTests: XCTestCase {
                                  "--stride", "32", "--no-dynamic-padding", "--max-steps", "1"])
         XCTAssertEqual(fixed.status, 0, fixed.stderr)
         XCTAssertEqual((json(fixed.stdout) as? [String: Any])?["train_padded_tokens"] as? Int, 8 * 128, fixed.stdout)
+    }
+
+    /// A checkpoint without a QA head (a base model): `answer` says once on stderr that the head
+    /// is untrained, as transformers does, and still answers; a trained model gives no warning,
+    /// and `train` does not tell the user to train.
+    func testAnswerWarnsAboutAnUntrainedHeadAndTrainDoesNot() throws {
+        let source = try CLITestModel.folder()
+        let headless = try TinyModel.temporaryFolder("bertqa-cli-headless")
+        defer { try? FileManager.default.removeItem(at: headless) }
+        for name in try FileManager.default.contentsOfDirectory(atPath: source.path) where name != "model.safetensors" {
+            try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: headless.appendingPathComponent(name))
+        }
+        let file = try SafetensorsFile(contentsOf: source.appendingPathComponent("model.safetensors"))
+        var buffers: [UnsafeMutableBufferPointer<Float>] = []
+        defer { buffers.forEach { $0.deallocate() } }
+        let tensors = try file.names.filter { !$0.hasPrefix("qa_outputs.") }.map { name in
+            let values = try file.floats(name)
+            let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: values.count)
+            _ = buffer.initialize(from: values)
+            buffers.append(buffer)
+            return SafetensorsWriter.Tensor(name: name, shape: try file.entry(name).shape, floats: UnsafeBufferPointer(buffer))
+        }
+        try SafetensorsWriter.write(tensors, to: headless.appendingPathComponent("model.safetensors"))
+        let question = ["--question", "Who?", "--context", "Marie Curie won two Nobel prizes."]
+        let untrained = try CLI.run(["answer", "--model", headless.path] + question)
+        XCTAssertEqual(untrained.status, 0, untrained.stderr)
+        XCTAssertEqual(untrained.stderr.components(separatedBy: "newly initialized").count - 1, 1, untrained.stderr)
+        XCTAssertTrue(untrained.stderr.contains("Train the model before using it"), untrained.stderr)
+        let trained = try CLI.run(["answer", "--model", source.path] + question)
+        XCTAssertFalse(trained.stderr.contains("newly initialized"), trained.stderr)
+        let training = try CLI.run(["train", "--model", headless.path, "--train-file", trainSample,
+                                    "--output", TinyModel.temporaryFolder("bertqa-cli-train-headless").path,
+                                    "--max-train-samples", "8", "--epochs", "1", "--batch-size", "8",
+                                    "--max-length", "128", "--stride", "32", "--max-steps", "1"])
+        XCTAssertEqual(training.status, 0, training.stderr)
+        XCTAssertTrue(training.stderr.contains("fine-tuning trains them"), training.stderr)
+        XCTAssertFalse(training.stderr.contains("Train the model before using it"), training.stderr)
     }
 
     func testDemoRunsEndToEndWithAGivenModel() throws {
