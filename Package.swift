@@ -4,6 +4,7 @@
 // The targets follow the data's path, and dependencies point one way:
 //   Tokenization (text → tokens → windows)      knows nothing of the model
 //   SQuAD        (data, features, spans, metrics) builds on Tokenization
+//   Support      (atomic files, process memory)   Foundation only
 //   Kernels      (BLAS + SIMD numeric kernels)    knows nothing of text
 //   BERT         (config, weights, layers)        builds on Kernels
 //   Inference    (QA pipeline, SQuAD evaluation)  joins the two sides
