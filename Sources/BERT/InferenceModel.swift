@@ -86,7 +86,10 @@ public final class BertInferenceModel: Sendable {
             do {
                 packed = try architecture.encoder.layers.map { try PackedBertLayer($0, p, precision: precision) }
             } catch let error as PackedLinearError {
-                if precision == .bf16 { throw BertError.invalidInput("bf16 inference is not available: \(error)") }
+                if precision == .bf16 {
+                    throw BertError.invalidInput("bf16 inference needs a CPU with AMX or avx512_bf16 instructions; "
+                        + "this one runs \(GEMM.instructionSets): use fp32 (\(error))")
+                }
             }
         }
         self.packedLayers = packed

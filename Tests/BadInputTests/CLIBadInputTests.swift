@@ -175,6 +175,9 @@ final class CLIBadInputTests: XCTestCase {
             Case(label: "train: output under /proc", args: train + ["--output", "/proc/bertqa-out"], mention: "/proc/bertqa-out"),
             Case(label: "train: output under a file", args: train + ["--output", good + "/out"], mention: good),
             Case(label: "evaluate: output under /proc", args: ["evaluate", "--model", model, "--data", good, "--output", "/proc/bertqa-out"], mention: "/proc/bertqa-out"),
+            Case(label: "evaluate: output is a file", args: ["evaluate", "--model", model, "--data", good, "--output", good],
+                 mention: "is a file: give a folder"),
+            Case(label: "bench gemm: a shape of two sizes", args: ["bench", "gemm", "--shapes", "384x384"], mention: "shapes"),
             Case(label: "demo: output under /proc", args: ["demo", "--model", model, "--output", "/proc/bertqa-out", "--max-steps", "1"], mention: "/proc/bertqa-out"),
         ]
         try check(cases)

@@ -49,6 +49,10 @@ struct EvaluateCommand: ParsableCommand {
             if let limit { dataset = dataset.prefix(limit) }
             let outputURL = output.map { URL(fileURLWithPath: $0) }
             if let outputURL {
+                var isFolder: ObjCBool = false
+                if FileManager.default.fileExists(atPath: outputURL.path, isDirectory: &isFolder), !isFolder.boolValue {
+                    throw CLIError(description: "--output \(outputURL.path) is a file: give a folder, for predictions.json and the metrics")
+                }
                 try FileManager.default.createDirectory(at: outputURL, withIntermediateDirectories: true)
             }
             let progress = Progress(label: "evaluating")
