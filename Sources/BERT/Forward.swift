@@ -28,9 +28,7 @@ extension BertForQuestionAnswering {
 
     /// Convenience: one forward with a fresh workspace, logits returned as arrays.
     public func predict(_ batch: BertBatch) throws -> (startLogits: [Float], endLogits: [Float]) {
-        let ws = try BertWorkspace(config: config, maxBatch: batch.batchSize, maxSequence: batch.sequenceLength)
-        try forward(batch, workspace: ws)
-        return (Array(ws.startLogits), Array(ws.endLogits))
+        try BertWorkspace.logits(config: config, batch: batch, forward)
     }
 
     /// HF's QA loss on the last forward's logits: positions clamped to [0, T], T ignored,
@@ -52,6 +50,17 @@ extension BertForQuestionAnswering {
                                     batch: B, classes: T, ignoreIndex: T)
         ws.lossCounts = (s.count, e.count)
         return Float((s.sum / Double(s.count) + e.sum / Double(e.count)) / 2)
+    }
+}
+
+extension BertWorkspace {
+    /// `forward` (the trainable model's or a snapshot's) on a fresh workspace sized for `batch`,
+    /// its logits as arrays: what both `predict`s do.
+    static func logits(config: BertConfig, batch: BertBatch,
+                       _ forward: (BertBatch, BertWorkspace) throws -> Void) throws -> (startLogits: [Float], endLogits: [Float]) {
+        let ws = try BertWorkspace(config: config, maxBatch: batch.batchSize, maxSequence: batch.sequenceLength)
+        try forward(batch, ws)
+        return (Array(ws.startLogits), Array(ws.endLogits))
     }
 }
 

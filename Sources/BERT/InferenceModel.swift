@@ -104,9 +104,7 @@ public final class BertInferenceModel: Sendable {
 
     /// Convenience: one forward with a fresh workspace, logits returned as arrays.
     public func predict(_ batch: BertBatch) throws -> (startLogits: [Float], endLogits: [Float]) {
-        let ws = try BertWorkspace(config: config, maxBatch: batch.batchSize, maxSequence: batch.sequenceLength)
-        try forward(batch, workspace: ws)
-        return (Array(ws.startLogits), Array(ws.endLogits))
+        try BertWorkspace.logits(config: config, batch: batch, forward)
     }
 
     /// Model FLOPs of one forward pass, for reports.

@@ -76,7 +76,7 @@ public struct LinearTiles {
         self.outFeatures = outFeatures
         let pieces = workers * Self.tilesPerWorker
         @inline(__always) func cut(_ n: Int) -> Int { max(16, ((n + pieces - 1) / pieces + 15) / 16 * 16) }
-        if workers == 1 || rows * inFeatures * outFeatures < 1 << 18 || rows < 2 * workers {
+        if gemmChunks(rows: rows, inFeatures: inFeatures, outFeatures: outFeatures, workers: workers) == 1 {
             (tileRows, tileColumns) = (max(rows, 1), max(outFeatures, 1))
         } else if rows <= 1024 && outFeatures % 16 == 0 && outFeatures >= 32 * workers {
             (tileRows, tileColumns) = (rows, cut(outFeatures))
@@ -122,6 +122,6 @@ private func linearBlock(
 
 /// One chunk per worker when the product is big enough to share; tiny products run inline.
 @inline(__always)
-func gemmChunks(rows: Int, inFeatures: Int, outFeatures: Int) -> Int {
-    rows * inFeatures * outFeatures < 1 << 18 || rows < 2 * Parallel.workers ? 1 : Parallel.workers
+func gemmChunks(rows: Int, inFeatures: Int, outFeatures: Int, workers: Int = Parallel.workers) -> Int {
+    rows * inFeatures * outFeatures < 1 << 18 || rows < 2 * workers ? 1 : workers
 }

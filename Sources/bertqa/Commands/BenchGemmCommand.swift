@@ -18,7 +18,7 @@ struct BenchGemmCommand: ParsableCommand {
         """
     )
 
-    @Option(parsing: .unconditional, help: "Shapes as rows×in×out, comma-separated (e.g. 384x384x1152,6144x384x1536).")
+    @Option(parsing: .unconditional, help: "Shapes as rows×in×out, comma-separated, sizes 1–65536 (e.g. 384x384x1152,6144x384x1536).")
     var shapes = GemmShapes.miniLM
 
     @Option(parsing: .unconditional, help: "Seconds to time each shape.")
