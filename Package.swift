@@ -4,7 +4,7 @@
 // The targets follow the data's path, and dependencies point one way:
 //   Tokenization (text → tokens → windows)      knows nothing of the model
 //   SQuAD        (data, features, spans, metrics) builds on Tokenization
-//   Support      (atomic files, process memory)   Foundation only
+//   Support      (JSON, atomic files, memory)     Foundation only
 //   Kernels      (BLAS + SIMD numeric kernels)    knows nothing of text
 //   BERT         (config, weights, layers)        builds on Kernels
 //   Inference    (QA pipeline, SQuAD evaluation)  joins the two sides
@@ -84,19 +84,20 @@ let package = Package(
             name: "CDNNL",
             providers: [.apt(["libdnnl-dev"])]
         ),
-        // Files written whole or not at all, process memory: what several modules need.
+        // JSON (one ordered value type, Python-exact writing, Codable), files written whole or
+        // not at all, process memory: what several modules need.
         .target(name: "Support"),
-        .target(name: "Tokenization"),
-        .target(name: "SQuAD", dependencies: ["Tokenization"]),
+        .target(name: "Tokenization", dependencies: ["Support"]),
+        .target(name: "SQuAD", dependencies: ["Tokenization", "Support"]),
         .target(name: "Kernels", dependencies: ["CDNNL"], swiftSettings: fastMath),
         .target(name: "BERT", dependencies: ["Kernels", "Support"], swiftSettings: fastMath),
-        .target(name: "Inference", dependencies: ["BERT", "Kernels", "SQuAD", "Tokenization"]),
+        .target(name: "Inference", dependencies: ["BERT", "Kernels", "SQuAD", "Tokenization", "Support"]),
         .target(name: "Training", dependencies: ["BERT", "SQuAD", "Tokenization", "Kernels", "Inference", "Support"], swiftSettings: fastMath),
         // The HTTP service; only the CLI imports it.
         .target(
             name: "Server",
             dependencies: [
-                "Inference",
+                "Inference", "Support",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -114,13 +115,14 @@ let package = Package(
         // Test-only helpers: find ../shared, read JSON lines, compare arrays, run kernels on one thread.
         .target(name: "TestSupport", dependencies: ["Kernels"], path: "Tests/TestSupport"),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "TestSupport"]),
-        .testTarget(name: "SQuADTests", dependencies: ["SQuAD", "Tokenization", "TestSupport"]),
+        .testTarget(name: "SQuADTests", dependencies: ["SQuAD", "Tokenization", "Support", "TestSupport"]),
+        .testTarget(name: "SupportTests", dependencies: ["Support"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
         .testTarget(name: "BERTTests", dependencies: ["BERT", "Kernels", "Support", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "BERT", "Kernels", "SQuAD", "Tokenization", "TestSupport"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "BERT", "Kernels", "Tokenization", "TestSupport"]),
         // Runs the built `bertqa` binary as a user would.
-        .testTarget(name: "CLITests", dependencies: ["bertqa", "BERT", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["bertqa", "BERT", "Support", "TestSupport"]),
         // The bad-input table, over the library and over the built `bertqa` binary.
         .testTarget(name: "BadInputTests",
                     dependencies: ["bertqa", "BERT", "Inference", "SQuAD", "Tokenization", "Training", "TestSupport"]),

@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import Support
 
 /// The fields of a Hugging Face BERT `config.json` that the model uses.
 public struct BertConfig: Sendable, Equatable {
@@ -50,58 +51,58 @@ public struct BertConfig: Sendable, Equatable {
 
     /// Reads `config.json`.
     public static func load(from url: URL) throws -> BertConfig {
-        guard FileManager.default.fileExists(atPath: url.path) else {
-            throw BertError.fileNotFound(path: url.path)
+        let json: JSONValue
+        do { json = try JSONValue.load(contentsOf: url) } catch {
+            switch error {
+            case .notFound(let path): throw BertError.fileNotFound(path: path)
+            case .unreadable(let path, let reason): throw BertError.unreadableFile(path: path, reason: reason)
+            case .malformed(let path, let reason): throw BertError.invalidConfig(path: path, field: "(root)", reason: "is not valid JSON: \(reason)")
+            }
         }
-        let data: Data
-        // An empty regular file is named as such, and never reaches Data(contentsOf:): on Linux,
-        // swift-foundation's zero-size read path leaks a 4 KB buffer (found by the SQuAD fuzzer).
-        var info = stat()
-        if stat(url.path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_size == 0 {
-            throw BertError.unreadableFile(path: url.path, reason: "the file is empty")
-        }
-        do { data = try Data(contentsOf: url) } catch {
-            throw BertError.unreadableFile(path: url.path, reason: "\(error)")
-        }
-        return try BertConfig(jsonData: data, source: url.path)
+        return try BertConfig(json: json, source: url.path)
     }
 
-    /// Parses config JSON; `source` names the file in errors.
+    /// Parses config JSON text; `source` names the file in errors.
     public init(jsonData: Data, source: String = "config.json") throws {
-        let object: Any
-        do { object = try JSONSerialization.jsonObject(with: jsonData) } catch {
+        let json: JSONValue
+        do { json = try JSONValue.parse(jsonData) } catch {
             throw BertError.invalidConfig(path: source, field: "(root)", reason: "is not valid JSON: \(error)")
         }
-        guard let json = object as? [String: Any] else {
-            throw BertError.invalidConfig(path: source, field: "(root)", reason: "is not a JSON object")
+        try self.init(json: json, source: source)
+    }
+
+    /// Reads a parsed `config.json`, with HF's defaults for absent fields.
+    public init(json: JSONValue, source: String = "config.json") throws {
+        let file: ConfigFile
+        do { file = try JSONValueDecoder.decode(ConfigFile.self, from: json) } catch {
+            let field = error.path == "$" ? "(root)" : String(error.path.dropFirst(2))
+            throw BertError.invalidConfig(path: source, field: field, reason: error.reason)
         }
-        let reader = ConfigReader(json: json, source: source)
-        let defaults = BertConfig()
-        if let type = json["model_type"] as? String, type != "bert" {
+        if let type = file.modelType, type != "bert" {
             throw BertError.unsupportedConfig(field: "model_type", value: type)
         }
-        if let kind = json["position_embedding_type"] as? String, kind != "absolute" {
+        if let kind = file.positionEmbeddingType, kind != "absolute" {
             throw BertError.unsupportedConfig(field: "position_embedding_type", value: kind)
         }
-        let actName = try reader.string("hidden_act", default: "gelu")
+        let defaults = BertConfig()
+        let actName = file.hiddenAct ?? defaults.hiddenAct.rawValue
         guard let act = BertConfig.activation(named: actName) else {
             throw BertError.unsupportedConfig(field: "hidden_act", value: actName)
         }
         self.init(
-            vocabSize: try reader.int("vocab_size", default: defaults.vocabSize),
-            hiddenSize: try reader.int("hidden_size", default: defaults.hiddenSize),
-            numHiddenLayers: try reader.int("num_hidden_layers", default: defaults.numHiddenLayers),
-            numAttentionHeads: try reader.int("num_attention_heads", default: defaults.numAttentionHeads),
-            intermediateSize: try reader.int("intermediate_size", default: defaults.intermediateSize),
+            vocabSize: file.vocabSize ?? defaults.vocabSize,
+            hiddenSize: file.hiddenSize ?? defaults.hiddenSize,
+            numHiddenLayers: file.numHiddenLayers ?? defaults.numHiddenLayers,
+            numAttentionHeads: file.numAttentionHeads ?? defaults.numAttentionHeads,
+            intermediateSize: file.intermediateSize ?? defaults.intermediateSize,
             hiddenAct: act,
-            hiddenDropoutProb: try reader.double("hidden_dropout_prob", default: defaults.hiddenDropoutProb),
-            attentionProbsDropoutProb: try reader.double(
-                "attention_probs_dropout_prob", default: defaults.attentionProbsDropoutProb),
-            maxPositionEmbeddings: try reader.int("max_position_embeddings", default: defaults.maxPositionEmbeddings),
-            typeVocabSize: try reader.int("type_vocab_size", default: defaults.typeVocabSize),
-            initializerRange: try reader.double("initializer_range", default: defaults.initializerRange),
-            layerNormEps: try reader.double("layer_norm_eps", default: defaults.layerNormEps),
-            padTokenID: try reader.int("pad_token_id", default: defaults.padTokenID))
+            hiddenDropoutProb: file.hiddenDropoutProb ?? defaults.hiddenDropoutProb,
+            attentionProbsDropoutProb: file.attentionProbsDropoutProb ?? defaults.attentionProbsDropoutProb,
+            maxPositionEmbeddings: file.maxPositionEmbeddings ?? defaults.maxPositionEmbeddings,
+            typeVocabSize: file.typeVocabSize ?? defaults.typeVocabSize,
+            initializerRange: file.initializerRange ?? defaults.initializerRange,
+            layerNormEps: file.layerNormEps ?? defaults.layerNormEps,
+            padTokenID: file.padTokenID ?? defaults.padTokenID)
         try validate(source: source)
     }
 
@@ -140,62 +141,68 @@ public struct BertConfig: Sendable, Equatable {
     }
 
     /// The config as HF writes it for a `BertForQuestionAnswering`.
-    public func jsonObject() -> [String: Any] {
-        [
-            "architectures": ["BertForQuestionAnswering"],
-            "model_type": "bert",
-            "vocab_size": vocabSize,
-            "hidden_size": hiddenSize,
-            "num_hidden_layers": numHiddenLayers,
-            "num_attention_heads": numAttentionHeads,
-            "intermediate_size": intermediateSize,
-            "hidden_act": hiddenAct.rawValue,
-            "hidden_dropout_prob": hiddenDropoutProb,
-            "attention_probs_dropout_prob": attentionProbsDropoutProb,
-            "max_position_embeddings": maxPositionEmbeddings,
-            "type_vocab_size": typeVocabSize,
-            "initializer_range": initializerRange,
-            "layer_norm_eps": layerNormEps,
-            "pad_token_id": padTokenID,
-            "position_embedding_type": "absolute",
-            "classifier_dropout": NSNull(),
-            "use_cache": true,
-        ]
+    public var json: JSONValue {
+        .object([
+            ("architectures", .array([.string("BertForQuestionAnswering")])),
+            ("model_type", .string("bert")),
+            ("vocab_size", .int(vocabSize)),
+            ("hidden_size", .int(hiddenSize)),
+            ("num_hidden_layers", .int(numHiddenLayers)),
+            ("num_attention_heads", .int(numAttentionHeads)),
+            ("intermediate_size", .int(intermediateSize)),
+            ("hidden_act", .string(hiddenAct.rawValue)),
+            ("hidden_dropout_prob", .double(hiddenDropoutProb)),
+            ("attention_probs_dropout_prob", .double(attentionProbsDropoutProb)),
+            ("max_position_embeddings", .int(maxPositionEmbeddings)),
+            ("type_vocab_size", .int(typeVocabSize)),
+            ("initializer_range", .double(initializerRange)),
+            ("layer_norm_eps", .double(layerNormEps)),
+            ("pad_token_id", .int(padTokenID)),
+            ("position_embedding_type", .string("absolute")),
+            ("classifier_dropout", .null),
+            ("use_cache", .bool(true)),
+        ])
     }
 
-    /// Pretty-printed, key-sorted JSON text of `jsonObject()`.
-    public func jsonData() throws -> Data {
-        do {
-            return try JSONSerialization.data(withJSONObject: jsonObject(), options: [.prettyPrinted, .sortedKeys])
-        } catch {
-            throw BertError.writeFailed(path: "config.json", reason: "\(error)")
-        }
+    /// `config.json`'s text as transformers writes it (`json.dumps(indent=2, sort_keys=True)`).
+    public func jsonData() -> Data {
+        Data((json.pythonText(indent: 2, sortKeys: true) + "\n").utf8)
     }
 }
 
-/// Typed field access with errors that name the field.
-private struct ConfigReader {
-    let json: [String: Any]
-    let source: String
+/// `config.json` as transformers writes it; every field may be absent (HF's defaults apply).
+private struct ConfigFile: Decodable {
+    var modelType: String?
+    var positionEmbeddingType: String?
+    var hiddenAct: String?
+    var vocabSize: Int?
+    var hiddenSize: Int?
+    var numHiddenLayers: Int?
+    var numAttentionHeads: Int?
+    var intermediateSize: Int?
+    var hiddenDropoutProb: Double?
+    var attentionProbsDropoutProb: Double?
+    var maxPositionEmbeddings: Int?
+    var typeVocabSize: Int?
+    var initializerRange: Double?
+    var layerNormEps: Double?
+    var padTokenID: Int?
 
-    func int(_ key: String, default value: Int) throws -> Int {
-        guard let raw = json[key], !(raw is NSNull) else { return value }
-        if let n = raw as? NSNumber {
-            let d = n.doubleValue
-            if d == d.rounded(), abs(d) < 1e15 { return Int(d) }
-        }
-        throw BertError.invalidConfig(path: source, field: key, reason: "must be an integer, got \(raw)")
-    }
-
-    func double(_ key: String, default value: Double) throws -> Double {
-        guard let raw = json[key], !(raw is NSNull) else { return value }
-        if let n = raw as? NSNumber { return n.doubleValue }
-        throw BertError.invalidConfig(path: source, field: key, reason: "must be a number, got \(raw)")
-    }
-
-    func string(_ key: String, default value: String) throws -> String {
-        guard let raw = json[key], !(raw is NSNull) else { return value }
-        if let s = raw as? String { return s }
-        throw BertError.invalidConfig(path: source, field: key, reason: "must be a string, got \(raw)")
+    enum CodingKeys: String, CodingKey {
+        case modelType = "model_type"
+        case positionEmbeddingType = "position_embedding_type"
+        case hiddenAct = "hidden_act"
+        case vocabSize = "vocab_size"
+        case hiddenSize = "hidden_size"
+        case numHiddenLayers = "num_hidden_layers"
+        case numAttentionHeads = "num_attention_heads"
+        case intermediateSize = "intermediate_size"
+        case hiddenDropoutProb = "hidden_dropout_prob"
+        case attentionProbsDropoutProb = "attention_probs_dropout_prob"
+        case maxPositionEmbeddings = "max_position_embeddings"
+        case typeVocabSize = "type_vocab_size"
+        case initializerRange = "initializer_range"
+        case layerNormEps = "layer_norm_eps"
+        case padTokenID = "pad_token_id"
     }
 }

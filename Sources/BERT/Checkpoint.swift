@@ -103,7 +103,7 @@ extension BertForQuestionAnswering {
         } catch {
             throw BertError.writeFailed(path: folder.path, reason: "\(error)")
         }
-        try AtomicWrite.write(try config.jsonData(), to: folder.appendingPathComponent(Self.configFileName))
+        try AtomicWrite.write(config.jsonData(), to: folder.appendingPathComponent(Self.configFileName))
         let base = parameters.pointer
         let tensors = layout.tensors.map { t in
             SafetensorsWriter.Tensor(name: t.hfName, shape: t.shape, floats: UnsafeBufferPointer(t.buffer(in: base)))

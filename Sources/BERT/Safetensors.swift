@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Element types of the safetensors format.
 public enum SafetensorsDType: String, Sendable, CaseIterable {
@@ -64,21 +65,23 @@ public struct SafetensorsFile: @unchecked Sendable {
         }
         dataStart = 8 + Int(length)
         let headerBytes = data[(data.startIndex + 8)..<(data.startIndex + dataStart)]
-        let object: Any
-        do { object = try JSONSerialization.jsonObject(with: headerBytes) } catch {
+        let header: JSONValue
+        do { header = try JSONValue.parse(Data(headerBytes)) } catch {
             throw SafetensorsError.invalidHeader(path: path, reason: "not JSON (\(error))")
         }
-        guard let header = object as? [String: Any] else {
+        guard case .object(let members) = header else {
             throw SafetensorsError.invalidHeader(path: path, reason: "not a JSON object")
         }
         var metadata: [String: String] = [:]
         var entries: [String: Entry] = [:]
-        for (name, value) in header {
+        for (name, value) in members {
             if name == "__metadata__" {
-                guard let dict = value as? [String: Any] else {
+                guard case .object(let pairs) = value else {
                     throw SafetensorsError.invalidHeader(path: path, reason: "__metadata__ is not an object")
                 }
-                for (k, v) in dict { metadata[k] = (v as? String) ?? "\(v)" }
+                for (k, v) in pairs {
+                    if case .string(let text) = v { metadata[k] = text } else { metadata[k] = v.compactText }
+                }
                 continue
             }
             entries[name] = try Self.parseEntry(name: name, value: value, path: path, dataSize: data.count - dataStart)
@@ -88,20 +91,20 @@ public struct SafetensorsFile: @unchecked Sendable {
         self.metadata = metadata
     }
 
-    private static func parseEntry(name: String, value: Any, path: String, dataSize: Int) throws -> Entry {
-        guard let dict = value as? [String: Any] else {
+    private static func parseEntry(name: String, value: JSONValue, path: String, dataSize: Int) throws -> Entry {
+        guard case .object = value else {
             throw SafetensorsError.invalidTensorEntry(path: path, tensor: name, reason: "entry is not an object")
         }
-        guard let dtypeName = dict["dtype"] as? String else {
+        guard case .string(let dtypeName)? = value["dtype"] else {
             throw SafetensorsError.invalidTensorEntry(path: path, tensor: name, reason: "missing \"dtype\"")
         }
         guard let dtype = SafetensorsDType(rawValue: dtypeName) else {
             throw SafetensorsError.unknownDType(path: path, tensor: name, dtype: dtypeName)
         }
-        guard let shape = integers(dict["shape"]), shape.allSatisfy({ $0 >= 0 }) else {
+        guard let shape = integers(value["shape"]), shape.allSatisfy({ $0 >= 0 }) else {
             throw SafetensorsError.invalidTensorEntry(path: path, tensor: name, reason: "\"shape\" is not a list of non-negative integers")
         }
-        guard let offsets = integers(dict["data_offsets"]), offsets.count == 2 else {
+        guard let offsets = integers(value["data_offsets"]), offsets.count == 2 else {
             throw SafetensorsError.invalidTensorEntry(path: path, tensor: name, reason: "\"data_offsets\" is not [begin, end]")
         }
         let (begin, end) = (offsets[0], offsets[1])
@@ -132,14 +135,12 @@ public struct SafetensorsFile: @unchecked Sendable {
         }
     }
 
-    private static func integers(_ value: Any?) -> [Int]? {
-        guard let array = value as? [Any] else { return nil }
+    private static func integers(_ value: JSONValue?) -> [Int]? {
+        guard case .array(let items)? = value else { return nil }
         var out: [Int] = []
-        for item in array {
-            guard let n = item as? NSNumber else { return nil }
-            let d = n.doubleValue
-            guard d == d.rounded(), abs(d) < 9e15 else { return nil }
-            out.append(Int(d))
+        for item in items {
+            guard case .int(let n) = item, abs(n) < 1 << 53 else { return nil }
+            out.append(n)
         }
         return out
     }

@@ -27,18 +27,21 @@ public enum SafetensorsWriter {
 
     /// The header bytes (length prefix + JSON padded with spaces to 8-byte alignment, as the
     /// reference implementation does). Tensors are laid out in name order.
-    public static func header(for tensors: [Tensor], metadata: [String: String]) throws -> Data {
-        var entries: [String: Any] = [:]
-        if !metadata.isEmpty { entries["__metadata__"] = metadata }
+    public static func header(for tensors: [Tensor], metadata: [String: String]) -> Data {
+        var entries: [(key: String, value: JSONValue)] = []
+        if !metadata.isEmpty {
+            entries.append(("__metadata__", .object(metadata.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
+        }
         var offset = 0
         for t in tensors.sorted(by: { $0.name < $1.name }) {
-            entries[t.name] = ["dtype": t.dtype.rawValue, "shape": t.shape, "data_offsets": [offset, offset + t.bytes.count]]
+            entries.append((t.name, .object([
+                ("dtype", .string(t.dtype.rawValue)),
+                ("shape", .array(t.shape.map { .int($0) })),
+                ("data_offsets", .array([.int(offset), .int(offset + t.bytes.count)])),
+            ])))
             offset += t.bytes.count
         }
-        var json: Data
-        do { json = try JSONSerialization.data(withJSONObject: entries, options: [.sortedKeys]) } catch {
-            throw BertError.writeFailed(path: "safetensors header", reason: "\(error)")
-        }
+        var json = Data(JSONValue.object(entries).compactText.utf8)
         while (8 + json.count) % 8 != 0 { json.append(0x20) }
         var out = Data(capacity: 8 + json.count)
         var n = UInt64(json.count).littleEndian
@@ -52,7 +55,7 @@ public enum SafetensorsWriter {
         for t in tensors where t.shape.reduce(t.dtype.byteSize, *) != t.bytes.count {
             throw BertError.writeFailed(path: url.path, reason: "tensor \"\(t.name)\" has \(t.bytes.count) bytes for shape \(t.shape)")
         }
-        let head = try header(for: tensors, metadata: metadata)
+        let head = header(for: tensors, metadata: metadata)
         try AtomicWrite.write(to: url) { handle in
             try handle.write(contentsOf: head)
             for t in tensors.sorted(by: { $0.name < $1.name }) where t.bytes.count > 0 {

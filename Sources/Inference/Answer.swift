@@ -1,3 +1,5 @@
+import Support
+
 /// One answer span, as Hugging Face's question-answering pipeline returns it.
 public struct Answer: Codable, Equatable, Sendable {
     /// Probability-like score: start probability × end probability within a window
@@ -69,5 +71,20 @@ public enum InferenceError: Error, Equatable, CustomStringConvertible, Sendable 
         case .invalidOption(let message): return "invalid option: \(message)"
         case .model(let message): return message
         }
+    }
+}
+
+extension Answer {
+    /// The pipeline's dict, in its key order: `{"score", "start", "end", "answer"}`.
+    public var json: JSONValue {
+        .object([("score", .double(score)), ("start", .int(start)), ("end", .int(end)), ("answer", .string(answer))])
+    }
+}
+
+extension [Answer] {
+    /// What `pipeline("question-answering")` returns: a bare object for one answer, a list
+    /// otherwise. The CLI and the server both print this.
+    public var pipelineJSON: JSONValue {
+        count == 1 ? self[0].json : .array(map(\.json))
     }
 }

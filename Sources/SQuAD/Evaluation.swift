@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// One question's v1.1 scores.
 public struct QuestionScore: Sendable, Equatable {
@@ -17,7 +18,7 @@ public struct V1Result: Sendable {
 
     /// What the script prints: `{"exact_match": ..., "f1": ...}`.
     public var json: String {
-        PythonJSON.dumps(PythonJSON.Value.object([("exact_match", .double(exactMatch)), ("f1", .double(f1))]))
+        JSONValue.object([("exact_match", .double(exactMatch)), ("f1", .double(f1))]).pythonText()
     }
 }
 
@@ -29,7 +30,7 @@ public struct V2Result: Sendable {
 
     /// What the script prints: `json.dumps(out_eval, indent=2)`.
     public var json: String {
-        PythonJSON.dumps(PythonJSON.Value.object(fields.map { ($0.0, $0.1.json) }), indent: 2)
+        JSONValue.object(fields.map { (key: $0.0, value: $0.1.json) }).pythonText(indent: 2)
     }
 }
 
@@ -46,8 +47,8 @@ public struct NoAnswerProbabilities: Sendable {
         }
         var entries: [(id: String, probability: PyNumber)] = []
         for (key, value) in members {
-            let x = try fields.double(value, at: "$[\(PythonJSON.string(key))]")
-            if case .number(_, true) = value, let n = Int(exactly: x) {
+            let x = try fields.double(value, at: "$[\(JSONValue.string(key).pythonText())]")
+            if case .int(let n) = value {
                 entries.append((key, .int(n)))
             } else {
                 entries.append((key, .float(x)))
@@ -65,7 +66,7 @@ public func loadPredictions(_ url: URL) throws(SQuADError) -> [String: String] {
     }
     var predictions: [String: String] = [:]
     for (key, value) in members {
-        predictions[key] = try fields.string(value, at: "$[\(PythonJSON.string(key))]")
+        predictions[key] = try fields.string(value, at: "$[\(JSONValue.string(key).pythonText())]")
     }
     return predictions
 }

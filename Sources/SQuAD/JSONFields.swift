@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Typed access to JSON fields that turns every absent or mistyped field into a
 /// `SQuADError` naming the file, the JSON path and (when known) the example id.
@@ -31,14 +32,14 @@ struct JSONFields {
     }
 
     func int(_ value: JSONValue, at path: String) throws(SQuADError) -> Int {
-        guard case .number(let x, let isInteger) = value, isInteger, let n = Int(exactly: x) else {
+        guard case .int(let n) = value else {
             throw .wrongType(file: file, path: path, expected: "an integer", found: value.typeName, exampleId: exampleId)
         }
         return n
     }
 
     func double(_ value: JSONValue, at path: String) throws(SQuADError) -> Double {
-        guard case .number(let x, _) = value else {
+        guard let x = value.number else {
             throw .wrongType(file: file, path: path, expected: "a number", found: value.typeName, exampleId: exampleId)
         }
         return x
@@ -53,26 +54,14 @@ struct JSONFields {
 
     /// Reads and parses a whole JSON file.
     static func load(_ url: URL) throws(SQuADError) -> JSONValue {
-        let data: Data
-        // An empty regular file is named as such, and never reaches Data(contentsOf:): on Linux,
-        // swift-foundation's zero-size read path leaks a 4 KB buffer (found by the SQuAD fuzzer).
-        if isEmptyRegularFile(url) { throw .malformedJSON(path: url.path, reason: "the file is empty") }
         do {
-            data = try Data(contentsOf: url)
+            return try JSONValue.load(contentsOf: url)
         } catch {
-            let reason = FileManager.default.fileExists(atPath: url.path) ? "\(error.localizedDescription)" : "no such file"
-            throw .unreadableFile(path: url.path, reason: reason)
-        }
-        do {
-            return try JSONValue.parse(data)
-        } catch {
-            throw .malformedJSON(path: url.path, reason: error.description)
+            switch error {
+            case .notFound(let path): throw .unreadableFile(path: path, reason: "no such file")
+            case .unreadable(let path, let reason): throw .unreadableFile(path: path, reason: reason)
+            case .malformed(let path, let reason): throw .malformedJSON(path: path, reason: reason)
+            }
         }
     }
-}
-
-/// Whether `url` is a regular file of 0 bytes.
-func isEmptyRegularFile(_ url: URL) -> Bool {
-    var info = stat()
-    return stat(url.path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG && info.st_size == 0
 }

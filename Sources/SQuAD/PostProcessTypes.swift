@@ -1,6 +1,7 @@
 // The types post-processing takes and gives: its options (utils_qa.py's arguments), the n-best
 // entries, each example's prediction and the whole result.
 import Foundation
+import Support
 
 /// Settings of `postprocess_qa_predictions` (HF `utils_qa.py`).
 public struct PostProcessOptions: Sendable, Equatable {
@@ -46,27 +47,28 @@ public struct PostProcessResult: Sendable {
 
     /// `predictions.json`: id → answer text (the official scripts' input).
     public var predictionsJSON: String {
-        PythonJSON.dumps(PythonJSON.Value.object(predictions.map { ($0.id, .string($0.text)) }), indent: 4) + "\n"
+        JSONValue.object(predictions.map { (key: $0.id, value: .string($0.text)) }).pythonText(indent: 4) + "\n"
     }
 
     /// `nbest_predictions.json`, keys in HF's order.
     public var nBestJSON: String {
-        let members: [(String, PythonJSON.Value)] = predictions.map { p in
+        typealias Member = (key: String, value: JSONValue)
+        let members: [Member] = predictions.map { p in
             (p.id, .array(p.nBest.map { e in
-                let logits: [(String, PythonJSON.Value)] = [
+                let logits: [Member] = [
                     ("start_logit", .double(Double(e.startLogit))), ("end_logit", .double(Double(e.endLogit)))]
-                let text: (String, PythonJSON.Value) = ("text", .string(e.text))
-                let probability: (String, PythonJSON.Value) = ("probability", .double(Double(e.probability)))
+                let text: Member = ("text", .string(e.text))
+                let probability: Member = ("probability", .double(Double(e.probability)))
                 return .object(e.isPlaceholder ? [text] + logits + [probability] : logits + [text, probability])
             }))
         }
-        return PythonJSON.dumps(PythonJSON.Value.object(members), indent: 4) + "\n"
+        return JSONValue.object(members).pythonText(indent: 4) + "\n"
     }
 
     /// `null_odds.json` (v2 only; empty object otherwise).
     public var nullOddsJSON: String {
-        let members = predictions.compactMap { p in p.nullOdds.map { (p.id, PythonJSON.Value.double(Double($0))) } }
-        return PythonJSON.dumps(PythonJSON.Value.object(members), indent: 4) + "\n"
+        let members = predictions.compactMap { p in p.nullOdds.map { (key: p.id, value: JSONValue.double(Double($0))) } }
+        return JSONValue.object(members).pythonText(indent: 4) + "\n"
     }
 
     /// Writes predictions.json, nbest_predictions.json and (v2) null_odds.json into `directory`.

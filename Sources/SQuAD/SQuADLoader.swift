@@ -1,3 +1,5 @@
+import Support
+
 /// Turns a parsed SQuAD document into examples, the way HF's `squad` loading script does:
 /// `title` defaults to "", the context is not stripped, `plausible_answers` is ignored.
 enum SQuADLoader {
@@ -5,7 +7,7 @@ enum SQuADLoader {
         var fields = JSONFields(file: file)
         var version: String? = nil
         if let v = root["version"] {
-            if case .string(let s) = v { version = s } else if case .number(let x, _) = v { version = "\(x)" }
+            if case .string(let s) = v { version = s } else if let x = v.number { version = "\(x)" }
         }
         let articles = try fields.array(fields.field(root, "data", at: "$"), at: "$.data")
         var examples: [SQuADExample] = []

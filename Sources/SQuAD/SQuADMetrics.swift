@@ -1,3 +1,5 @@
+import Support
+
 /// The official SQuAD scores (`evaluate-v1.1.py`, `evaluate-v2.0.py`), reproduced exactly:
 /// same normalization, same token multiset F1, same summation order.
 public enum SQuADMetrics {
@@ -59,7 +61,7 @@ public enum PyNumber: Sendable, Equatable {
         }
     }
 
-    var json: PythonJSON.Value {
+    var json: JSONValue {
         switch self {
         case .int(let n): return .int(n)
         case .float(let x): return .double(x)

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import Inference
 
 /// The body of `POST /answer`, in the Hugging Face Inference API schema:
@@ -11,19 +12,14 @@ struct AnswerRequest {
 
     /// Parses and validates a body; throws `RequestError` (→ 400) naming the bad field.
     static func parse(_ body: Data) throws -> AnswerRequest {
-        let root: Any
-        do {
-            root = try JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed])
-        } catch {
-            throw RequestError("malformed JSON body")
-        }
-        guard let object = root as? [String: Any] else { throw RequestError("the body must be a JSON object") }
-        for key in object.keys where key != "inputs" && key != "parameters" {
+        guard let root = try? JSONValue.parse(body) else { throw RequestError("malformed JSON body") }
+        guard case .object(let members) = root else { throw RequestError("the body must be a JSON object") }
+        for (key, _) in members where key != "inputs" && key != "parameters" {
             throw RequestError("unknown field \"\(key)\" (expected \"inputs\" and optional \"parameters\")")
         }
-        let options = try parseParameters(object["parameters"])
-        guard let inputs = object["inputs"] else { throw RequestError("missing field \"inputs\"") }
-        if let list = inputs as? [Any] {
+        let options = try parseParameters(root["parameters"])
+        guard let inputs = root["inputs"] else { throw RequestError("missing field \"inputs\"") }
+        if case .array(let list) = inputs {
             if list.isEmpty { throw RequestError("\"inputs\" is an empty list") }
             let jobs = try list.enumerated().map { try parseInput($0.element, path: "inputs[\($0.offset)]", options) }
             return AnswerRequest(jobs: jobs, isBatch: true)
@@ -31,21 +27,21 @@ struct AnswerRequest {
         return AnswerRequest(jobs: [try parseInput(inputs, path: "inputs", options)], isBatch: false)
     }
 
-    private static func parseInput(_ value: Any, path: String, _ options: AnswerOptions) throws -> AnswerJob {
-        guard let input = value as? [String: Any] else { throw RequestError("\"\(path)\" must be an object with \"question\" and \"context\"") }
+    private static func parseInput(_ input: JSONValue, path: String, _ options: AnswerOptions) throws -> AnswerJob {
+        guard case .object = input else { throw RequestError("\"\(path)\" must be an object with \"question\" and \"context\"") }
         func text(_ key: String) throws -> String {
             guard let raw = input[key] else { throw RequestError("missing field \"\(path).\(key)\"") }
-            guard let s = raw as? String else { throw RequestError("\"\(path).\(key)\" must be a string") }
+            guard case .string(let s) = raw else { throw RequestError("\"\(path).\(key)\" must be a string") }
             if s.isEmpty { throw RequestError("\"\(path).\(key)\" is empty") }
             return s
         }
         return AnswerJob(question: try text("question"), context: try text("context"), options: options)
     }
 
-    private static func parseParameters(_ value: Any?) throws -> AnswerOptions {
+    private static func parseParameters(_ value: JSONValue?) throws -> AnswerOptions {
         var options = AnswerOptions()
-        guard let value, !(value is NSNull) else { return options }
-        guard let parameters = value as? [String: Any] else { throw RequestError("\"parameters\" must be an object") }
+        guard let value, value != .null else { return options }
+        guard case .object(let parameters) = value else { throw RequestError("\"parameters\" must be an object") }
         for (key, raw) in parameters {
             switch key {
             case "top_k": options.topK = try integer(raw, key)
@@ -61,24 +57,21 @@ struct AnswerRequest {
         return options
     }
 
-    private static func integer(_ raw: Any, _ key: String) throws -> Int {
-        // NSNumber bridges booleans to Int too; reject them, and reject non-integral numbers.
-        if let number = raw as? NSNumber, !isBoolean(number), let value = Int(exactly: number.doubleValue),
-           number.doubleValue.rounded() == number.doubleValue, abs(value) < 1 << 31 {
-            return value
+    private static func integer(_ raw: JSONValue, _ key: String) throws -> Int {
+        // 3.0 is taken as 3, as Python's pipeline would; 3.5 and booleans are not integers.
+        let n: Int?
+        switch raw {
+        case .int(let v): n = v
+        case .double(let x): n = Int(exactly: x)
+        default: n = nil
         }
-        throw RequestError("parameter \"\(key)\" must be an integer")
+        guard let n, abs(n) < 1 << 31 else { throw RequestError("parameter \"\(key)\" must be an integer") }
+        return n
     }
 
-    private static func boolean(_ raw: Any, _ key: String) throws -> Bool {
-        if let number = raw as? NSNumber, isBoolean(number) { return number.boolValue }
-        throw RequestError("parameter \"\(key)\" must be true or false")
-    }
-
-    private static func isBoolean(_ number: NSNumber) -> Bool {
-        // JSONSerialization on Linux makes booleans NSNumber(value: Bool); their type is "c"/"B".
-        let type = String(cString: number.objCType)
-        return type == "c" || type == "B"
+    private static func boolean(_ raw: JSONValue, _ key: String) throws -> Bool {
+        guard case .bool(let b) = raw else { throw RequestError("parameter \"\(key)\" must be true or false") }
+        return b
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import Hummingbird
 import Inference
 import Logging
@@ -82,7 +83,7 @@ public enum AnswerServer {
         for (k, result) in results.enumerated() {
             switch result {
             case .success(let answers):
-                items.append(encode(answers))
+                items.append(answers.pipelineJSON.compactText)
             case .failure(let failure):
                 let prefix = parsed.isBatch ? "inputs[\(k)]: " : ""
                 let status: HTTPResponse.Status = failure is InferenceError ? .badRequest : .internalServerError
@@ -92,14 +93,6 @@ public enum AnswerServer {
         return json(.ok, parsed.isBatch ? "[" + items.joined(separator: ",") + "]" : items[0])
     }
 
-    /// HF's pipeline returns a bare object when there is exactly one answer, else a list.
-    static func encode(_ answers: [Answer]) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let parts = answers.map { String(decoding: (try? encoder.encode($0)) ?? Data("{}".utf8), as: UTF8.self) }
-        return parts.count == 1 ? parts[0] : "[" + parts.joined(separator: ",") + "]"
-    }
-
     static func json(_ status: HTTPResponse.Status, _ text: String) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
@@ -107,7 +100,6 @@ public enum AnswerServer {
     }
 
     static func error(_ status: HTTPResponse.Status, _ message: String) -> Response {
-        let escaped = (try? JSONSerialization.data(withJSONObject: ["error": message])) ?? Data("{\"error\":\"error\"}".utf8)
-        return json(status, String(decoding: escaped, as: UTF8.self))
+        json(status, JSONValue.object([("error", .string(message))]).compactText)
     }
 }

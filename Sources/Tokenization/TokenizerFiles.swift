@@ -34,104 +34,24 @@ public struct TokenizerFiles: Sendable {
         let tokenizerJSONURL = directory.appendingPathComponent("tokenizer.json")
         let configURL = directory.appendingPathComponent("tokenizer_config.json")
         let fm = FileManager.default
-
-        var normalizer = BertNormalizerOptions()
-        var files: TokenizerFiles
-        var jsonVocabulary: Vocabulary? = nil
-        var jsonAdded: [String] = []
-        var jsonUnk: String? = nil
-        var maxChars = 100
-        var storedTruncation: Int? = nil
-        var normalizerFromJSON = false
-
-        if fm.fileExists(atPath: tokenizerJSONURL.path) {
-            let root = try jsonObject(tokenizerJSONURL)
-            if let n = root["normalizer"], !(n is NSNull) {
-                guard let n = n as? [String: Any] else {
-                    throw TokenizerError.malformedFile(path: tokenizerJSONURL.path, reason: "\"normalizer\" is not an object")
-                }
-                let type = n["type"] as? String
-                guard type == "BertNormalizer" else {
-                    throw TokenizerError.malformedFile(path: tokenizerJSONURL.path,
-                        reason: "unsupported normalizer \(type ?? "without a type"); only BertNormalizer is supported")
-                }
-                normalizer.cleanText = try bool(n, "clean_text", default: true, tokenizerJSONURL)
-                normalizer.handleChineseChars = try bool(n, "handle_chinese_chars", default: true, tokenizerJSONURL)
-                normalizer.lowercase = try bool(n, "lowercase", default: true, tokenizerJSONURL)
-                if let s = n["strip_accents"], !(s is NSNull) {
-                    guard let b = s as? Bool else {
-                        throw TokenizerError.malformedFile(path: tokenizerJSONURL.path, reason: "normalizer.strip_accents must be true, false or null")
-                    }
-                    normalizer.stripAccents = b
-                } else {
-                    normalizer.stripAccents = nil
-                }
-                normalizerFromJSON = true
-            }
-            if let model = root["model"] {
-                guard let model = model as? [String: Any] else {
-                    throw TokenizerError.malformedFile(path: tokenizerJSONURL.path, reason: "\"model\" is not an object")
-                }
-                if let type = model["type"] as? String, type != "WordPiece" {
-                    throw TokenizerError.malformedFile(path: tokenizerJSONURL.path,
-                        reason: "unsupported model \(type); only WordPiece is supported")
-                }
-                if let prefix = model["continuing_subword_prefix"] as? String, prefix != "##" {
-                    throw TokenizerError.malformedFile(path: tokenizerJSONURL.path,
-                        reason: "unsupported continuing_subword_prefix \(prefix); only ## is supported")
-                }
-                jsonUnk = model["unk_token"] as? String
-                if let m = model["max_input_chars_per_word"] as? Int { maxChars = m }
-                if let vocab = model["vocab"] {
-                    guard let vocab = vocab as? [String: Any] else {
-                        throw TokenizerError.malformedFile(path: tokenizerJSONURL.path, reason: "model.vocab is not an object")
-                    }
-                    jsonVocabulary = try vocabularyFromJSON(vocab, tokenizerJSONURL)
-                }
-            }
-            if let added = root["added_tokens"] {
-                guard let added = added as? [[String: Any]] else {
-                    throw TokenizerError.malformedFile(path: tokenizerJSONURL.path, reason: "\"added_tokens\" is not a list of objects")
-                }
-                for token in added {
-                    guard let content = token["content"] as? String, !content.isEmpty else {
-                        throw TokenizerError.malformedFile(path: tokenizerJSONURL.path, reason: "an added token has no \"content\"")
-                    }
-                    jsonAdded.append(content)
-                }
-            }
-            if let t = root["truncation"] as? [String: Any] { storedTruncation = t["max_length"] as? Int }
-        }
+        let tokenizerJSON = fm.fileExists(atPath: tokenizerJSONURL.path)
+            ? try decodeTokenizerFile(TokenizerJSON.self, from: tokenizerJSONURL) : nil
 
         // vocab.txt is read byte-exactly; tokenizer.json's vocabulary is the fallback.
+        var files: TokenizerFiles
         if fm.fileExists(atPath: vocabURL.path) {
             files = TokenizerFiles(vocabulary: try Vocabulary.load(vocabTxt: vocabURL),
-                                   vocabularyPath: vocabURL.path, normalizer: normalizer)
-        } else if let v = jsonVocabulary {
-            files = TokenizerFiles(vocabulary: v, vocabularyPath: tokenizerJSONURL.path, normalizer: normalizer)
+                                   vocabularyPath: vocabURL.path, normalizer: BertNormalizerOptions())
+        } else if let vocab = tokenizerJSON?.model?.vocab {
+            files = TokenizerFiles(vocabulary: try vocabulary(vocab, tokenizerJSONURL),
+                                   vocabularyPath: tokenizerJSONURL.path, normalizer: BertNormalizerOptions())
         } else {
             throw TokenizerError.fileNotFound(path: vocabURL.path)
         }
-        files.maxInputCharsPerWord = maxChars
-        files.storedTruncationMaxLength = storedTruncation
-        if let unk = jsonUnk { files.unkToken = unk }
-
+        if let tokenizerJSON { try files.apply(tokenizerJSON, from: tokenizerJSONURL) }
         if fm.fileExists(atPath: configURL.path) {
-            let config = try jsonObject(configURL)
-            if !normalizerFromJSON {
-                files.normalizer.lowercase = try bool(config, "do_lower_case", default: true, configURL)
-                files.normalizer.handleChineseChars = try bool(config, "tokenize_chinese_chars", default: true, configURL)
-                if let s = config["strip_accents"] as? Bool { files.normalizer.stripAccents = s }
-            }
-            if let m = config["model_max_length"] as? Int { files.modelMaxLength = m }
-            for (key, path) in [("unk_token", \TokenizerFiles.unkToken), ("cls_token", \.clsToken),
-                                ("sep_token", \.sepToken), ("pad_token", \.padToken), ("mask_token", \.maskToken)] {
-                if let name = config[key] as? String {
-                    files[keyPath: path] = name
-                } else if let object = config[key] as? [String: Any], let name = object["content"] as? String {
-                    files[keyPath: path] = name
-                }
-            }
+            files.apply(try decodeTokenizerFile(TokenizerConfigJSON.self, from: configURL),
+                        normalizerAlreadySet: tokenizerJSON?.normalizer != nil)
         }
 
         for name in [files.clsToken, files.sepToken, files.unkToken, files.padToken] {
@@ -139,9 +59,7 @@ public struct TokenizerFiles: Sendable {
                 throw TokenizerError.missingSpecialToken(token: name, path: files.vocabularyPath)
             }
         }
-        if !jsonAdded.isEmpty {
-            files.addedTokens = jsonAdded
-        } else {
+        if files.addedTokens.isEmpty {
             // Without tokenizer.json, transformers registers the special tokens as added tokens.
             files.addedTokens = [files.padToken, files.unkToken, files.clsToken, files.sepToken, files.maskToken]
                 .filter { files.vocabulary.id(of: $0) != nil }
@@ -149,30 +67,58 @@ public struct TokenizerFiles: Sendable {
         return files
     }
 
-    private static func jsonObject(_ url: URL) throws -> [String: Any] {
-        let data = try readFile(url)
-        let object: Any
-        do {
-            object = try JSONSerialization.jsonObject(with: data)
-        } catch {
-            throw TokenizerError.malformedFile(path: url.path, reason: "not valid JSON")
+    /// Takes the normalizer, the WordPiece settings and the added tokens from `tokenizer.json`.
+    private mutating func apply(_ json: TokenizerJSON, from url: URL) throws {
+        if let n = json.normalizer {
+            guard n.type == "BertNormalizer" else {
+                throw TokenizerError.malformedFile(path: url.path,
+                    reason: "unsupported normalizer \(n.type ?? "without a type"); only BertNormalizer is supported")
+            }
+            normalizer.cleanText = n.cleanText ?? true
+            normalizer.handleChineseChars = n.handleChineseChars ?? true
+            normalizer.lowercase = n.lowercase ?? true
+            normalizer.stripAccents = n.stripAccents
         }
-        guard let dict = object as? [String: Any] else {
-            throw TokenizerError.malformedFile(path: url.path, reason: "the top level is not a JSON object")
+        if let model = json.model {
+            if let type = model.type, type != "WordPiece" {
+                throw TokenizerError.malformedFile(path: url.path, reason: "unsupported model \(type); only WordPiece is supported")
+            }
+            if let prefix = model.continuingSubwordPrefix, prefix != "##" {
+                throw TokenizerError.malformedFile(path: url.path,
+                    reason: "unsupported continuing_subword_prefix \(prefix); only ## is supported")
+            }
+            if let unk = model.unkToken { unkToken = unk }
+            if let m = model.maxInputCharsPerWord { maxInputCharsPerWord = m }
         }
-        return dict
+        for token in json.addedTokens ?? [] {
+            guard !token.content.isEmpty else {
+                throw TokenizerError.malformedFile(path: url.path, reason: "an added token has no \"content\"")
+            }
+            addedTokens.append(token.content)
+        }
+        storedTruncationMaxLength = json.truncation?.maxLength
     }
 
-    private static func bool(_ dict: [String: Any], _ key: String, default value: Bool, _ url: URL) throws -> Bool {
-        guard let raw = dict[key], !(raw is NSNull) else { return value }
-        if let b = raw as? Bool { return b }
-        throw TokenizerError.malformedFile(path: url.path, reason: "\"\(key)\" must be true or false")
+    /// Takes the slow tokenizer's settings from `tokenizer_config.json`; its normalizer options
+    /// only when `tokenizer.json` did not give a normalizer (that one wins, as in transformers).
+    private mutating func apply(_ config: TokenizerConfigJSON, normalizerAlreadySet: Bool) {
+        if !normalizerAlreadySet {
+            normalizer.lowercase = config.doLowerCase ?? true
+            normalizer.handleChineseChars = config.tokenizeChineseChars ?? true
+            if let s = config.stripAccents { normalizer.stripAccents = s }
+        }
+        if let m = config.modelMaxLength, let n = Int(exactly: m) { modelMaxLength = n }
+        if let t = config.unkToken { unkToken = t.content }
+        if let t = config.clsToken { clsToken = t.content }
+        if let t = config.sepToken { sepToken = t.content }
+        if let t = config.padToken { padToken = t.content }
+        if let t = config.maskToken { maskToken = t.content }
     }
 
-    private static func vocabularyFromJSON(_ vocab: [String: Any], _ url: URL) throws -> Vocabulary {
+    private static func vocabulary(_ vocab: [String: Int], _ url: URL) throws -> Vocabulary {
         var tokens = [String?](repeating: nil, count: vocab.count)
-        for (token, value) in vocab {
-            guard let id = value as? Int, id >= 0, id < vocab.count else {
+        for (token, id) in vocab {
+            guard id >= 0, id < vocab.count else {
                 throw TokenizerError.malformedFile(path: url.path, reason: "model.vocab id of \"\(token)\" is not an integer in 0..<\(vocab.count)")
             }
             tokens[id] = token

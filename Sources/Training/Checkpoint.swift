@@ -15,6 +15,13 @@ public struct TrainerState: Codable, Sendable, Equatable {
     public var totalSteps: Int
     public var options: TrainingOptions
     public var logHistory: [LogEntry]
+
+    enum CodingKeys: String, CodingKey {
+        case step, epoch, seed, options
+        case batchInEpoch = "batch_in_epoch"
+        case totalSteps = "total_steps"
+        case logHistory = "log_history"
+    }
 }
 
 /// One logged point (HF `log_history` style).
@@ -27,6 +34,16 @@ public struct LogEntry: Codable, Sendable, Equatable {
     public var evalLoss: Double?
     public var sequencesPerSecond: Double?
     public var elapsedSeconds: Double
+
+    /// HF's `log_history` names where HF has the value.
+    enum CodingKeys: String, CodingKey {
+        case step, epoch, loss
+        case learningRate = "learning_rate"
+        case gradNorm = "grad_norm"
+        case evalLoss = "eval_loss"
+        case sequencesPerSecond = "sequences_per_second"
+        case elapsedSeconds = "elapsed_seconds"
+    }
 }
 
 /// Checkpoints under `<output>/checkpoints/checkpoint-<step>/`: the model in Hugging Face
@@ -63,9 +80,9 @@ public enum Checkpoints {
                                          floats: UnsafeBufferPointer(optimizer.v.buffer)),
             ], metadata: ["format": "bertqa", "step": String(optimizer.step)],
                to: partial.appendingPathComponent(optimizerFile))
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try AtomicFile.write(try encoder.encode(state), to: partial.appendingPathComponent(stateFile))
+            // As transformers writes its trainer_state.json.
+            let text = try JSONValueEncoder.pythonText(state, indent: 2, sortKeys: true) + "\n"
+            try AtomicFile.write(Data(text.utf8), to: partial.appendingPathComponent(stateFile))
         } catch let error as TrainingError {
             throw error
         } catch {
@@ -131,7 +148,7 @@ public enum Checkpoints {
         let stateURL = url.appendingPathComponent(stateFile)
         let state: TrainerState
         do {
-            state = try JSONDecoder().decode(TrainerState.self, from: Data(contentsOf: stateURL))
+            state = try JSONValueDecoder.decode(TrainerState.self, from: JSONValue.load(contentsOf: stateURL))
         } catch {
             throw TrainingError.checkpoint(path: stateURL.path, reason: "unreadable trainer state (\(error))")
         }

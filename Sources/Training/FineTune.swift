@@ -48,6 +48,20 @@ public struct FineTuneSummary: Codable, Sendable {
     public var exactMatch: Double?
     public var f1: Double?
     public var peakRSSMegabytes: Double
+
+    enum CodingKeys: String, CodingKey {
+        case output, steps, f1
+        case trainExamples = "train_examples"
+        case trainFeatures = "train_features"
+        case trainSeconds = "train_seconds"
+        case trainSequencesPerSecond = "train_sequences_per_second"
+        case trainPaddedTokens = "train_padded_tokens"
+        case trainMeanPaddedLength = "train_mean_padded_length"
+        case finalTrainLoss = "final_train_loss"
+        case evalLossPerEpoch = "eval_loss_per_epoch"
+        case exactMatch = "exact_match"
+        case peakRSSMegabytes = "peak_rss_megabytes"
+    }
 }
 
 public enum FineTune {
@@ -118,10 +132,8 @@ public enum FineTune {
             trainMeanPaddedLength: Double(trainer.paddedTokensTrained) / Double(max(trainer.sequencesTrained, 1)),
             finalTrainLoss: losses.last, evalLossPerEpoch: state.logHistory.compactMap(\.evalLoss),
             exactMatch: lastEval?.exactMatch, f1: lastEval?.f1, peakRSSMegabytes: peakRSSMegabytes())
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        try? encoder.encode(summary).write(to: job.output.appendingPathComponent("train_results.json"), options: .atomic)
+        let results = try JSONValueEncoder.pythonText(summary, indent: 2, sortKeys: true) + "\n"
+        try AtomicFile.write(Data(results.utf8), to: job.output.appendingPathComponent("train_results.json"))
         return summary
     }
 

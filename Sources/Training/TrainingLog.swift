@@ -1,4 +1,5 @@
 import Foundation
+import Support
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -80,9 +81,7 @@ final class TrainingLog {
     }
 
     static func json(_ entry: LogEntry) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        return String(decoding: (try? encoder.encode(entry)) ?? Data("{}".utf8), as: UTF8.self) + "\n"
+        // A LogEntry has nothing without a JSON form, so encoding cannot fail.
+        ((try? JSONValueEncoder.encode(entry)) ?? .object([])).compactText + "\n"
     }
 }

@@ -26,6 +26,25 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
 
     public init() {}
 
+    /// `TrainingArguments`' names where HF has the setting.
+    enum CodingKeys: String, CodingKey {
+        case seed, stride
+        case epochs = "num_train_epochs"
+        case batchSize = "per_device_train_batch_size"
+        case gradientAccumulationSteps = "gradient_accumulation_steps"
+        case learningRate = "learning_rate"
+        case weightDecay = "weight_decay"
+        case warmupSteps = "warmup_steps"
+        case warmupRatio = "warmup_ratio"
+        case maxGradNorm = "max_grad_norm"
+        case dynamicPadding = "dynamic_padding"
+        case groupByLength = "group_by_length"
+        case maxLength = "max_length"
+        case loggingSteps = "logging_steps"
+        case saveSteps = "save_steps"
+        case saveTotalLimit = "save_total_limit"
+    }
+
     /// Throws `TrainingError.invalidOption` for values that cannot work.
     public func validate() throws {
         func check(_ ok: Bool, _ message: String) throws {
@@ -43,6 +62,8 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
         try check(loggingSteps >= 1, "logging steps must be at least 1")
         try check(saveSteps >= 0, "save steps must not be negative")
         try check(saveTotalLimit >= 1, "save total limit must be at least 1")
+        // trainer_state.json stores the seed as a JSON integer, as transformers does.
+        try check(seed <= UInt64(Int.max), "seed must be below 2^63, got \(seed)")
     }
 }
 

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Tokenization
+import Support
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -21,57 +21,9 @@ struct CLIError: Error, CustomStringConvertible {
     }
 }
 
-/// Minimal JSON text writers for the hot output paths (faster than JSONSerialization).
-enum JSONText {
-    static func ints<T: BinaryInteger>(_ values: [T]) -> String {
-        var s = "["
-        s.reserveCapacity(values.count * 6)
-        for (i, v) in values.enumerated() {
-            if i > 0 { s += "," }
-            s += String(v)
-        }
-        return s + "]"
-    }
-
-    static func offsets(_ values: [some OffsetPair]) -> String {
-        var s = "["
-        for (i, v) in values.enumerated() {
-            if i > 0 { s += "," }
-            s += "[\(v.pairStart),\(v.pairEnd)]"
-        }
-        return s + "]"
-    }
-
-    /// A JSON string literal with the escapes RFC 8259 requires.
-    static func string(_ value: String) -> String {
-        var s = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": s += "\\\""
-            case "\\": s += "\\\\"
-            case "\n": s += "\\n"
-            case "\r": s += "\\r"
-            case "\t": s += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    s += String(format: "\\u%04x", scalar.value)
-                } else {
-                    s.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return s + "\""
-    }
-}
-
-protocol OffsetPair {
-    var pairStart: Int { get }
-    var pairEnd: Int { get }
-}
-
-extension TokenOffset: OffsetPair {
-    var pairStart: Int { Int(start) }
-    var pairEnd: Int { Int(end) }
+/// `{"error":"…"}`: the line the CLI writes for an input line it could not answer.
+func errorJSON(_ message: String) -> String {
+    JSONValue.object([("error", .string(message))]).compactText
 }
 
 /// Buffers stdout writes; `print` per line is slow for large outputs.

@@ -62,7 +62,7 @@ final class CheckpointTests: XCTestCase {
         try BertForQuestionAnswering(config: Self.small, seed: 1).save(to: folder)
         var other = Self.small
         other.intermediateSize = 48
-        try AtomicFile.write(try other.jsonData(), to: folder.appendingPathComponent("config.json"))
+        try AtomicFile.write(other.jsonData(), to: folder.appendingPathComponent("config.json"))
         XCTAssertThrowsError(try BertForQuestionAnswering.load(from: folder)) { error in
             guard case .shapeMismatch(let tensor, let expected, let found, _)? = error as? BertError else {
                 return XCTFail("expected shapeMismatch, got \(error)")
@@ -151,7 +151,7 @@ final class CheckpointTests: XCTestCase {
         XCTAssertThrowsError(try BertForQuestionAnswering.load(from: folder)) { error in
             XCTAssertEqual(error as? BertError, .fileNotFound(path: folder.appendingPathComponent("config.json").path))
         }
-        try AtomicFile.write(try Self.small.jsonData(), to: folder.appendingPathComponent("config.json"))
+        try AtomicFile.write(Self.small.jsonData(), to: folder.appendingPathComponent("config.json"))
         XCTAssertThrowsError(try BertForQuestionAnswering.load(from: folder)) { error in
             XCTAssertEqual(error as? BertError, .fileNotFound(path: folder.appendingPathComponent("model.safetensors").path))
         }
@@ -171,7 +171,7 @@ final class CheckpointTests: XCTestCase {
         XCTAssertThrowsError(try BertConfig(jsonData: Data(#"{"hidden_size": 100, "num_attention_heads": 12}"#.utf8))) { error in
             guard case .invalidConfig(_, "num_attention_heads", _)? = error as? BertError else { return XCTFail("\(error)") }
         }
-        let parsed = try BertConfig(jsonData: try Self.small.jsonData())
+        let parsed = try BertConfig(jsonData: Self.small.jsonData())
         XCTAssertEqual(parsed, Self.small)
         XCTAssertEqual(try BertConfig(jsonData: Data(#"{"hidden_act": "gelu_new"}"#.utf8)).hiddenAct, .geluNew)
     }

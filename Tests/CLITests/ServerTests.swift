@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import Synchronization
 import TestSupport
 import XCTest
@@ -77,6 +78,10 @@ final class ServerTests: XCTestCase {
         XCTAssertNotNil(answer["answer"] as? String)
         XCTAssertNotNil(answer["score"] as? Double)
         XCTAssertNotNil(answer["start"] as? Int)
+        // The pipeline's key order, from the encoder the CLI prints with too.
+        let (_, raw) = try request("answer", method: "POST", body: Data(#"{"inputs": {"question": "Who?", "context": "Ann did."}}"#.utf8))
+        guard case .object(let members) = try JSONValue.parse(raw) else { return XCTFail("not an object") }
+        XCTAssertEqual(members.map(\.key), ["score", "start", "end", "answer"])
         let topK = try post(#"{"inputs": {"question": "Who?", "context": "Albert Einstein developed the theory of relativity in the early 20th century."}, "parameters": {"top_k": 3, "max_answer_len": 4}}"#)
         XCTAssertEqual(topK.0, 200)
         XCTAssertEqual((topK.1 as? [Any])?.count, 3)

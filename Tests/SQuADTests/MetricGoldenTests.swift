@@ -1,5 +1,6 @@
 import Foundation
 import SQuAD
+import Support
 import TestSupport
 import XCTest
 
@@ -13,8 +14,7 @@ final class MetricGoldenTests: XCTestCase {
     }
 
     static func number(_ v: JSONValue?) -> Double? {
-        if case .number(let x, _)? = v { return x }
-        return nil
+        v?.number
     }
 
     func object(_ relative: String) throws -> [String: Any] {
@@ -67,7 +67,7 @@ final class MetricGoldenTests: XCTestCase {
         XCTAssertEqual(wrong, 0)
         XCTAssertEqual(scores.exactMatch, Self.number(result["exact_match"]))
         XCTAssertEqual(scores.f1, Self.number(result["f1"]))
-        XCTAssertEqual(scores.json, PythonJSON.dumps(result))
+        XCTAssertEqual(scores.json, result.pythonText())
     }
 
     func testV1GoldPredictions() throws { try checkV1("golden/metric/v1.1-gold-first.json") }
@@ -84,7 +84,8 @@ final class MetricGoldenTests: XCTestCase {
               case .object(let probs)? = members.first(where: { $0.key == "no_answer_probability" })?.value
         else { return XCTFail("no no_answer_probability object") }
         let na = NoAnswerProbabilities(entries: probs.map { m in
-            if case .number(let x, let isInteger) = m.value { return (m.key, isInteger ? .int(Int(x)) : .float(x)) }
+            if case .int(let n) = m.value { return (m.key, .int(n)) }
+            if case .double(let x) = m.value { return (m.key, .float(x)) }
             return (m.key, .float(.nan))
         })
         let scores = try SQuADMetrics.evaluateV2(dataset: dev, predictions: predictions, noAnswerProbabilities: na)
@@ -95,7 +96,7 @@ final class MetricGoldenTests: XCTestCase {
         for (key, number) in scores.fields {
             XCTAssertEqual(number.double, Self.number(exact[key]), key)
         }
-        XCTAssertEqual(scores.json, PythonJSON.dumps(exact, indent: 2))
+        XCTAssertEqual(scores.json, exact.pythonText(indent: 2))
         _ = result
     }
 }

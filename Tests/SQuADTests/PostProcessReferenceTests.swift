@@ -1,5 +1,6 @@
 import Foundation
 import SQuAD
+import Support
 import TestSupport
 import Tokenization
 import XCTest
@@ -25,10 +26,10 @@ final class PostProcessReferenceTests: XCTestCase {
                                      options: FeatureOptions(maxLength: 64, stride: 16))
         guard case .array(let cases)? = reference["cases"] else { return XCTFail("fixture has no cases") }
         for c in cases {
-            guard case .string(let file)? = c["file"], case .number(let n, _)? = c["examples"],
-                  case .bool(let v2)? = c["version_2"], case .number(let threshold, _)? = c["null_score_diff_threshold"],
-                  case .number(let boost, _)? = c["cls_boost"], case .object(let predictions)? = c["predictions"],
-                  case .number(let featureCount, _)? = c["features"] else { return XCTFail("bad case") }
+            guard case .string(let file)? = c["file"], let n = c["examples"]?.number,
+                  case .bool(let v2)? = c["version_2"], let threshold = c["null_score_diff_threshold"]?.number,
+                  let boost = c["cls_boost"]?.number, case .object(let predictions)? = c["predictions"],
+                  let featureCount = c["features"]?.number else { return XCTFail("bad case") }
             guard let url = Golden.file("squad/\(file)") else { throw XCTSkip(Golden.skipMessage("squad/\(file)")) }
             let examples = try SQuADDataset.load(url).prefix(Int(n)).examples
             let features = try builder.evaluationFeatures(examples)
@@ -41,7 +42,7 @@ final class PostProcessReferenceTests: XCTestCase {
             XCTAssertEqual(result.predictions.map(\.id), predictions.map(\.key), label)
             for p in result.predictions {
                 XCTAssertEqual(.string(p.text), c["predictions"]?[p.id], "\(label) \(p.id)")
-                if case .number(let count, _)? = c["nbest_count"]?[p.id] { XCTAssertEqual(p.nBest.count, Int(count), p.id) }
+                if let count = c["nbest_count"]?[p.id]?.number { XCTAssertEqual(p.nBest.count, Int(count), p.id) }
                 if v2 { XCTAssertEqual(p.nullOdds.map(Double.init), Self.number(c["null_odds"]?[p.id]), "\(label) \(p.id)") }
                 guard case .array(let top)? = c["nbest_top3"]?[p.id] else { return XCTFail("no n-best for \(p.id)") }
                 for (ours, theirs) in zip(p.nBest, top) {
@@ -56,7 +57,6 @@ final class PostProcessReferenceTests: XCTestCase {
     }
 
     static func number(_ v: JSONValue?) -> Double? {
-        if case .number(let x, _)? = v { return x }
-        return nil
+        v?.number
     }
 }

@@ -54,34 +54,6 @@ final class UtilityTests: XCTestCase {
         XCTAssertEqual(byLength.flatMap { $0 }, many.indices.sorted { many[$0] != many[$1] ? many[$0] > many[$1] : $0 < $1 })
     }
 
-    func testPythonFloatRepr() {
-        let cases: [(Double, String)] = [
-            (100, "100.0"), (0.5, "0.5"), (46.773888363292336, "46.773888363292336"), (1e-5, "1e-05"),
-            (0.0001, "0.0001"), (1.5e-7, "1.5e-07"), (1e16, "1e+16"), (1234567890123456.0, "1234567890123456.0"),
-            (-2.5, "-2.5"), (0, "0.0"), (Double(Float(1.1)), "1.100000023841858"), (123.0, "123.0"),
-        ]
-        for (x, expected) in cases { XCTAssertEqual(PythonJSON.float(x), expected, "\(x)") }
-    }
-
-    func testPythonJSONStringsAndLayout() {
-        XCTAssertEqual(PythonJSON.string("a\"b\\c\n\u{7f}é😀"), #""a\"b\\c\n\u007f\u00e9\ud83d\ude00""#)
-        let value = PythonJSON.Value.object([("x", .array([.int(1), .double(2)])), ("y", .object([]))])
-        XCTAssertEqual(PythonJSON.dumps(value), #"{"x": [1, 2.0], "y": {}}"#)
-        XCTAssertEqual(PythonJSON.dumps(value, indent: 2), "{\n  \"x\": [\n    1,\n    2.0\n  ],\n  \"y\": {}\n}")
-    }
-
-    func testJSONParserKeepsOrderAndReportsPosition() throws {
-        let v = try JSONValue.parse(Data(#"{"b": 1, "a": [true, null, "\u00e9\ud83d\ude00", -2.5e1]}"#.utf8))
-        guard case .object(let members) = v else { return XCTFail("not an object") }
-        XCTAssertEqual(members.map(\.key), ["b", "a"])
-        XCTAssertEqual(v["a"], .array([.bool(true), .null, .string("é😀"), .number(-25, isInteger: false)]))
-        XCTAssertEqual(v["b"], .number(1, isInteger: true))
-        XCTAssertThrowsError(try JSONValue.parse(Data("{\n\"a\": tru}".utf8))) { error in
-            XCTAssertEqual((error as? JSONParseError)?.line, 2)
-        }
-        XCTAssertThrowsError(try JSONValue.parse(Data("[1] x".utf8)))
-    }
-
     func testPythonStringHelpers() {
         XCTAssertEqual(PythonText.lstrip(" \u{1c}\u{a0}\tWhy? "), "Why? ")
         XCTAssertEqual(PythonText.strip("\u{2003} x \u{3000}"), "x")

@@ -23,24 +23,26 @@ module() { # name, sources...
 }
 
 build() {
+    # The JSON reader every target parses with, and atomic files: no dependencies of its own.
+    module Support Sources/Support/*.swift Sources/Support/JSON/*.swift
     case $1 in
         tokenizer)
             module Tokenization Sources/Tokenization/*.swift
-            swiftc "${FLAGS[@]}" -I "$B" -module-name FuzzTokenizer Fuzz/TokenizerFuzz.swift "$B/libTokenization.a" -o "$B/fuzz-tokenizer" ;;
+            swiftc "${FLAGS[@]}" -I "$B" -module-name FuzzTokenizer Fuzz/TokenizerFuzz.swift "$B/libTokenization.a" "$B/libSupport.a" -o "$B/fuzz-tokenizer" ;;
         squad)
             module Tokenization Sources/Tokenization/*.swift
             module SQuAD Sources/SQuAD/*.swift
-            swiftc "${FLAGS[@]}" -I "$B" -module-name FuzzSQuAD Fuzz/SQuADFuzz.swift "$B/libSQuAD.a" "$B/libTokenization.a" -o "$B/fuzz-squad" ;;
+            swiftc "${FLAGS[@]}" -I "$B" -module-name FuzzSQuAD Fuzz/SQuADFuzz.swift "$B/libSQuAD.a" "$B/libTokenization.a" "$B/libSupport.a" -o "$B/fuzz-squad" ;;
         safetensors)
             # The reader and its errors only: no BLAS needed.
             module BERT Sources/BERT/Safetensors.swift Sources/BERT/SafetensorsError.swift Sources/BERT/BertError.swift Sources/BERT/HalfConversion.swift
-            swiftc "${FLAGS[@]}" -I "$B" -module-name FuzzSafetensors Fuzz/SafetensorsFuzz.swift "$B/libBERT.a" -o "$B/fuzz-safetensors" ;;
+            swiftc "${FLAGS[@]}" -I "$B" -module-name FuzzSafetensors Fuzz/SafetensorsFuzz.swift "$B/libBERT.a" "$B/libSupport.a" -o "$B/fuzz-safetensors" ;;
         request)
             # The request decoder and the option types it fills, each in its own module as in
             # the package (an Inference of those two files alone: no model, no Hummingbird).
             module Inference Sources/Inference/Answer.swift Sources/Inference/AnswerJob.swift
             module Server Sources/Server/AnswerRequest.swift
-            swiftc "${FLAGS[@]}" -I "$B" -module-name FuzzRequest Fuzz/RequestFuzz.swift "$B/libServer.a" "$B/libInference.a" -o "$B/fuzz-request" ;;
+            swiftc "${FLAGS[@]}" -I "$B" -module-name FuzzRequest Fuzz/RequestFuzz.swift "$B/libServer.a" "$B/libInference.a" "$B/libSupport.a" -o "$B/fuzz-request" ;;
     esac
 }
 

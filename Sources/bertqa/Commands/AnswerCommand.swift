@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Support
 import Inference
 
 /// The pipeline's options as command-line flags (shared by `answer` and `demo`).
@@ -73,7 +74,7 @@ struct AnswerCommand: ParsableCommand {
         let options = answerOptions.options
         if let question, let context {
             let answers = try CLIError.wrap { try answerer.answer(question: question, context: context, options: options) }
-            print(AnswerJSON.encode(answers))
+            print(answers.pipelineJSON.compactText)
             return
         }
         var output = BufferedOutput()
@@ -88,11 +89,11 @@ struct AnswerCommand: ParsableCommand {
                 case .failure(let failure): error = failure.description
                 case .success:
                     switch results.next()! {
-                    case .success(let answers): output.write(AnswerJSON.encode(answers) + "\n")
+                    case .success(let answers): output.write(answers.pipelineJSON.compactText + "\n")
                     case .failure(let failure): error = "\(failure)"
                     }
                 }
-                if let error { output.write("{\"error\":\(JSONText.string(error))}\n") }
+                if let error { output.write(errorJSON(error) + "\n") }
                 failures.record(line: item.line, error: error)
             }
             output.flush()
@@ -108,22 +109,12 @@ struct AnswerCommand: ParsableCommand {
     }
 
     static func parse(_ line: String, _ options: AnswerOptions) -> Result<AnswerJob, CLIError> {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+        guard let object = try? JSONValue.parse(Data(line.utf8)), case .object = object else {
             return .failure(CLIError(description: "not a JSON object"))
         }
-        guard let question = object["question"] as? String, let context = object["context"] as? String else {
+        guard case .string(let question)? = object["question"], case .string(let context)? = object["context"] else {
             return .failure(CLIError(description: "expected {\"question\": string, \"context\": string}"))
         }
         return .success(AnswerJob(question: question, context: context, options: options))
-    }
-}
-
-enum AnswerJSON {
-    /// HF's pipeline returns a bare object for one answer, a list otherwise.
-    static func encode(_ answers: [Answer]) -> String {
-        let items = answers.map {
-            "{\"score\":\($0.score),\"start\":\($0.start),\"end\":\($0.end),\"answer\":\(JSONText.string($0.answer))}"
-        }
-        return items.count == 1 ? items[0] : "[" + items.joined(separator: ",") + "]"
     }
 }

@@ -47,21 +47,7 @@ struct BenchAnswerCommand: ParsableCommand {
     }
 
     static func jobs(_ path: String, limit: Int) throws -> [AnswerJob] {
-        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
-        guard let articles = (object as? [String: Any])?["data"] as? [[String: Any]] else {
-            throw CLIError(description: "\(path): not a SQuAD file (no \"data\" list)")
-        }
-        var jobs: [AnswerJob] = []
-        for article in articles {
-            for paragraph in article["paragraphs"] as? [[String: Any]] ?? [] {
-                guard let context = paragraph["context"] as? String else { continue }
-                for qa in paragraph["qas"] as? [[String: Any]] ?? [] {
-                    guard let q = qa["question"] as? String else { continue }
-                    jobs.append(AnswerJob(question: q, context: context))
-                    if jobs.count == limit { return jobs }
-                }
-            }
-        }
-        return jobs
+        let jobs = try squadParagraphs(path).lazy.flatMap { p in p.questions.map { AnswerJob(question: $0, context: p.context) } }
+        return Array(jobs.prefix(limit))
     }
 }

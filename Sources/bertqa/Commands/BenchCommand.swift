@@ -1,6 +1,7 @@
 import ArgumentParser
 import BERT
 import Foundation
+import Support
 import Kernels
 
 /// `bertqa bench ...`: benchmarks (never tests). Each verb prints readable figures, or one
@@ -68,8 +69,8 @@ struct CeilingOption: ParsableArguments {
     }
 
     /// `,"percent_of_ceiling":N`, or nothing.
-    func percentJSON(_ gflops: Double) -> String {
-        ceiling.map { String(format: ",\"percent_of_ceiling\":%.2f", 100 * gflops / $0) } ?? ""
+    func percentJSON(_ gflops: Double) -> [(key: String, value: JSONValue)] {
+        ceiling.map { [("percent_of_ceiling", decimals(100 * gflops / $0))] } ?? []
     }
 }
 
@@ -134,6 +135,18 @@ func printOperations(_ ops: OperationProfile, runs: Int, periodSeconds: Double) 
 }
 
 /// The same as JSON members: "operation": ms per run.
-func operationsJSON(_ ops: OperationProfile, runs: Int) -> [String] {
-    ops.entries.map { "\(JSONText.string($0.operation.rawValue)):\(String(format: "%.2f", $0.seconds / Double(runs) * 1000))" }
+func operationsJSON(_ ops: OperationProfile, runs: Int) -> [(key: String, value: JSONValue)] {
+    ops.entries.map { ($0.operation.rawValue, decimals($0.seconds / Double(runs) * 1000)) }
+}
+
+/// A measured figure for JSON output, rounded to `places` decimals (more would be noise).
+func decimals(_ x: Double, _ places: Int = 2) -> JSONValue {
+    let scale = pow(10, Double(places))
+    return .double((x * scale).rounded() / scale)
+}
+
+/// What every bench report names first: the cores and the product library's code paths.
+var machineJSON: [(key: String, value: JSONValue)] {
+    [("cores", .int(ProcessInfo.processInfo.activeProcessorCount)),
+     ("gemm_library", .string(GEMM.library)), ("instruction_sets", .string(GEMM.instructionSets))]
 }

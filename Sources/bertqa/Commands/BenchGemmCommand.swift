@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Support
 import Kernels
 
 /// `bertqa bench gemm`: the linear layer's product alone (out = inp · Wᵀ + b) at the shapes of a
@@ -36,7 +37,7 @@ struct BenchGemmCommand: ParsableCommand {
     }
 
     func run() throws {
-        var results: [String] = []
+        var results: [JSONValue] = []
         for (rows, inF, outF) in shapes.shapes {
             var random = SeededGenerator(seed: 1)
             func values(_ n: Int) -> [Float] { (0..<n).map { _ in Float.random(in: -1 ... 1, using: &random) } }
@@ -67,15 +68,18 @@ struct BenchGemmCommand: ParsableCommand {
             } while elapsed < seconds
             let gflops = 2 * Double(rows * inF * outF) * Double(calls) / elapsed / 1e9
             if json {
-                results.append("{\"rows\":\(rows),\"in\":\(inF),\"out\":\(outF),\"ms\":\(String(format: "%.3f", elapsed / Double(calls) * 1000)),"
-                    + "\"gflops\":\(String(format: "%.1f", gflops))}")
+                results.append(.object([("rows", .int(rows)), ("in", .int(inF)), ("out", .int(outF)),
+                                        ("ms", decimals(elapsed / Double(calls) * 1000, 3)), ("gflops", decimals(gflops, 1))]))
             } else {
                 print(String(format: "%5d × %4d → %4d  %8.3f ms  %6.1f GFLOP/s", rows, inF, outF,
                              elapsed / Double(calls) * 1000, gflops) + ceiling.percentText(gflops))
             }
         }
         if json {
-            print("{\"precision\":\"\(precisionOption.precision.rawValue)\",\"cores\":\(Parallel.workers),\"gemm_library\":\(JSONText.string(GEMM.library)),\"instruction_sets\":\(JSONText.string(GEMM.instructionSets)),\"shapes\":[\(results.joined(separator: ","))]}")
+            let report: [(key: String, value: JSONValue)] = [("precision", .string(precisionOption.precision.rawValue)),
+                ("cores", .int(Parallel.workers)), ("gemm_library", .string(GEMM.library)),
+                ("instruction_sets", .string(GEMM.instructionSets)), ("shapes", .array(results))]
+            print(JSONValue.object(report).compactText)
         }
     }
 }

@@ -52,14 +52,17 @@ struct BenchInferCommand: ParsableCommand {
         let rss = peakRSSMegabytes()
         let cores = ProcessInfo.processInfo.activeProcessorCount
         if shape.json {
-            print("{\"model\":\(JSONText.string(shape.model.description)),\"batch\":\(batch),\"seq\":\(seq),\"iterations\":\(iterations),"
-                + "\"precision\":\"\(precision.rawValue)\",\"packed_weights\":\(net.hasPackedWeights),\"cores\":\(cores),\"gemm_library\":\(JSONText.string(GEMM.library)),\"instruction_sets\":\(JSONText.string(GEMM.instructionSets)),"
-                + "\"ms_per_batch\":\(fmt(mean * 1000)),\"best_ms_per_batch\":\(fmt(best * 1000)),"
-                + "\"sequences_per_second\":\(fmt(Double(batch) / mean)),"
-                + "\"gflop_per_batch\":\(fmt(flops / 1e9)),\"gflops\":\(fmt(gflops)),"
-                + "\"peak_rss_mb\":\(fmt(rss))" + shape.ceiling.percentJSON(gflops)
-                + (shape.profile ? ",\"profile_ms_per_batch\":{" + operationsJSON(ops, runs: iterations).joined(separator: ",") + "}" : "")
-                + "}")
+            let report: [(key: String, value: JSONValue)] = [
+                ("model", .string(shape.model.description)), ("batch", .int(batch)), ("seq", .int(seq)),
+                ("iterations", .int(iterations)), ("precision", .string(precision.rawValue)),
+                ("packed_weights", .bool(net.hasPackedWeights)),
+            ] + machineJSON + [
+                ("ms_per_batch", decimals(mean * 1000)), ("best_ms_per_batch", decimals(best * 1000)),
+                ("sequences_per_second", decimals(Double(batch) / mean)),
+                ("gflop_per_batch", decimals(flops / 1e9)), ("gflops", decimals(gflops)), ("peak_rss_mb", decimals(rss)),
+            ] + shape.ceiling.percentJSON(gflops)
+                + (shape.profile ? [("profile_ms_per_batch", .object(operationsJSON(ops, runs: iterations)))] : [])
+            print(JSONValue.object(report).compactText)
         } else {
             print("model \(shape.model): \(config.numHiddenLayers) layers, hidden \(config.hiddenSize), "
                 + "\(config.numAttentionHeads) heads, FFN \(config.intermediateSize); batch \(batch) × \(seq); "
@@ -75,19 +78,18 @@ struct BenchInferCommand: ParsableCommand {
         }
     }
 
-    private func fmt(_ x: Double) -> String { String(format: "%.2f", x) }
-
     /// `--on-request`: timed passes when asked, one JSON line per request, flushed at once (the
     /// driver waits for it). Between requests no thread works, so a peer timed meanwhile has the
     /// cores (libgomp's workers spin ~10 ms after a region, then sleep; drivers pause longer).
     private func serveRequests(_ net: BertInferenceModel, _ input: BertBatch, _ workspace: BertWorkspace) throws {
         var output = BufferedOutput()
-        output.write("{\"ready\":true,\"gflop_per_batch\":\(fmt(net.forwardFLOPs(batch: shape.batch, sequence: shape.seq) / 1e9))}\n")
+        output.write(JSONValue.object([("ready", .bool(true)),
+                                       ("gflop_per_batch", decimals(net.forwardFLOPs(batch: shape.batch, sequence: shape.seq) / 1e9))]).compactText + "\n")
         output.flush()
         for (number, text) in InputLines() {
             let line = try text.get().trimmingCharacters(in: .whitespaces)
             guard let n = line.isEmpty ? 1 : Int(line), n >= 1 else {
-                throw CLIError(description: "standard input line \(number): expected a pass count (a positive integer), got \(JSONText.string(line))")
+                throw CLIError(description: "standard input line \(number): expected a pass count (a positive integer), got \(JSONWriter.string(line))")
             }
             var ms: [String] = []
             for _ in 0..<n {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Support
 import Tokenization
 
 /// `bertqa bench tokenize`: every question and distinct context of a SQuAD file, one text at a
@@ -39,11 +40,13 @@ struct BenchTokenizeCommand: ParsableCommand {
         let mb = Double(bytes) / 1e6
         let cores = ProcessInfo.processInfo.activeProcessorCount
         if json {
-            print("{\"texts\":\(texts.count),\"bytes\":\(bytes),\"tokens\":\(tokens),\"cores\":\(cores),"
-                + "\"single_thread_texts_per_second\":\(Int(Double(texts.count) / single)),"
-                + "\"single_thread_mb_per_second\":\(String(format: "%.3f", mb / single)),"
-                + "\"batched_texts_per_second\":\(Int(Double(texts.count) / batched)),"
-                + "\"batched_mb_per_second\":\(String(format: "%.3f", mb / batched))}")
+            let report: [(key: String, value: JSONValue)] = [
+                ("texts", .int(texts.count)), ("bytes", .int(bytes)), ("tokens", .int(tokens)), ("cores", .int(cores)),
+                ("single_thread_texts_per_second", .int(Int(Double(texts.count) / single))),
+                ("single_thread_mb_per_second", decimals(mb / single, 3)),
+                ("batched_texts_per_second", .int(Int(Double(texts.count) / batched))),
+                ("batched_mb_per_second", decimals(mb / batched, 3))]
+            print(JSONValue.object(report).compactText)
         } else {
             print("\(texts.count) texts, \(String(format: "%.2f", mb)) MB, \(tokens) tokens")
             print(String(format: "one at a time, 1 thread: %8.0f texts/s  %6.2f MB/s  (%.3f s)", Double(texts.count) / single, mb / single, single))
@@ -53,22 +56,30 @@ struct BenchTokenizeCommand: ParsableCommand {
 
     /// Questions and distinct contexts, in file order (what the golden encodings file holds).
     static func squadTexts(_ path: String) throws -> [String] {
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        guard let root = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let articles = root["data"] as? [[String: Any]] else {
-            throw CLIError(description: "\(path): not a SQuAD file (no \"data\" list)")
-        }
-        var texts: [String] = []
-        for article in articles {
-            for paragraph in article["paragraphs"] as? [[String: Any]] ?? [] {
-                if let context = paragraph["context"] as? String { texts.append(context) }
-                for qa in paragraph["qas"] as? [[String: Any]] ?? [] {
-                    if let q = qa["question"] as? String { texts.append(q) }
-                }
-            }
-        }
-        return texts
+        try squadParagraphs(path).flatMap { [$0.context] + $0.questions }
     }
+}
+
+/// A SQuAD file's paragraphs in file order, each context with its questions; what the
+/// benchmarks feed (the full loader's checks are the SQuAD module's business).
+func squadParagraphs(_ path: String) throws -> [(context: String, questions: [String])] {
+    let root = try CLIError.wrap { try JSONValue.load(contentsOf: URL(fileURLWithPath: path)) }
+    guard case .array(let articles)? = root["data"] else {
+        throw CLIError(description: "\(path): not a SQuAD file (no \"data\" list)")
+    }
+    var paragraphs: [(context: String, questions: [String])] = []
+    for article in articles {
+        guard case .array(let items)? = article["paragraphs"] else { continue }
+        for paragraph in items {
+            guard case .string(let context)? = paragraph["context"] else { continue }
+            var questions: [String] = []
+            if case .array(let qas)? = paragraph["qas"] {
+                for qa in qas { if case .string(let q)? = qa["question"] { questions.append(q) } }
+            }
+            paragraphs.append((context, questions))
+        }
+    }
+    return paragraphs
 }
 
 /// Best wall time of `n` runs of `body`, in seconds.

@@ -70,18 +70,18 @@ struct BenchTrainCommand: ParsableCommand {
         let rss = peakRSSMegabytes()
         let cores = ProcessInfo.processInfo.activeProcessorCount
         if shape.json {
-            var fields = "{\"model\":\(JSONText.string(shape.model.description)),\"batch\":\(batch),\"seq\":\(seq),\"steps\":\(steps),"
-                + "\"cores\":\(cores),\"gemm_library\":\(JSONText.string(GEMM.library)),\"instruction_sets\":\(JSONText.string(GEMM.instructionSets)),"
-                + "\"ms_per_step\":\(fmt(mean * 1000)),\"best_ms_per_step\":\(fmt(best * 1000)),"
-                + "\"sequences_per_second\":\(fmt(Double(batch) / mean)),"
-                + "\"gflop_per_step\":\(fmt(flops / 1e9)),\"gflops\":\(fmt(gflops)),"
-                + "\"peak_rss_mb\":\(fmt(rss))" + shape.ceiling.percentJSON(gflops)
+            var report: [(key: String, value: JSONValue)] = [
+                ("model", .string(shape.model.description)), ("batch", .int(batch)), ("seq", .int(seq)), ("steps", .int(steps)),
+            ] + machineJSON + [
+                ("ms_per_step", decimals(mean * 1000)), ("best_ms_per_step", decimals(best * 1000)),
+                ("sequences_per_second", decimals(Double(batch) / mean)),
+                ("gflop_per_step", decimals(flops / 1e9)), ("gflops", decimals(gflops)), ("peak_rss_mb", decimals(rss)),
+            ] + shape.ceiling.percentJSON(gflops)
             if profile {
-                let items = phases.entries.map { "\(JSONText.string($0.name)):\(fmt($0.seconds / Double(steps) * 1000))" }
-                    + operationsJSON(ops, runs: steps)
-                fields += ",\"profile_ms_per_step\":{\(items.joined(separator: ","))}"
+                let items = phases.entries.map { (key: $0.name, value: decimals($0.seconds / Double(steps) * 1000)) }
+                report.append(("profile_ms_per_step", .object(items + operationsJSON(ops, runs: steps))))
             }
-            print(fields + "}")
+            print(JSONValue.object(report).compactText)
         } else {
             print("model \(shape.model): \(config.numHiddenLayers) layers, hidden \(config.hiddenSize), "
                 + "\(config.numAttentionHeads) heads, FFN \(config.intermediateSize), dropout \(config.hiddenDropoutProb)/"
@@ -104,7 +104,6 @@ struct BenchTrainCommand: ParsableCommand {
         printOperations(ops, runs: steps, periodSeconds: stepSeconds)
     }
 
-    private func fmt(_ x: Double) -> String { String(format: "%.2f", x) }
 }
 
 /// Wall time of the phases of a training step, in first-seen order.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Support
 import Tokenization
 
 /// `bertqa tokenize --model DIR`: JSON lines in, JSON lines out.
@@ -49,7 +50,7 @@ struct TokenizeCommand: ParsableCommand {
                 output.write(json)
                 failures.record(line: number, error: nil)
             case .failure(let error):
-                output.write("{\"error\":\(JSONText.string(error.description))}")
+                output.write(errorJSON(error.description))
                 failures.record(line: number, error: error.description)
             }
             output.write("\n")
@@ -59,37 +60,55 @@ struct TokenizeCommand: ParsableCommand {
     }
 
     private func tokenizeLine(_ line: String, _ tokenizer: BertTokenizer) -> Result<String, CLIError> {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+        guard let object = try? JSONValue.parse(Data(line.utf8)), case .object = object else {
             return errorLine("not a JSON object")
         }
         if let text = object["text"] {
-            guard let text = text as? String else { return errorLine("\"text\" must be a string") }
+            guard case .string(let text) = text else { return errorLine("\"text\" must be a string") }
             let tokens = tokenizer.encode(text)
-            return .success("{\"input_ids\":\(JSONText.ints(tokens.inputIds)),\"offsets\":\(JSONText.offsets(tokens.offsets))}")
+            var out = "{\"input_ids\":"
+            JSONWriter.appendInts(tokens.inputIds, to: &out)
+            out += ",\"offsets\":"
+            Self.appendOffsets(tokens.offsets, to: &out)
+            return .success(out + "}")
         }
-        guard let question = object["question"] as? String, let context = object["context"] as? String else {
+        guard case .string(let question)? = object["question"], case .string(let context)? = object["context"] else {
             return errorLine("expected {\"text\"} or {\"question\", \"context\"} with string values")
         }
-        for key in ["max_length", "stride"] where object[key] != nil {
-            // JSONSerialization gives NSNumber for booleans too (objCType "c"); reject those and fractions.
-            guard let number = object[key] as? NSNumber, String(cString: number.objCType) != "c",
-                  Int(exactly: number.doubleValue) != nil else {
-                return errorLine("\"\(key)\" must be an integer")
-            }
+        var lengths = ["max_length": maxLength, "stride": stride]
+        for key in ["max_length", "stride"] {
+            guard let value = object[key] else { continue }
+            guard case .int(let n) = value else { return errorLine("\"\(key)\" must be an integer") }
+            lengths[key] = n
         }
-        let maxLength = (object["max_length"] as? Int) ?? self.maxLength
-        let stride = (object["stride"] as? Int) ?? self.stride
         do {
             let windows = try tokenizer.encodePair(
                 question: question, context: context,
-                options: WindowOptions(maxLength: maxLength, stride: stride))
-            let parts = windows.map { w in
-                "{\"input_ids\":\(JSONText.ints(w.inputIds)),\"token_type_ids\":\(JSONText.ints(w.tokenTypeIds)),\"offsets\":\(JSONText.offsets(w.offsets))}"
+                options: WindowOptions(maxLength: lengths["max_length", default: maxLength], stride: lengths["stride", default: stride]))
+            var out = "{\"windows\":["
+            for (k, w) in windows.enumerated() {
+                out += k == 0 ? "{\"input_ids\":" : ",{\"input_ids\":"
+                JSONWriter.appendInts(w.inputIds, to: &out)
+                out += ",\"token_type_ids\":"
+                JSONWriter.appendInts(w.tokenTypeIds, to: &out)
+                out += ",\"offsets\":"
+                Self.appendOffsets(w.offsets, to: &out)
+                out += "}"
             }
-            return .success("{\"windows\":[\(parts.joined(separator: ","))]}")
+            return .success(out + "]}")
         } catch {
             return errorLine("\(error)")
         }
+    }
+
+    /// `[[start,end],...]`, written directly: offsets are written by the million.
+    static func appendOffsets(_ offsets: [TokenOffset], to out: inout String) {
+        out += "["
+        for (k, o) in offsets.enumerated() {
+            out += k == 0 ? "[" : ",["
+            out += String(o.start) + "," + String(o.end) + "]"
+        }
+        out += "]"
     }
 
     private func errorLine(_ message: String) -> Result<String, CLIError> {

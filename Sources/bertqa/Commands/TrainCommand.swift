@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Support
 import Training
 
 /// `bertqa train`: fine-tune a pretrained BERT on SQuAD (HF `run_qa.py` / Trainer semantics).
@@ -88,9 +89,6 @@ struct TrainCommand: ParsableCommand {
         let summary = try CLIError.wrap {
             try FineTune.run(job) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+        print(try CLIError.wrap { try JSONValueEncoder.encode(summary).compactText })
     }
 }

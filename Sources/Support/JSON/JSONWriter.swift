@@ -1,72 +1,84 @@
-/// Writes JSON text byte-for-byte as Python's `json.dumps` does (default `ensure_ascii`,
-/// `indent` optional), so our prediction and score files diff cleanly against the reference.
-public enum PythonJSON {
-    /// A value to write; objects keep their key order (Python dicts are ordered).
-    public indirect enum Value: Sendable {
-        case string(String)
-        case double(Double)
-        case int(Int)
-        case bool(Bool)
-        case null
-        case array([Value])
-        case object([(String, Value)])
-    }
-
-    /// `json.dumps(value, indent=indent)`; `indent == nil` gives the compact one-line form.
-    public static func dumps(_ value: Value, indent: Int? = nil) -> String {
+/// Writing JSON text in the two forms the project needs.
+extension JSONValue {
+    /// `json.dumps(value, indent=indent, sort_keys=sortKeys)` byte for byte (`ensure_ascii`,
+    /// Python's float repr), for files compared with what the official scripts and
+    /// transformers write.
+    public func pythonText(indent: Int? = nil, sortKeys: Bool = false) -> String {
         var out = ""
-        write(value, indent: indent, level: 0, into: &out)
+        JSONWriter(indent: indent, sortKeys: sortKeys, asciiOnly: true, itemSeparator: ", ", keySeparator: ": ")
+            .write(self, level: 0, into: &out)
         return out
     }
 
-    static func write(_ value: Value, indent: Int?, level: Int, into out: inout String) {
+    /// One line without spaces, UTF-8 left as it is (`json.dumps(value, separators=(",", ":"),
+    /// ensure_ascii=False)`): the CLI's JSON lines and the server's bodies.
+    public var compactText: String {
+        var out = ""
+        JSONWriter(indent: nil, sortKeys: false, asciiOnly: false, itemSeparator: ",", keySeparator: ":")
+            .write(self, level: 0, into: &out)
+        return out
+    }
+}
+
+/// The writer behind `pythonText` and `compactText`; its string and number pieces are public
+/// for output loops that write large arrays without building a `JSONValue` first.
+public struct JSONWriter {
+    let indent: Int?
+    let sortKeys: Bool
+    let asciiOnly: Bool
+    let itemSeparator: String
+    let keySeparator: String
+
+    func write(_ value: JSONValue, level: Int, into out: inout String) {
         switch value {
-        case .string(let s): out += string(s)
-        case .double(let x): out += float(x)
-        case .int(let n): out += String(n)
-        case .bool(let b): out += b ? "true" : "false"
         case .null: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .int(let n): out += String(n)
+        case .double(let x): out += JSONWriter.pythonFloat(x)
+        case .string(let s): JSONWriter.appendString(s, asciiOnly: asciiOnly, to: &out)
         case .array(let items):
             if items.isEmpty { out += "[]"; return }
             out += "["
             for (k, item) in items.enumerated() {
-                separator(first: k == 0, indent: indent, level: level + 1, into: &out)
-                write(item, indent: indent, level: level + 1, into: &out)
+                separator(first: k == 0, level: level + 1, into: &out)
+                write(item, level: level + 1, into: &out)
             }
-            closing(indent: indent, level: level, into: &out)
+            closing(level: level, into: &out)
             out += "]"
-        case .object(let members):
+        case .object(var members):
             if members.isEmpty { out += "{}"; return }
+            if sortKeys { members.sort { $0.key.unicodeScalars.lexicographicallyPrecedes($1.key.unicodeScalars) } }
             out += "{"
-            for (k, (key, item)) in members.enumerated() {
-                separator(first: k == 0, indent: indent, level: level + 1, into: &out)
-                out += string(key)
-                out += ": "
-                write(item, indent: indent, level: level + 1, into: &out)
+            for (k, member) in members.enumerated() {
+                separator(first: k == 0, level: level + 1, into: &out)
+                JSONWriter.appendString(member.key, asciiOnly: asciiOnly, to: &out)
+                out += keySeparator
+                write(member.value, level: level + 1, into: &out)
             }
-            closing(indent: indent, level: level, into: &out)
+            closing(level: level, into: &out)
             out += "}"
         }
     }
 
-    private static func separator(first: Bool, indent: Int?, level: Int, into out: inout String) {
+    private func separator(first: Bool, level: Int, into out: inout String) {
         if let indent {
             out += first ? "\n" : ",\n"
             out += String(repeating: " ", count: indent * level)
         } else if !first {
-            out += ", "
+            out += itemSeparator
         }
     }
 
-    private static func closing(indent: Int?, level: Int, into out: inout String) {
+    private func closing(level: Int, into out: inout String) {
         guard let indent else { return }
         out += "\n" + String(repeating: " ", count: indent * level)
     }
 
-    /// A string literal with `ensure_ascii`: everything outside ' '...'~' is escaped,
-    /// astral code points as UTF-16 surrogate pairs.
-    public static func string(_ s: String) -> String {
-        var out = "\""
+    /// A string literal as Python writes it: the short escapes, other controls as `\u00XX`;
+    /// with `asciiOnly` (`ensure_ascii`) everything outside ' '...'~' is escaped too, astral
+    /// code points as UTF-16 surrogate pairs.
+    public static func appendString(_ s: String, asciiOnly: Bool, to out: inout String) {
+        out += "\""
         func hex(_ v: UInt32) {
             let digits = String(v, radix: 16)
             out += "\\u" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
@@ -82,7 +94,9 @@ public enum PythonJSON {
             case "\u{0C}": out += "\\f"
             default:
                 let v = scalar.value
-                if v >= 0x20 && v <= 0x7E {
+                if v < 0x20 || (asciiOnly && v == 0x7F) {
+                    hex(v)
+                } else if v <= 0x7E || !asciiOnly {
                     out.unicodeScalars.append(scalar)
                 } else if v > 0xFFFF {
                     let u = v - 0x10000
@@ -93,12 +107,31 @@ public enum PythonJSON {
                 }
             }
         }
-        return out + "\""
+        out += "\""
+    }
+
+    /// `s` as a compact (UTF-8) string literal.
+    public static func string(_ s: String) -> String {
+        var out = ""
+        appendString(s, asciiOnly: false, to: &out)
+        return out
+    }
+
+    /// `[1,2,3]` without building a `JSONValue`: token ids are written by the million.
+    public static func appendInts(_ values: some Collection<some BinaryInteger>, to out: inout String) {
+        out += "["
+        var first = true
+        for v in values {
+            if !first { out += "," }
+            first = false
+            out += String(v)
+        }
+        out += "]"
     }
 
     /// Python's `repr(float)`: the shortest round-trip digits, positional when the decimal
-    /// exponent is in -4..<16, otherwise `d.ddde±XX`.
-    public static func float(_ x: Double) -> String {
+    /// exponent is in -4..<16, otherwise `d.ddde±XX`; `NaN` and `Infinity` as `json.dumps` writes them.
+    public static func pythonFloat(_ x: Double) -> String {
         if x.isNaN { return "NaN" }
         if x.isInfinite { return x < 0 ? "-Infinity" : "Infinity" }
         if x == 0 { return x.sign == .minus ? "-0.0" : "0.0" }
@@ -142,27 +175,5 @@ public enum PythonJSON {
         while all.hasPrefix("0") && all.count > 1 { all.removeFirst(); pointAt -= 1 }
         while all.hasSuffix("0") && all.count > 1 { all.removeLast() }
         return (negative, all, exponent + pointAt - 1)
-    }
-}
-
-extension PythonJSON.Value {
-    /// A parsed JSON value, integers kept as Python ints.
-    public init(_ json: JSONValue) {
-        switch json {
-        case .null: self = .null
-        case .bool(let b): self = .bool(b)
-        case .number(let x, let isInteger):
-            if isInteger, let n = Int(exactly: x) { self = .int(n) } else { self = .double(x) }
-        case .string(let s): self = .string(s)
-        case .array(let items): self = .array(items.map(PythonJSON.Value.init))
-        case .object(let members): self = .object(members.map { ($0.key, PythonJSON.Value($0.value)) })
-        }
-    }
-}
-
-extension PythonJSON {
-    /// `json.dumps` of a parsed value (round-trips files the Python scripts wrote).
-    public static func dumps(_ value: JSONValue, indent: Int? = nil) -> String {
-        dumps(Value(value), indent: indent)
     }
 }

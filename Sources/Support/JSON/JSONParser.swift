@@ -1,50 +1,6 @@
 import Foundation
 
-/// A parsed JSON value that keeps object keys in file order.
-///
-/// Why not `JSONSerialization`: the official SQuAD v2 script walks the no-answer probability
-/// file in key order (a stable sort by probability), so key order is part of the result; and
-/// parse errors here carry a byte offset and line that we can show to the user.
-public indirect enum JSONValue: Sendable, Equatable {
-    case null
-    case bool(Bool)
-    /// A number, and whether it was written as an integer literal (Python keeps `0` and `0.0` apart).
-    case number(Double, isInteger: Bool)
-    case string(String)
-    case array([JSONValue])
-    case object([(key: String, value: JSONValue)])
-
-    public static func == (a: JSONValue, b: JSONValue) -> Bool {
-        switch (a, b) {
-        case (.null, .null): return true
-        case let (.bool(x), .bool(y)): return x == y
-        case let (.number(x, i), .number(y, j)): return x == y && i == j
-        case let (.string(x), .string(y)): return x == y
-        case let (.array(x), .array(y)): return x == y
-        case let (.object(x), .object(y)):
-            return x.count == y.count && zip(x, y).allSatisfy { $0.key == $1.key && $0.value == $1.value }
-        default: return false
-        }
-    }
-
-    /// The value of `key` in an object (the last one when a key repeats, as Python's `json` does).
-    public subscript(key: String) -> JSONValue? {
-        guard case .object(let members) = self else { return nil }
-        return members.last(where: { $0.key == key })?.value
-    }
-
-    /// A short name of the JSON type, for error messages.
-    public var typeName: String {
-        switch self {
-        case .null: return "null"
-        case .bool: return "boolean"
-        case .number: return "number"
-        case .string: return "string"
-        case .array: return "array"
-        case .object: return "object"
-        }
-    }
-
+extension JSONValue {
     /// Parses UTF-8 JSON text. Throws `JSONParseError` with the byte offset and line.
     public static func parse(_ data: Data) throws(JSONParseError) -> JSONValue {
         let bytes = [UInt8](data)
@@ -53,6 +9,42 @@ public indirect enum JSONValue: Sendable, Equatable {
             return try parser.parseDocument()
         }
     }
+
+    /// Reads and parses a whole file.
+    public static func load(contentsOf url: URL) throws(JSONFileError) -> JSONValue {
+        // An empty regular file is named as such, and never reaches Data(contentsOf:): on Linux,
+        // swift-foundation's zero-size read path leaks a 4 KB buffer (found by the SQuAD fuzzer).
+        if isEmptyRegularFile(url) { throw .malformed(path: url.path, reason: "the file is empty") }
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            if !FileManager.default.fileExists(atPath: url.path) { throw .notFound(path: url.path) }
+            throw .unreadable(path: url.path, reason: error.localizedDescription)
+        }
+        do { return try parse(data) } catch { throw .malformed(path: url.path, reason: error.description) }
+    }
+}
+
+/// Why a JSON file could not be read; each case names the file.
+public enum JSONFileError: Error, Sendable, Equatable, CustomStringConvertible {
+    case notFound(path: String)
+    case unreadable(path: String, reason: String)
+    case malformed(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .notFound(let path): return "\(path): no such file"
+        case .unreadable(let path, let reason): return "\(path) cannot be read: \(reason)"
+        case .malformed(let path, let reason): return "\(path) is not valid JSON: \(reason)"
+        }
+    }
+}
+
+/// Whether `url` is a regular file of 0 bytes.
+public func isEmptyRegularFile(_ url: URL) -> Bool {
+    var info = stat()
+    return stat(url.path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG && info.st_size == 0
 }
 
 /// Where and why JSON text could not be parsed.
@@ -195,8 +187,9 @@ struct JSONParser {
             if i == expStart { throw fail("invalid number") }
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
+        if isInteger, let n = Int(text) { return .int(n) }
         guard let value = Double(text) else { throw fail("invalid number") }
-        return .number(value, isInteger: isInteger)
+        return .double(value)
     }
 
     mutating func hex4() throws(JSONParseError) -> UInt32 {

@@ -1,0 +1,110 @@
+import Foundation
+import Support
+
+/// `tokenizer.json` as the `tokenizers` library writes it: the parts a WordPiece tokenizer uses.
+struct TokenizerJSON: Decodable {
+    struct Normalizer: Decodable {
+        var type: String?
+        var cleanText: Bool?
+        var handleChineseChars: Bool?
+        var lowercase: Bool?
+        /// null means "follow lowercase", as in HF.
+        var stripAccents: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case type, lowercase
+            case cleanText = "clean_text"
+            case handleChineseChars = "handle_chinese_chars"
+            case stripAccents = "strip_accents"
+        }
+    }
+
+    struct Model: Decodable {
+        var type: String?
+        var continuingSubwordPrefix: String?
+        var unkToken: String?
+        var maxInputCharsPerWord: Int?
+        var vocab: [String: Int]?
+
+        enum CodingKeys: String, CodingKey {
+            case type, vocab
+            case continuingSubwordPrefix = "continuing_subword_prefix"
+            case unkToken = "unk_token"
+            case maxInputCharsPerWord = "max_input_chars_per_word"
+        }
+    }
+
+    struct AddedToken: Decodable {
+        var content: String
+    }
+
+    struct Truncation: Decodable {
+        var maxLength: Int?
+        enum CodingKeys: String, CodingKey { case maxLength = "max_length" }
+    }
+
+    var normalizer: Normalizer?
+    var model: Model?
+    var addedTokens: [AddedToken]?
+    var truncation: Truncation?
+
+    enum CodingKeys: String, CodingKey {
+        case normalizer, model, truncation
+        case addedTokens = "added_tokens"
+    }
+}
+
+/// `tokenizer_config.json` as transformers writes it: the slow tokenizer's settings.
+struct TokenizerConfigJSON: Decodable {
+    var doLowerCase: Bool?
+    var tokenizeChineseChars: Bool?
+    var stripAccents: Bool?
+    /// A float: transformers writes 1e30 (as a 31-digit integer) for "no limit".
+    var modelMaxLength: Double?
+    var unkToken: TokenName?
+    var clsToken: TokenName?
+    var sepToken: TokenName?
+    var padToken: TokenName?
+    var maskToken: TokenName?
+
+    enum CodingKeys: String, CodingKey {
+        case doLowerCase = "do_lower_case"
+        case tokenizeChineseChars = "tokenize_chinese_chars"
+        case stripAccents = "strip_accents"
+        case modelMaxLength = "model_max_length"
+        case unkToken = "unk_token"
+        case clsToken = "cls_token"
+        case sepToken = "sep_token"
+        case padToken = "pad_token"
+        case maskToken = "mask_token"
+    }
+
+    /// A special token, written either as its text or as an `AddedToken` object with `content`.
+    struct TokenName: Decodable {
+        var content: String
+
+        init(from decoder: any Decoder) throws {
+            if let text = try? decoder.singleValueContainer().decode(String.self) {
+                content = text
+            } else {
+                struct Object: Decodable { var content: String }
+                content = try Object(from: decoder).content
+            }
+        }
+    }
+}
+
+/// Reads a JSON file of a model folder into `T`, every failure a `TokenizerError` naming the file.
+func decodeTokenizerFile<T: Decodable>(_ type: T.Type, from url: URL) throws -> T {
+    let data = try readFile(url)
+    let json: JSONValue
+    do { json = try JSONValue.parse(data) } catch {
+        throw TokenizerError.malformedFile(path: url.path, reason: "not valid JSON (\(error))")
+    }
+    guard case .object = json else {
+        throw TokenizerError.malformedFile(path: url.path, reason: "the top level is not a JSON object")
+    }
+    do { return try JSONValueDecoder.decode(type, from: json) } catch {
+        throw TokenizerError.malformedFile(path: url.path, reason: error.description)
+    }
+}
