@@ -148,49 +148,42 @@ extension BertEmbeddings {
 }
 
 extension BertLayer {
-    /// input is (B,T,C): the embeddings' or the previous layer's output.
-    /// `packed` (an inference snapshot's, `BertInferenceModel`): the four products run on packed
-    /// weights instead (bf16: their inputs rounded into the workspace's bf16 scratch); the
-    /// kernels between them are the same.
+    /// input is (B,T,C): the embeddings' or the previous layer's output. The four products run
+    /// on the live weights or on a snapshot's packed ones (`LayerProducts`); the kernels
+    /// between them are the same either way.
+    ///
+    /// Where the biases go: a training forward keeps each product's output with its bias for
+    /// the backward; otherwise q|k|v's bias is added as attention reads q, k and v, and the two
+    /// dense outputs' biases in the LayerNorm pass after them (dropout would have to come
+    /// between, so only without dropout).
     func forward(_ p: UnsafeMutablePointer<Float>, input: UnsafeMutablePointer<Float>,
                  _ a: LayerActivations, _ ws: BertWorkspace, index: Int, packed: PackedBertLayer? = nil) throws {
         let B = ws.batch, T = ws.sequence, BT = B * T
-        let sa = attention.selfAttention, C = sa.query.inFeatures, I = intermediate.dense.outFeatures
-        let scratch = packed.map { ws.packedScratch($0.precision) }
-        // BertSelfAttention: fused q|k|v projection, then per-head attention. Inference adds the
-        // projection's bias as attention packs q, k and v (the backward needs it in a.qkv).
-        let qkvBias = sa.qkv.bias.pointer(in: p), biasInAttention = !ws.saveForBackward
+        let sa = attention.selfAttention, so = attention.output
+        let C = sa.query.inFeatures, I = intermediate.dense.outFeatures
+        let products = LayerProducts(self, parameters: p, packed: packed, workspace: ws)
+        let qkvBias = sa.qkv.bias.pointer(in: p), qkvBiasInAttention = !ws.saveForBackward
+        let soBias = so.dense.bias.pointer(in: p), outBias = output.dense.bias.pointer(in: p)
+        let biasInLayerNorm = ws.dropout == nil
+
+        // BertSelfAttention: the fused q|k|v projection, then softmax(q·kᵀ/√d + mask)·v per head.
         try timed(ws.profile, .qkvDense, flops: productFlops(BT, 3 * C, C)) {
-            if let packed, let scratch {
-                return try packed.qkv.forward(out: a.qkv, fp32Input: input, rows: BT, staging: scratch.input,
-                                              scratchpad: scratch.scratchpad)
-            }
-            matmulForward(out: a.qkv, inp: input, weight: sa.qkv.weight.pointer(in: p), bias: biasInAttention ? nil : qkvBias,
-                          rows: BT, inFeatures: C, outFeatures: 3 * C)
+            try products.qkv(out: a.qkv, input: input, rows: BT, bias: qkvBiasInAttention ? nil : qkvBias)
         }
         // dropout: on the probabilities (saved undropped; the backward regenerates the mask)
         timed(ws.profile, .attention, flops: 2 * productFlops(BT, T, C)) {
             attentionForward(ctx: a.context, att: a.attention, qkv: a.qkv, mask: ws.additiveMask,
                              batch: B, seq: T, channels: C, heads: sa.heads, saveProbabilities: ws.saveForBackward,
                              dropout: ws.dropout?.attentionProbabilities(index),
-                             dropped: ws.backward?.droppedProbabilities, qkvBias: biasInAttention ? qkvBias : nil)
+                             dropped: ws.backward?.droppedProbabilities, qkvBias: qkvBiasInAttention ? qkvBias : nil)
         }
-        // BertSelfOutput: dense, dropout:, LayerNorm(dense + input). Without dropout the dense's
-        // bias is added in the LayerNorm's pass (denseBias) rather than broadcast into its output.
-        let so = attention.output
-        let soBias = so.dense.bias.pointer(in: p), biasInLayerNorm = ws.dropout == nil
+        // BertSelfOutput: dense, dropout:, LayerNorm(dense + input).
         try timed(ws.profile, .attentionOutputDense, flops: productFlops(BT, C, C)) {
-            if let packed, let scratch {
-                return try packed.attentionOutput.forward(out: a.attentionResidual, fp32Input: a.context, rows: BT,
-                                                          staging: scratch.input, scratchpad: scratch.scratchpad)
-            }
-            matmulForward(out: a.attentionResidual, inp: a.context, weight: so.dense.weight.pointer(in: p),
-                          bias: biasInLayerNorm ? nil : soBias, rows: BT, inFeatures: C, outFeatures: C)
+            try products.attentionOutput(out: a.attentionResidual, input: a.context, rows: BT,
+                                         bias: biasInLayerNorm ? nil : soBias)
         }
         if let plan = ws.dropout {
-            timed(ws.profile, .dropout) {
-                dropoutForward(a.attentionResidual, count: BT * C, mask: plan.attentionOutput(index))
-            }
+            timed(ws.profile, .dropout) { dropoutForward(a.attentionResidual, count: BT * C, mask: plan.attentionOutput(index)) }
         }
         timed(ws.profile, .residualLayerNorm) {
             residualLayerNormForward(out: a.attentionOutput, mean: a.attentionMean, rstd: a.attentionRstd,
@@ -198,44 +191,21 @@ extension BertLayer {
                                      weight: so.layerNorm.weight.pointer(in: p), bias: so.layerNorm.bias.pointer(in: p),
                                      rows: BT, channels: C, eps: so.layerNorm.eps)
         }
-        // BertIntermediate: dense, then bias + activation by each worker on the rows it computed.
-        try timed(ws.profile, .intermediateDense, flops: productFlops(BT, I, C)) {
-            // bf16: bias and activation inside the product, bf16 out for the next product; fp32:
-            // the product, then bertqa's bias + GELU pass (oneDNN's GELU post-op measured slower).
-            if let packed, let scratch {
-                if let out = scratch.intermediate {  // bf16 (an fp32 forward's scratch has none)
-                    return try packed.intermediate.forward(out: out, fp32Input: a.attentionOutput, rows: BT,
-                                                           staging: scratch.input, scratchpad: scratch.scratchpad)
-                }
-                try packed.intermediate.forward(out: a.intermediate, fp32Input: a.attentionOutput, rows: BT,
-                                                staging: nil, scratchpad: scratch.scratchpad)
-                return biasActivationInPlace(a.intermediate, bias: intermediate.dense.bias.pointer(in: p),
-                                             rows: BT, columns: I, kind: intermediate.activation)
-            }
-            matmulActivationForward(pre: a.intermediatePre, out: a.intermediate, inp: a.attentionOutput,
-                                    weight: intermediate.dense.weight.pointer(in: p), bias: intermediate.dense.bias.pointer(in: p),
-                                    rows: BT, inFeatures: C, outFeatures: I, activation: intermediate.activation)
+        // BertIntermediate: act(dense).
+        let activations = try timed(ws.profile, .intermediateDense, flops: productFlops(BT, I, C)) {
+            try products.intermediate(pre: a.intermediatePre, out: a.intermediate, input: a.attentionOutput, rows: BT)
         }
         // BertOutput: dense, dropout:, LayerNorm(dense + attention output).
-        let outBias = output.dense.bias.pointer(in: p)
         try timed(ws.profile, .outputDense, flops: productFlops(BT, C, I)) {
-            if let packed, let scratch {
-                let inp = scratch.intermediate.map { UnsafeRawPointer($0) } ?? UnsafeRawPointer(a.intermediate)
-                return try packed.output.forward(out: UnsafeMutableRawPointer(a.outputResidual), inp: inp,
-                                                 rows: BT, scratchpad: scratch.scratchpad)
-            }
-            matmulForward(out: a.outputResidual, inp: a.intermediate, weight: output.dense.weight.pointer(in: p),
-                          bias: biasInLayerNorm ? nil : outBias, rows: BT, inFeatures: I, outFeatures: C)
+            try products.output(out: a.outputResidual, input: activations, rows: BT, bias: biasInLayerNorm ? nil : outBias)
         }
         if let plan = ws.dropout {
-            timed(ws.profile, .dropout) {
-                dropoutForward(a.outputResidual, count: BT * C, mask: plan.feedForwardOutput(index))
-            }
+            timed(ws.profile, .dropout) { dropoutForward(a.outputResidual, count: BT * C, mask: plan.feedForwardOutput(index)) }
         }
         timed(ws.profile, .residualLayerNorm) {
             residualLayerNormForward(out: a.output, mean: a.outputMean, rstd: a.outputRstd,
-                                     x: a.outputResidual, residual: a.attentionOutput,
-                                     denseBias: biasInLayerNorm ? outBias : nil, weight: output.layerNorm.weight.pointer(in: p), bias: output.layerNorm.bias.pointer(in: p),
+                                     x: a.outputResidual, residual: a.attentionOutput, denseBias: biasInLayerNorm ? outBias : nil,
+                                     weight: output.layerNorm.weight.pointer(in: p), bias: output.layerNorm.bias.pointer(in: p),
                                      rows: BT, channels: C, eps: output.layerNorm.eps)
         }
     }

@@ -51,12 +51,13 @@ public final class OperationProfile: @unchecked Sendable {
 /// Runs `body`, charging its time (and `flops`, for a GFLOP/s figure) to `op` when a profile
 /// is attached.
 @inline(__always)
-func timed(_ profile: OperationProfile?, _ op: OperationProfile.Operation, flops: @autoclosure () -> Double = 0,
-           _ body: () throws -> Void) rethrows {
+func timed<T>(_ profile: OperationProfile?, _ op: OperationProfile.Operation, flops: @autoclosure () -> Double = 0,
+              _ body: () throws -> T) rethrows -> T {
     guard let profile else { return try body() }
     let start = DispatchTime.now().uptimeNanoseconds
-    try body()
+    let result = try body()
     profile.record(op, since: start, flops: flops())
+    return result
 }
 
 /// 2·m·n·k: the floating-point operations of an (m,k)·(k,n) product.
