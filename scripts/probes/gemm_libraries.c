@@ -1,5 +1,5 @@
 // OpenBLAS vs oneDNN sgemm at the models' layer shapes, interleaved in one process on 2 threads
-// (the numbers behind bertqa's switch to oneDNN; BENCHMARKS.md, session 4). Dev tool, not built
+// (the numbers behind bertqa's switch to oneDNN; docs/benchmarks-history.md, the oneDNN switch). Dev tool, not built
 // by SwiftPM:
 //
 //   apt-get install -y libopenblas-dev libdnnl-dev

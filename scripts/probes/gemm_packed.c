@@ -2,7 +2,7 @@
 // ("packed") against the same primitive on plain weights and against what bertqa did before
 // for inference (each of 2 threads one dnnl_sgemm on half the output columns), at the models'
 // layer shapes, bias included in the primitives. The numbers behind `PackedLinear` (fp32);
-// BENCHMARKS.md, session 10. Dev tool, not built by SwiftPM:
+// docs/benchmarks-history.md ("packed weights"). Dev tool, not built by SwiftPM:
 //
 //   apt-get install -y libdnnl-dev
 //   gcc -O2 -fopenmp scripts/probes/gemm_packed.c -o /tmp/gemm_packed -ldnnl && OMP_NUM_THREADS=2 /tmp/gemm_packed
