@@ -114,7 +114,7 @@ let package = Package(
         ),
         // Test-only helpers: find ../shared, read JSON lines, compare arrays, run kernels on one thread.
         .target(name: "TestSupport", dependencies: ["Kernels"], path: "Tests/TestSupport"),
-        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "TestSupport"]),
+        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "Support", "TestSupport"]),
         .testTarget(name: "SQuADTests", dependencies: ["SQuAD", "Tokenization", "Support", "TestSupport"]),
         .testTarget(name: "SupportTests", dependencies: ["Support"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),

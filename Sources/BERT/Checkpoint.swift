@@ -36,7 +36,8 @@ extension BertForQuestionAnswering {
     public static let configFileName = "config.json"
     public static let weightsFileName = "model.safetensors"
     /// Tokenizer files `save` copies along when asked, as `save_pretrained` of a pipeline would.
-    public static let tokenizerFileNames = ["vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]
+    public static let tokenizerFileNames = ["vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                                             "vocab.json", "merges.txt", "added_tokens.json"]
 
     /// Loads a Hugging Face folder (`config.json` + `model.safetensors`). A missing QA head is
     /// initialized N(0, initializer_range) with zero bias from `seed` and reported.

@@ -10,7 +10,7 @@ import Tokenization
 ///
 /// Thread-safe: the model's weights are read-only; each call takes a workspace from a pool.
 public final class QuestionAnswerer: QuestionAnswering, @unchecked Sendable {
-    public let tokenizer: BertTokenizer
+    public let tokenizer: any QATokenizer
     public let model: BertInferenceModel
     /// What loading the checkpoint found (`init(directory:)`): a QA head missing from it was
     /// initialized at random, and the answers mean nothing until the model is fine-tuned.
@@ -21,7 +21,7 @@ public final class QuestionAnswerer: QuestionAnswering, @unchecked Sendable {
     public var maxWindowsPerForward = 8
     private let pool = WorkspacePool()
 
-    public init(tokenizer: BertTokenizer, model: BertInferenceModel, loadReport: LoadReport = LoadReport()) {
+    public init(tokenizer: any QATokenizer, model: BertInferenceModel, loadReport: LoadReport = LoadReport()) {
         self.tokenizer = tokenizer
         self.model = model
         self.loadReport = loadReport
@@ -31,16 +31,16 @@ public final class QuestionAnswerer: QuestionAnswering, @unchecked Sendable {
     /// for inference in `precision` (`packedWeights: false`: fp32 through sgemm on the weights
     /// as they are, less memory).
     public convenience init(directory: URL, precision: InferencePrecision = .fp32, packedWeights: Bool = true) throws {
-        let tokenizer = try BertTokenizer(directory: directory)
+        let tokenizer = try Tokenizers.load(directory: directory)
         let (model, report) = try BertInferenceModel.load(from: directory, precision: precision, packedWeights: packedWeights)
         try Self.checkVocabulary(tokenizer, fits: model.config, in: directory)
         self.init(tokenizer: tokenizer, model: model, loadReport: report)
     }
 
     /// Token ids past the embedding table would fail on the first question; this says so at load.
-    public static func checkVocabulary(_ tokenizer: BertTokenizer, fits config: BertConfig, in directory: URL) throws {
-        if tokenizer.vocabulary.count > config.vocabSize {
-            throw InferenceError.model("the vocabulary in \(directory.path) has \(tokenizer.vocabulary.count) tokens, "
+    public static func checkVocabulary(_ tokenizer: any QATokenizer, fits config: BertConfig, in directory: URL) throws {
+        if tokenizer.vocabularySize > config.vocabSize {
+            throw InferenceError.model("the vocabulary in \(directory.path) has \(tokenizer.vocabularySize) tokens, "
                 + "but config.json's vocab_size is \(config.vocabSize)")
         }
     }

@@ -23,7 +23,7 @@ public enum SQuADEvaluator {
     ///     take part in the n-best ranking exactly as in HF); otherwise batches are padded to
     ///     their longest window and each window's logits are cut to its own length.
     ///   - progress: called with (windows done, windows in all) after each batch.
-    public static func evaluate(model: BertInferenceModel, tokenizer: BertTokenizer, dataset: SQuADDataset,
+    public static func evaluate(model: BertInferenceModel, tokenizer: any QATokenizer, dataset: SQuADDataset,
                                 maxLength: Int = 384, stride: Int = 128, batchSize: Int = 32,
                                 padToMaxLength: Bool = false,
                                 postProcess: PostProcessOptions? = nil,

@@ -78,10 +78,10 @@ public struct FeatureOptions: Sendable, Equatable {
 
 /// Builds model features from SQuAD examples with a BERT tokenizer.
 public struct FeatureBuilder: Sendable {
-    public let tokenizer: BertTokenizer
+    public let tokenizer: any QATokenizer
     public var options: FeatureOptions
 
-    public init(tokenizer: BertTokenizer, options: FeatureOptions = FeatureOptions()) {
+    public init(tokenizer: any QATokenizer, options: FeatureOptions = FeatureOptions()) {
         self.tokenizer = tokenizer
         self.options = options
     }

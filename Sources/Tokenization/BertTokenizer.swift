@@ -6,7 +6,7 @@ import Foundation
 /// `[CLS] A [SEP] B [SEP]` template with `only_second` overflow windows.
 ///
 /// Immutable after loading, so one instance serves many threads.
-public final class BertTokenizer: Sendable {
+public final class BertTokenizer: QATokenizer {
     public let files: TokenizerFiles
     public var vocabulary: Vocabulary { files.vocabulary }
     public let clsId: Int32
@@ -17,6 +17,9 @@ public final class BertTokenizer: Sendable {
     /// Added tokens as scalar arrays, longest first (leftmost-longest matching).
     private let addedTokens: [(scalars: [UInt32], id: Int32)]
     private let addedFirstScalars: Set<UInt32>
+    public let template: SpecialTokensTemplate
+    public var vocabularySize: Int { files.vocabulary.count }
+    public var vocabularyPath: String { files.vocabularyPath }
 
     /// Loads `vocab.txt` / `tokenizer.json` / `tokenizer_config.json` from a model folder.
     public convenience init(directory: URL) throws {
@@ -35,6 +38,7 @@ public final class BertTokenizer: Sendable {
         sepId = try id(files.sepToken)
         padId = try id(files.padToken)
         unkId = try id(files.unkToken)
+        template = .bert(cls: clsId, sep: sepId)
         wordPiece = WordPiece(vocabulary: files.vocabulary, unkId: unkId,
                               maxInputCharsPerWord: files.maxInputCharsPerWord)
         var added: [(scalars: [UInt32], id: Int32)] = []
@@ -105,170 +109,4 @@ public final class BertTokenizer: Sendable {
         }
         return nil
     }
-
-    /// `[CLS] text [SEP]` (or just the tokens when `addSpecialTokens` is false), untruncated.
-    public func encode(_ text: String, addSpecialTokens: Bool = true) -> Encoding {
-        let tokens = tokenize(text)
-        var encoding = Encoding()
-        if addSpecialTokens { encoding.append(clsId, type: 0, offset: .zero, sequence: -1) }
-        for k in 0..<tokens.count {
-            encoding.append(tokens.ids[k], type: 0, offset: tokens.offsets[k], sequence: 0, word: tokens.wordIds[k])
-        }
-        if addSpecialTokens { encoding.append(sepId, type: 0, offset: .zero, sequence: -1) }
-        return encoding
-    }
-
-    // MARK: - Question/context pairs → windows
-
-    /// `[CLS] question [SEP] context [SEP]` windows: the context is cut into overlapping
-    /// windows (`only_second` truncation with overflow), exactly as HF returns them with
-    /// `return_overflowing_tokens=True`.
-    public func encodePair(question: String, context: String, options: WindowOptions,
-                           sampleIndex: Int = 0) throws -> [Encoding] {
-        try validate(options)
-        var windows = try Self.windows(question: tokenize(question), context: tokenize(context),
-                                       options: options, sampleIndex: sampleIndex,
-                                       clsId: clsId, sepId: sepId, single: context.isEmpty)
-        pad(&windows, options)
-        return windows
-    }
-
-    /// Windows of an already tokenized pair (see `encodePair`); `contextIsEmpty` tells whether
-    /// the context string was empty (HF then encodes the question alone).
-    public func encodePair(question: TokenSequence, context: TokenSequence, contextIsEmpty: Bool = false,
-                           options: WindowOptions, sampleIndex: Int = 0) throws -> [Encoding] {
-        try validate(options)
-        var windows = try Self.windows(question: question, context: context, options: options,
-                                       sampleIndex: sampleIndex, clsId: clsId, sepId: sepId,
-                                       single: contextIsEmpty)
-        pad(&windows, options)
-        return windows
-    }
-
-    /// Windows of many pairs, tokenized on all cores; in input order, each window carrying its
-    /// pair's index in `sampleIndex`. Throws the error of the first pair that fails.
-    public func encodePairs(_ pairs: [(question: String, context: String)],
-                            options: WindowOptions) throws -> [Encoding] {
-        try validate(options)
-        let perPair: [Result<[Encoding], Error>] = parallelMap(count: pairs.count) { i in
-            Result {
-                try Self.windows(question: self.tokenize(pairs[i].question),
-                                 context: self.tokenize(pairs[i].context),
-                                 options: options, sampleIndex: i,
-                                 clsId: self.clsId, sepId: self.sepId, single: pairs[i].context.isEmpty)
-            }
-        }
-        var windows: [Encoding] = []
-        windows.reserveCapacity(pairs.count)
-        for result in perPair { windows.append(contentsOf: try result.get()) }
-        pad(&windows, options)
-        return windows
-    }
-
-    /// Tokens of many texts on all cores.
-    public func tokenizeBatch(_ texts: [String]) -> [TokenSequence] {
-        parallelMap(count: texts.count) { self.tokenize(texts[$0]) }
-    }
-
-    private func validate(_ options: WindowOptions) throws {
-        if options.maxLength < 4 {
-            throw TokenizerError.invalidOption("max_length must be at least 4 (3 special tokens + 1), got \(options.maxLength)")
-        }
-        if options.stride < 0 {
-            throw TokenizerError.invalidOption("stride must not be negative, got \(options.stride)")
-        }
-        // `tokenizers` rejects this up front (against max_length − 2), whatever the texts.
-        if options.stride > options.maxLength - 2 {
-            throw TokenizerError.invalidOption("stride \(options.stride) must be at most max_length − 2 = \(options.maxLength - 2)")
-        }
-    }
-
-    private func pad(_ windows: inout [Encoding], _ options: WindowOptions) {
-        let target: Int
-        switch options.padding {
-        case .none: return
-        case .maxLength: target = options.maxLength
-        case .longest: target = windows.map(\.count).max() ?? 0
-        }
-        for k in windows.indices { windows[k].pad(to: target, padId: padId) }
-    }
-
-    /// The windowing rule of `tokenizers`' `truncate_encodings` + `Encoding::truncate`:
-    /// room = max_length − 3 − |question|; when the context does not fit, windows of `room`
-    /// tokens start every `room − stride` tokens until one reaches the end.
-    ///
-    /// `single`: `transformers` treats an empty context string as "no pair" (it is falsy in
-    /// Python) and returns `[CLS] question [SEP]` alone; we do the same.
-    static func windows(question q: TokenSequence, context c: TokenSequence, options: WindowOptions,
-                        sampleIndex: Int, clsId: Int32, sepId: Int32, single: Bool = false) throws -> [Encoding] {
-        if single {
-            var e = Encoding()
-            e.sampleIndex = sampleIndex
-            e.append(clsId, type: 0, offset: .zero, sequence: -1)
-            for k in 0..<q.count { e.append(q.ids[k], type: 0, offset: q.offsets[k], sequence: 0, word: q.wordIds[k]) }
-            e.append(sepId, type: 0, offset: .zero, sequence: -1)
-            // With no context there is nothing to window: HF fails `only_second` truncation here
-            // ("second sequence not provided"); we name the real problem instead.
-            if e.count > options.maxLength {
-                throw TokenizerError.questionTooLong(questionTokens: q.count, maxLength: options.maxLength)
-            }
-            return [e]
-        }
-        let total = q.count + c.count + 3
-        var ranges: [Range<Int>] = []
-        if total <= options.maxLength {
-            ranges = [0..<c.count]
-        } else {
-            let room = options.maxLength - 3 - q.count
-            if room <= 0 {
-                throw TokenizerError.questionTooLong(questionTokens: q.count, maxLength: options.maxLength)
-            }
-            if options.stride >= room {
-                throw TokenizerError.strideTooLarge(stride: options.stride, contextRoom: room)
-            }
-            let step = room - options.stride
-            var start = 0
-            while true {
-                let stop = min(start + room, c.count)
-                ranges.append(start..<stop)
-                if stop == c.count { break }
-                start += step
-            }
-        }
-        return ranges.map { range in
-            var e = Encoding()
-            let length = q.count + range.count + 3
-            e.inputIds.reserveCapacity(length)
-            e.tokenTypeIds.reserveCapacity(length)
-            e.attentionMask.reserveCapacity(length)
-            e.offsets.reserveCapacity(length)
-            e.sequenceIds.reserveCapacity(length)
-            e.sampleIndex = sampleIndex
-            e.append(clsId, type: 0, offset: .zero, sequence: -1)
-            for k in 0..<q.count { e.append(q.ids[k], type: 0, offset: q.offsets[k], sequence: 0, word: q.wordIds[k]) }
-            e.append(sepId, type: 0, offset: .zero, sequence: -1)
-            for k in range { e.append(c.ids[k], type: 1, offset: c.offsets[k], sequence: 1, word: c.wordIds[k]) }
-            e.append(sepId, type: 1, offset: .zero, sequence: -1)
-            return e
-        }
-    }
-}
-
-/// Maps `0..<count` on all cores, keeping order. Work is split into contiguous chunks.
-func parallelMap<T>(count: Int, _ body: @Sendable (Int) -> T) -> [T] {
-    if count == 0 { return [] }
-    let workers = min(ProcessInfo.processInfo.activeProcessorCount, count)
-    if workers <= 1 || count < 8 { return (0..<count).map(body) }
-    var results = [T?](repeating: nil, count: count)
-    results.withUnsafeMutableBufferPointer { out in
-        let base = out.baseAddress!
-        nonisolated(unsafe) let shared = base
-        let chunks = workers * 8
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            let lo = chunk * count / chunks
-            let hi = (chunk + 1) * count / chunks
-            for i in lo..<hi { (shared + i).pointee = body(i) }
-        }
-    }
-    return results.map { $0! }
 }

@@ -25,17 +25,83 @@ struct TokenizerJSON: Decodable {
         var unkToken: String?
         var maxInputCharsPerWord: Int?
         var vocab: [String: Int]?
+        // BPE
+        var merges: [Merge]?
+        var endOfWordSuffix: String?
+        var byteFallback: Bool?
+        var dropout: Double?
 
         enum CodingKeys: String, CodingKey {
-            case type, vocab
+            case type, vocab, merges, dropout
             case continuingSubwordPrefix = "continuing_subword_prefix"
             case unkToken = "unk_token"
             case maxInputCharsPerWord = "max_input_chars_per_word"
+            case endOfWordSuffix = "end_of_word_suffix"
+            case byteFallback = "byte_fallback"
+        }
+    }
+
+    /// One merge: "left right" (`tokenizers` before 0.20) or ["left", "right"] (since).
+    struct Merge: Decodable {
+        var left: String
+        var right: String
+
+        init(from decoder: any Decoder) throws {
+            if let text = try? decoder.singleValueContainer().decode(String.self) {
+                let parts = text.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
+                guard parts.count == 2 else {
+                    throw JSONDecodingError(decoder.codingPath, "a merge must be \"left right\", got \"\(text)\"")
+                }
+                (left, right) = (String(parts[0]), String(parts[1]))
+            } else {
+                let pair = try [String](from: decoder)
+                guard pair.count == 2 else { throw JSONDecodingError(decoder.codingPath, "a merge must be two tokens") }
+                (left, right) = (pair[0], pair[1])
+            }
         }
     }
 
     struct AddedToken: Decodable {
+        var id: Int?
         var content: String
+        var special: Bool?
+        var lstrip: Bool?
+        var rstrip: Bool?
+        var normalized: Bool?
+        var singleWord: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case id, content, special, lstrip, rstrip, normalized
+            case singleWord = "single_word"
+        }
+    }
+
+    /// A pre-tokenizer or post-processor: its type and the settings the byte-level family reads.
+    struct Component: Decodable {
+        var type: String?
+        var addPrefixSpace: Bool?
+        var trimOffsets: Bool?
+        var useRegex: Bool?
+        /// RobertaProcessing / BertProcessing: [token, id].
+        var sep: TokenAndID?
+        var cls: TokenAndID?
+
+        enum CodingKeys: String, CodingKey {
+            case type, sep, cls
+            case addPrefixSpace = "add_prefix_space"
+            case trimOffsets = "trim_offsets"
+            case useRegex = "use_regex"
+        }
+    }
+
+    struct TokenAndID: Decodable {
+        var token: String
+        var id: Int
+        init(from decoder: any Decoder) throws {
+            var list = try decoder.unkeyedContainer()
+            token = try list.decode(String.self)
+            id = try list.decode(Int.self)
+        }
     }
 
     struct Truncation: Decodable {
@@ -44,12 +110,16 @@ struct TokenizerJSON: Decodable {
     }
 
     var normalizer: Normalizer?
+    var preTokenizer: Component?
+    var postProcessor: Component?
     var model: Model?
     var addedTokens: [AddedToken]?
     var truncation: Truncation?
 
     enum CodingKeys: String, CodingKey {
         case normalizer, model, truncation
+        case preTokenizer = "pre_tokenizer"
+        case postProcessor = "post_processor"
         case addedTokens = "added_tokens"
     }
 }
@@ -66,6 +136,11 @@ struct TokenizerConfigJSON: Decodable {
     var sepToken: TokenName?
     var padToken: TokenName?
     var maskToken: TokenName?
+    var bosToken: TokenName?
+    var eosToken: TokenName?
+    /// Byte-level BPE's slow-tokenizer settings.
+    var addPrefixSpace: Bool?
+    var trimOffsets: Bool?
 
     enum CodingKeys: String, CodingKey {
         case doLowerCase = "do_lower_case"
@@ -77,6 +152,10 @@ struct TokenizerConfigJSON: Decodable {
         case sepToken = "sep_token"
         case padToken = "pad_token"
         case maskToken = "mask_token"
+        case bosToken = "bos_token"
+        case eosToken = "eos_token"
+        case addPrefixSpace = "add_prefix_space"
+        case trimOffsets = "trim_offsets"
     }
 
     /// A special token, written either as its text or as an `AddedToken` object with `content`.

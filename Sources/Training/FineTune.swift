@@ -68,7 +68,7 @@ public enum FineTune {
     /// Runs the job; `say` receives progress lines for people.
     public static func run(_ job: FineTuneJob, say: @escaping (String) -> Void) throws -> FineTuneSummary {
         try job.options.validate()
-        let tokenizer = try BertTokenizer(directory: job.model)
+        let tokenizer = try Tokenizers.load(directory: job.model)
         let (model, report) = try BertForQuestionAnswering.load(from: job.model, seed: job.options.seed)
         try QuestionAnswerer.checkVocabulary(tokenizer, fits: model.config, in: job.model)
         for message in report.trainingMessages { say(message) }

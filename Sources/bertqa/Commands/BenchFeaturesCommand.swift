@@ -34,7 +34,7 @@ struct BenchFeaturesCommand: ParsableCommand {
     func run() throws {
         let loadStart = DispatchTime.now().uptimeNanoseconds
         let (builder, trainSet, devSet) = try CLIError.wrap {
-            (FeatureBuilder(tokenizer: try BertTokenizer(directory: URL(fileURLWithPath: model))),
+            (FeatureBuilder(tokenizer: try Tokenizers.load(directory: URL(fileURLWithPath: model))),
              try SQuADDataset.load(URL(fileURLWithPath: train)),
              try SQuADDataset.load(URL(fileURLWithPath: dev)))
         }

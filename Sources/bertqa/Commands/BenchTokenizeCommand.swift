@@ -28,7 +28,7 @@ struct BenchTokenizeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let tokenizer = try CLIError.wrap { try BertTokenizer(directory: URL(fileURLWithPath: model)) }
+        let tokenizer = try CLIError.wrap { try Tokenizers.load(directory: URL(fileURLWithPath: model)) }
         let texts = try CLIError.wrap { try Self.squadTexts(data) }
         let bytes = texts.reduce(0) { $0 + $1.utf8.count }
         var tokens = 0

@@ -55,7 +55,7 @@ struct DemoCommand: ParsableCommand {
             let summary = try FineTune.run(job, say: say)
 
             say("\n== 3. evaluating on \(240) dev questions (run_qa-style decoding, official SQuAD v1.1 metric)")
-            let tokenizer = try BertTokenizer(directory: outputURL)
+            let tokenizer = try Tokenizers.load(directory: outputURL)
             let (fineTuned, _) = try BertInferenceModel.load(from: outputURL)  // packed weights
             let dev = try SQuADDataset.load(devURL)
             let evaluation = try SQuADEvaluator.evaluate(model: fineTuned, tokenizer: tokenizer, dataset: dev)

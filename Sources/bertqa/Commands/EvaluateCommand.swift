@@ -41,7 +41,7 @@ struct EvaluateCommand: ParsableCommand {
     func run() throws {
         let folder = URL(fileURLWithPath: model)
         let (evaluation, outputURL) = try CLIError.wrap { () -> (SQuADEvaluation, URL?) in
-            let tokenizer = try BertTokenizer(directory: folder)
+            let tokenizer = try Tokenizers.load(directory: folder)
             let (model, report) = try BertInferenceModel.load(from: folder, precision: precisionOption.precision,
                                                               packedWeights: precisionOption.packedWeights)
             for message in report.messages { FileHandle.standardError.write(Data(("warning: " + message + "\n").utf8)) }

@@ -34,7 +34,7 @@ struct TokenizeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let tokenizer = try CLIError.wrap { try BertTokenizer(directory: URL(fileURLWithPath: model)) }
+        let tokenizer = try CLIError.wrap { try Tokenizers.load(directory: URL(fileURLWithPath: model)) }
         var output = BufferedOutput()
         var failures = LineFailures()
         for (number, text) in InputLines() {
@@ -59,7 +59,7 @@ struct TokenizeCommand: ParsableCommand {
         try failures.check()
     }
 
-    private func tokenizeLine(_ line: String, _ tokenizer: BertTokenizer) -> Result<String, CLIError> {
+    private func tokenizeLine(_ line: String, _ tokenizer: any QATokenizer) -> Result<String, CLIError> {
         guard let object = try? JSONValue.parse(Data(line.utf8)), case .object = object else {
             return errorLine("not a JSON object")
         }

@@ -1,0 +1,61 @@
+/// Tokens matched verbatim in the raw text before anything else (`tokenizers`'
+/// `AddedVocabulary` for tokens with `normalized: false`, which is how the QA families store
+/// their special tokens): leftmost-longest, with `lstrip` / `rstrip` taking the whitespace
+/// beside a match into it.
+struct AddedTokens: Sendable {
+    struct Token: Sendable {
+        var scalars: [UInt32]
+        var id: Int32
+        var lstrip = false
+        var rstrip = false
+    }
+    /// Longest first, so the first hit at a position is the longest.
+    private let tokens: [Token]
+    private let firstScalars: Set<UInt32>
+
+    init(_ tokens: [Token]) {
+        self.tokens = tokens.filter { !$0.scalars.isEmpty }.sorted { $0.scalars.count > $1.scalars.count }
+        firstScalars = Set(self.tokens.map { $0.scalars[0] })
+    }
+
+    var isEmpty: Bool { tokens.isEmpty }
+
+    /// A match: the token, the text range it takes (its content plus stripped whitespace), and
+    /// its content's range (the token's offsets, as HF reports them).
+    struct Match {
+        var id: Int32
+        var range: Range<Int>
+        var content: Range<Int>
+    }
+
+    /// The matches in `text`, left to right, none overlapping.
+    func matches(in text: UnsafeBufferPointer<UInt32>) -> [Match] {
+        guard !tokens.isEmpty else { return [] }
+        var found: [Match] = []
+        var i = 0
+        var floor = 0  // an lstrip may not reach into an earlier match
+        while i < text.count {
+            guard firstScalars.contains(text[i]), let token = longest(at: i, in: text) else { i += 1; continue }
+            var start = i, end = i + token.scalars.count
+            if token.lstrip { while start > floor, isWhitespace(text[start - 1]) { start -= 1 } }
+            if token.rstrip { while end < text.count, isWhitespace(text[end]) { end += 1 } }
+            found.append(Match(id: token.id, range: start..<end, content: i..<(i + token.scalars.count)))
+            i = end
+            floor = end
+        }
+        return found
+    }
+
+    private func longest(at i: Int, in text: UnsafeBufferPointer<UInt32>) -> Token? {
+        for token in tokens where i + token.scalars.count <= text.count {
+            var k = 0
+            while k < token.scalars.count, text[i + k] == token.scalars[k] { k += 1 }
+            if k == token.scalars.count { return token }
+        }
+        return nil
+    }
+
+    private func isWhitespace(_ value: UInt32) -> Bool {
+        Unicode.Scalar(value)?.properties.isWhitespace ?? false
+    }
+}

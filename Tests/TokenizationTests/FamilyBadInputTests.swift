@@ -1,0 +1,55 @@
+import Foundation
+import TestSupport
+import Tokenization
+import XCTest
+
+/// Broken byte-level BPE folders: each gives one typed error that names the file and the
+/// problem, never a crash or a silent fallback.
+final class FamilyBadInputTests: XCTestCase {
+    /// A copy of the RoBERTa fixture with `change` applied; `slow` drops tokenizer.json.
+    func folder(slow: Bool = false, _ change: (URL) throws -> Void) throws -> URL {
+        let source = FamilyParityTests.fixtures.appendingPathComponent("roberta")
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("bad-roberta-\(UUID().uuidString)")
+        try FileManager.default.copyItem(at: source, to: copy)
+        if slow { try FileManager.default.removeItem(at: copy.appendingPathComponent("tokenizer.json")) }
+        try change(copy)
+        return copy
+    }
+
+    func edit(_ url: URL, _ transform: (String) -> String) throws {
+        try transform(String(contentsOf: url, encoding: .utf8)).write(to: url, atomically: true, encoding: .utf8)
+    }
+
+    func testEachBrokenFileIsNamed() throws {
+        let cases: [(String, URL, String, String)] = [
+            ("truncated tokenizer.json", try folder { try self.edit($0.appendingPathComponent("tokenizer.json")) { String($0.prefix(500)) } },
+             "tokenizer.json", "not valid JSON"),
+            ("unknown model", try folder { try self.edit($0.appendingPathComponent("tokenizer.json")) { $0.replacingOccurrences(of: "\"type\": \"BPE\"", with: "\"type\": \"Mystery\"") } },
+             "tokenizer.json", "unsupported model Mystery"),
+            ("unknown pre-tokenizer", try folder { try self.edit($0.appendingPathComponent("tokenizer.json")) {
+                $0.replacingOccurrences(of: "\"pre_tokenizer\": {\n    \"type\": \"ByteLevel\"", with: "\"pre_tokenizer\": {\n    \"type\": \"Punctuation\"") } },
+             "tokenizer.json", "unsupported pre-tokenizer Punctuation"),
+            ("merge of unknown tokens", try folder { try self.edit($0.appendingPathComponent("tokenizer.json")) {
+                $0.replacingOccurrences(of: "\"merges\": [", with: "\"merges\": [\n      \"qqqq zzzz\",") } },
+             "tokenizer.json", "missing from the vocabulary"),
+            ("slow: malformed merges.txt", try folder(slow: true) { try self.edit($0.appendingPathComponent("merges.txt")) { $0 + "onlyone\n" } },
+             "merges.txt", "is not \"left right\""),
+            ("slow: merges of unknown tokens", try folder(slow: true) { try self.edit($0.appendingPathComponent("merges.txt")) { $0 + "qqqq zzzz\n" } },
+             "merges.txt", "missing from the vocabulary"),
+            ("slow: empty vocabulary", try folder(slow: true) { try "{}".write(to: $0.appendingPathComponent("vocab.json"), atomically: true, encoding: .utf8) },
+             "vocab.json", "empty"),
+            ("slow: binary vocabulary", try folder(slow: true) { try Data([0xFF, 0x00, 0x7B]).write(to: $0.appendingPathComponent("vocab.json")) },
+             "vocab.json", "not valid JSON"),
+            ("slow: ids of the wrong type", try folder(slow: true) { try #"{"a": "1"}"#.write(to: $0.appendingPathComponent("vocab.json"), atomically: true, encoding: .utf8) },
+             "vocab.json", "expected an integer"),
+        ]
+        for (label, folder, file, mention) in cases {
+            XCTAssertThrowsError(try Tokenizers.load(directory: folder), label) { error in
+                guard case .malformedFile(let path, let reason)? = error as? TokenizerError else { return XCTFail("\(label): \(error)") }
+                XCTAssertTrue(path.hasSuffix(file), "\(label): \(path)")
+                XCTAssertTrue(reason.contains(mention), "\(label): \(reason) should mention \(mention)")
+                XCTAssertFalse("\(error)".contains("\n"), "\(label): one line")
+            }
+        }
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import Support
+import TestSupport
+import Tokenization
+import XCTest
+
+/// Each tokenizer family against what Hugging Face returns for a tokenizer of that family made
+/// in the real checkpoints' configuration (scripts/fixtures/make_family_tokenizers.py): ids and
+/// offsets of the edge-case texts (and the family's own special tokens written in text), QA
+/// windows at several (max_length, stride) with the settings HF rejects, and digests of every
+/// SQuAD v1.1 dev text. Each family is loaded from `tokenizer.json` and from its slow files.
+final class FamilyParityTests: XCTestCase {
+    static let fixtures = Golden.repositoryRoot.appendingPathComponent("Tests/Fixtures/tokenizers")
+
+    /// The folder as saved, and a copy without tokenizer.json (the slow files alone).
+    static func sources(_ family: String) throws -> [(String, any QATokenizer)] {
+        let folder = fixtures.appendingPathComponent(family)
+        let slow = FileManager.default.temporaryDirectory.appendingPathComponent("slow-\(family)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: slow, withIntermediateDirectories: true)
+        for name in try FileManager.default.contentsOfDirectory(atPath: folder.path) where name != "tokenizer.json" {
+            try FileManager.default.copyItem(at: folder.appendingPathComponent(name), to: slow.appendingPathComponent(name))
+        }
+        return [("\(family) tokenizer.json", try Tokenizers.load(directory: folder)),
+                ("\(family) slow files", try Tokenizers.load(directory: slow))]
+    }
+
+    static func cases(_ family: String) throws -> [JSONValue] {
+        let text = try String(contentsOf: fixtures.appendingPathComponent("\(family)-cases.jsonl"), encoding: .utf8)
+        return try text.split(separator: "\n").map { try JSONValue.parse(Data($0.utf8)) }
+    }
+
+    static func ints(_ value: JSONValue?) -> [Int] {
+        guard case .array(let items)? = value else { return [] }
+        return items.map { if case .int(let n) = $0 { return n } else { return -1 } }
+    }
+
+    static func offsets(_ value: JSONValue?) -> [[Int]] {
+        guard case .array(let items)? = value else { return [] }
+        return items.map { ints($0) }
+    }
+
+    func testRoBERTa() throws { try checkFamily("roberta") }
+
+    func checkFamily(_ family: String) throws {
+        let cases = try Self.cases(family)
+        for (label, tokenizer) in try Self.sources(family) {
+            var texts = 0, pairs = 0, rejected = 0
+            for c in cases {
+                if case .string(let text)? = c["text"] {
+                    let e = tokenizer.encode(text)
+                    XCTAssertEqual(e.inputIds.map(Int.init), Self.ints(c["input_ids"]), "\(label): ids of \(text.debugDescription)")
+                    XCTAssertEqual(e.offsets.map { [Int($0.start), Int($0.end)] }, Self.offsets(c["offsets"]),
+                                   "\(label): offsets of \(text.debugDescription)")
+                    texts += 1
+                } else if case .string(let q)? = c["question"], case .string(let context)? = c["context"],
+                          case .int(let maxLength)? = c["max_length"], case .int(let stride)? = c["stride"] {
+                    let options = WindowOptions(maxLength: maxLength, stride: stride)
+                    let what = "\(label): \(q.prefix(30).debugDescription) at \(maxLength)/\(stride)"
+                    guard case .array(let expected)? = c["windows"] else {
+                        XCTAssertThrowsError(try tokenizer.encodePair(question: q, context: context, options: options), what)
+                        rejected += 1
+                        continue
+                    }
+                    let windows = try tokenizer.encodePair(question: q, context: context, options: options)
+                    XCTAssertEqual(windows.count, expected.count, "\(what): window count")
+                    for (w, x) in zip(windows, expected) {
+                        XCTAssertEqual(w.inputIds.map(Int.init), Self.ints(x["input_ids"]), "\(what): ids")
+                        XCTAssertEqual(w.offsets.map { [Int($0.start), Int($0.end)] }, Self.offsets(x["offsets"]), "\(what): offsets")
+                        guard case .array(let sequenceIds)? = x["sequence_ids"] else { return XCTFail("\(what): no sequence_ids") }
+                        XCTAssertEqual(w.sequenceIds.map(Int.init), sequenceIds.map { if case .int(let n) = $0 { return n } else { return -1 } },
+                                       "\(what): sequence ids")
+                        if x["token_type_ids"] != nil {
+                            XCTAssertEqual(w.tokenTypeIds.map(Int.init), Self.ints(x["token_type_ids"]), "\(what): token types")
+                        }
+                    }
+                    pairs += 1
+                }
+            }
+            XCTAssertGreaterThanOrEqual(texts, 50, label)
+            XCTAssertGreaterThanOrEqual(pairs, 10, label)
+            XCTAssertGreaterThanOrEqual(rejected, 4, label)
+            try checkDigests(tokenizer, cases, label)
+        }
+    }
+
+    /// Every SQuAD v1.1 dev text (contexts and questions in file order), in chunks of 100,
+    /// against HF's ids and offsets by an FNV-1a 64 digest per chunk.
+    func checkDigests(_ tokenizer: any QATokenizer, _ cases: [JSONValue], _ label: String) throws {
+        guard let dev = Golden.file("squad/dev-v1.1.json") else {
+            print(Golden.skipMessage("squad/dev-v1.1.json") + " (\(label): SQuAD dev digests)")
+            return
+        }
+        var texts: [String] = []
+        if case .array(let articles)? = try JSONValue.load(contentsOf: dev)["data"] {
+            for article in articles {
+                guard case .array(let paragraphs)? = article["paragraphs"] else { continue }
+                for paragraph in paragraphs {
+                    if case .string(let context)? = paragraph["context"] { texts.append(context) }
+                    guard case .array(let qas)? = paragraph["qas"] else { continue }
+                    for qa in qas { if case .string(let q)? = qa["question"] { texts.append(q) } }
+                }
+            }
+        }
+        XCTAssertEqual(texts.count, 12_637)
+        let tokens = tokenizer.tokenizeBatch(texts)
+        var chunks = 0
+        for c in cases {
+            guard case .int(let chunk)? = c["chunk"], case .string(let expected)? = c["fnv1a64"] else { continue }
+            var hash: UInt64 = 0xcbf29ce484222325
+            func mix(_ v: Int32) {
+                for shift in stride(from: 0, to: 32, by: 8) { hash = (hash ^ UInt64(UInt32(bitPattern: v) >> UInt32(shift) & 0xFF)) &* 0x100000001b3 }
+            }
+            for t in tokens[(chunk * 100)..<min(chunk * 100 + 100, tokens.count)] {
+                for k in 0..<t.count { mix(t.ids[k]); mix(t.offsets[k].start); mix(t.offsets[k].end) }
+            }
+            let hex = String(hash, radix: 16)
+            XCTAssertEqual(String(repeating: "0", count: 16 - hex.count) + hex, expected, "\(label): SQuAD dev texts \(chunk * 100)..<\(chunk * 100 + 100)")
+            chunks += 1
+        }
+        XCTAssertEqual(chunks, 127, label)
+    }
+}
