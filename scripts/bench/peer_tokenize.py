@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Peer for `bertqa bench tokenize`: HF BertTokenizerFast on the same texts, same machine.
+"""Peer for `bertqa bench tokenize`: the model folder's HF fast tokenizer (AutoTokenizer: BertTokenizerFast,
+RobertaTokenizerFast, ...) on the same texts, same machine.
 
     pip install 'transformers==4.57.6' 'tokenizers==0.22.2'
     python scripts/bench/peer_tokenize.py ../shared/models/all-MiniLM-L6-v2 ../shared/squad/dev-v1.1.json
@@ -8,9 +9,10 @@ import json
 import sys
 import time
 
-from transformers import BertTokenizerFast
+from transformers import AutoTokenizer
 
-tok = BertTokenizerFast.from_pretrained(sys.argv[1])
+tok = AutoTokenizer.from_pretrained(sys.argv[1])
+assert tok.is_fast, "a fast tokenizer is the peer"
 squad = json.load(open(sys.argv[2]))
 texts = []
 for article in squad["data"]:
