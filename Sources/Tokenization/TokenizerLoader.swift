@@ -18,13 +18,15 @@ public enum Tokenizers {
 
         if exists("tokenizer.json") {
             let url = file("tokenizer.json")
-            let json = try decodeTokenizerFile(TokenizerJSON.self, from: url)
-            switch json.model?.type {
-            case "BPE": return try byteLevelBPE(json, config: config, url: url)
+            // The model's type first: each family's file has its own shape.
+            struct ModelType: Decodable { struct Model: Decodable { var type: String? }; var model: Model? }
+            switch try decodeTokenizerFile(ModelType.self, from: url).model?.type {
+            case "BPE": return try byteLevelBPE(decodeTokenizerFile(TokenizerJSON.self, from: url), config: config, url: url)
+            case "Unigram": return try sentencePieceUnigram(url)
             case nil, "WordPiece": return try BertTokenizer(directory: directory)
             case let other?:
                 throw TokenizerError.malformedFile(path: url.path,
-                    reason: "unsupported model \(other) (supported: WordPiece, BPE)")
+                    reason: "unsupported model \(other) (supported: WordPiece, BPE, Unigram)")
             }
         }
         if exists("vocab.json") && exists("merges.txt") {

@@ -13,8 +13,9 @@ final class FamilyParityTests: XCTestCase {
     static let fixtures = Golden.repositoryRoot.appendingPathComponent("Tests/Fixtures/tokenizers")
 
     /// The folder as saved, and a copy without tokenizer.json (the slow files alone).
-    static func sources(_ family: String) throws -> [(String, any QATokenizer)] {
+    static func sources(_ family: String, slowFiles: Bool = true) throws -> [(String, any QATokenizer)] {
         let folder = fixtures.appendingPathComponent(family)
+        if !slowFiles { return [("\(family) tokenizer.json", try Tokenizers.load(directory: folder))] }
         let slow = FileManager.default.temporaryDirectory.appendingPathComponent("slow-\(family)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: slow, withIntermediateDirectories: true)
         for name in try FileManager.default.contentsOfDirectory(atPath: folder.path) where name != "tokenizer.json" {
@@ -40,10 +41,11 @@ final class FamilyParityTests: XCTestCase {
     }
 
     func testRoBERTa() throws { try checkFamily("roberta") }
+    func testDeBERTaV3() throws { try checkFamily("deberta-v3", slowFiles: false) }
 
-    func checkFamily(_ family: String) throws {
+    func checkFamily(_ family: String, slowFiles: Bool = true) throws {
         let cases = try Self.cases(family)
-        for (label, tokenizer) in try Self.sources(family) {
+        for (label, tokenizer) in try Self.sources(family, slowFiles: slowFiles) {
             var texts = 0, pairs = 0, rejected = 0
             for c in cases {
                 if case .string(let text)? = c["text"] {

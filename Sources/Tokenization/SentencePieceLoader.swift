@@ -1,0 +1,212 @@
+import Foundation
+import Support
+
+/// `tokenizer.json` of the SentencePiece Unigram family, as transformers' converters write it
+/// (`DebertaV2TokenizerFast`, `XLMRobertaTokenizerFast`, `AlbertTokenizerFast`).
+struct UnigramTokenizerJSON: Decodable {
+    var normalizer: Component?
+    var preTokenizer: Component?
+    var postProcessor: Component?
+    var model: Model
+    var addedTokens: [TokenizerJSON.AddedToken]?
+
+    enum CodingKeys: String, CodingKey {
+        case normalizer, model
+        case preTokenizer = "pre_tokenizer"
+        case postProcessor = "post_processor"
+        case addedTokens = "added_tokens"
+    }
+
+    struct Model: Decodable {
+        var type: String?
+        var vocab: [Piece]
+        var unkId: Int?
+        var byteFallback: Bool?
+        enum CodingKeys: String, CodingKey {
+            case type, vocab
+            case unkId = "unk_id"
+            case byteFallback = "byte_fallback"
+        }
+    }
+
+    /// ["piece", score]
+    struct Piece: Decodable {
+        var piece: String
+        var score: Double
+        init(from decoder: any Decoder) throws {
+            var list = try decoder.unkeyedContainer()
+            piece = try list.decode(String.self)
+            score = try list.decode(Double.self)
+        }
+    }
+
+    /// Any normalizer, pre-tokenizer or post-processor: its type and the fields of those this
+    /// family uses; `Sequence` nests.
+    struct Component: Decodable {
+        var type: String
+        var normalizers: [Component]?
+        var pretokenizers: [Component]?
+        // Strip
+        var stripLeft: Bool?
+        var stripRight: Bool?
+        // Precompiled
+        var precompiledCharsmap: String?
+        // Replace
+        var pattern: Pattern?
+        var content: String?
+        // Metaspace
+        var replacement: String?
+        var prependScheme: String?
+        var addPrefixSpace: Bool?
+        var split: Bool?
+        // TemplateProcessing
+        var single: [TemplatePiece]?
+        var pair: [TemplatePiece]?
+        var specialTokens: [String: SpecialToken]?
+
+        enum CodingKeys: String, CodingKey {
+            case type, normalizers, pretokenizers, pattern, content, replacement, split, single, pair
+            case stripLeft = "strip_left"
+            case stripRight = "strip_right"
+            case precompiledCharsmap = "precompiled_charsmap"
+            case prependScheme = "prepend_scheme"
+            case addPrefixSpace = "add_prefix_space"
+            case specialTokens = "special_tokens"
+        }
+    }
+
+    struct Pattern: Decodable {
+        var string: String?
+        var regex: String?
+        enum CodingKeys: String, CodingKey { case string = "String", regex = "Regex" }
+    }
+
+    struct TemplatePiece: Decodable {
+        struct Part: Decodable {
+            var id: String
+            var typeId: Int
+            enum CodingKeys: String, CodingKey { case id, typeId = "type_id" }
+        }
+        var specialToken: Part?
+        var sequence: Part?
+        enum CodingKeys: String, CodingKey { case specialToken = "SpecialToken", sequence = "Sequence" }
+    }
+
+    struct SpecialToken: Decodable {
+        var ids: [Int]
+    }
+}
+
+extension Tokenizers {
+    /// A SentencePiece Unigram tokenizer from `tokenizer.json`; a component it does not
+    /// implement is named, never replaced by a guess.
+    static func sentencePieceUnigram(_ url: URL) throws -> SentencePieceTokenizer {
+        let json = try decodeTokenizerFile(UnigramTokenizerJSON.self, from: url)
+        func unsupported(_ what: String) -> TokenizerError {
+            TokenizerError.malformedFile(path: url.path, reason: "unsupported \(what) for a Unigram model")
+        }
+        if json.model.byteFallback == true { throw unsupported("byte_fallback") }
+        guard !json.model.vocab.isEmpty else { throw TokenizerError.malformedFile(path: url.path, reason: "model.vocab is empty") }
+        let unkId = json.model.unkId ?? 0
+        guard unkId >= 0, unkId < json.model.vocab.count else {
+            throw TokenizerError.malformedFile(path: url.path, reason: "model.unk_id \(unkId) is outside the vocabulary")
+        }
+
+        var steps: [SentencePieceTokenizer.NormalizerStep] = []
+        func addNormalizer(_ c: UnigramTokenizerJSON.Component) throws {
+            switch c.type {
+            case "Sequence": for n in c.normalizers ?? [] { try addNormalizer(n) }
+            case "Strip": steps.append(.strip(left: c.stripLeft ?? true, right: c.stripRight ?? true))
+            case "Precompiled":
+                guard let text = c.precompiledCharsmap, let data = Data(base64Encoded: text) else {
+                    throw TokenizerError.malformedFile(path: url.path, reason: "precompiled_charsmap is not base64")
+                }
+                steps.append(.precompiled(try Precompiled([UInt8](data), file: url.path)))
+            case "Replace":
+                let content = (c.content ?? "").unicodeScalars.map(\.value)
+                if let literal = c.pattern?.string {
+                    steps.append(.replace(pattern: .literal(literal.unicodeScalars.map(\.value)), content: content))
+                } else if let regex = c.pattern?.regex, let run = repeatedCharacter(regex) {
+                    steps.append(.replace(pattern: .run(run.0, atLeast: run.1), content: content))
+                } else {
+                    throw unsupported("Replace pattern \(c.pattern?.regex ?? "(none)")")
+                }
+            default: throw unsupported("normalizer \(c.type)")
+            }
+        }
+        if let n = json.normalizer { try addNormalizer(n) }
+
+        var metaspace: UnigramTokenizerJSON.Component?
+        func findMetaspace(_ c: UnigramTokenizerJSON.Component) throws {
+            switch c.type {
+            case "Sequence": for p in c.pretokenizers ?? [] { try findMetaspace(p) }
+            case "Metaspace": metaspace = c
+            default: throw unsupported("pre-tokenizer \(c.type) (Metaspace is)")
+            }
+        }
+        if let p = json.preTokenizer { try findMetaspace(p) }
+        guard let meta = metaspace, let replacement = meta.replacement?.unicodeScalars.first?.value else {
+            throw unsupported("pre-tokenizer \(json.preTokenizer?.type ?? "(none)") (Metaspace is)")
+        }
+        let scheme: SentencePieceTokenizer.PrependScheme
+        if let name = meta.prependScheme {
+            guard let s = SentencePieceTokenizer.PrependScheme(rawValue: name) else { throw unsupported("prepend_scheme \(name)") }
+            scheme = s
+        } else {
+            scheme = meta.addPrefixSpace == false ? .never : .always
+        }
+
+        // Names of special tokens only (ASCII in practice), so String keys are safe here.
+        var vocabulary: [String: Int32] = [:]
+        for (k, p) in json.model.vocab.enumerated() where vocabulary[p.piece] == nil { vocabulary[p.piece] = Int32(k) }
+        var added: [AddedTokens.Token] = []
+        for token in json.addedTokens ?? [] {
+            guard !token.content.isEmpty else {
+                throw TokenizerError.malformedFile(path: url.path, reason: "an added token has no \"content\"")
+            }
+            if token.singleWord == true { throw unsupported("single_word added token \"\(token.content)\"") }
+            guard let id = token.id.map(Int32.init) ?? vocabulary[token.content] else { continue }
+            added.append(AddedTokens.Token(scalars: token.content.unicodeScalars.map(\.value), id: id,
+                                           lstrip: token.lstrip ?? false, rstrip: token.rstrip ?? false))
+        }
+
+        guard let post = json.postProcessor, post.type == "TemplateProcessing",
+              let single = post.single, let pair = post.pair else {
+            throw unsupported("post-processor \(json.postProcessor?.type ?? "(none)") (TemplateProcessing is)")
+        }
+        func pieces(_ list: [UnigramTokenizerJSON.TemplatePiece]) throws -> [SpecialTokensTemplate.Piece] {
+            try list.map { piece in
+                if let s = piece.specialToken {
+                    guard let ids = post.specialTokens?[s.id]?.ids, ids.count == 1 else {
+                        throw TokenizerError.malformedFile(path: url.path, reason: "template special token \(s.id) has no single id")
+                    }
+                    return .special(id: Int32(ids[0]), typeId: Int32(s.typeId))
+                }
+                guard let seq = piece.sequence, seq.id == "A" || seq.id == "B" else {
+                    throw TokenizerError.malformedFile(path: url.path, reason: "a template piece is neither SpecialToken nor Sequence A/B")
+                }
+                return .sequence(seq.id == "A" ? 0 : 1, typeId: Int32(seq.typeId))
+            }
+        }
+        let template = SpecialTokensTemplate(single: try pieces(single), pair: try pieces(pair))
+        let config = FileManager.default.fileExists(atPath: url.deletingLastPathComponent().appendingPathComponent("tokenizer_config.json").path)
+            ? try decodeTokenizerFile(TokenizerConfigJSON.self, from: url.deletingLastPathComponent().appendingPathComponent("tokenizer_config.json"))
+            : nil
+        let padId = config?.padToken.flatMap { vocabulary[$0.content] } ?? vocabulary["[PAD]"] ?? vocabulary["<pad>"] ?? 0
+        return SentencePieceTokenizer(
+            normalizers: steps,
+            unigram: Unigram(pieces: json.model.vocab.map { ($0.piece, $0.score) }, unkId: Int32(unkId)),
+            addedTokens: AddedTokens(added), replacement: replacement, prependScheme: scheme, split: meta.split ?? true,
+            template: template, padId: padId, vocabularySize: json.model.vocab.count, vocabularyPath: url.path)
+    }
+
+    /// `X{n,}` (one literal character, at least n times), the only regex the converters write
+    /// for these normalizers (" {2,}" collapses runs of spaces).
+    static func repeatedCharacter(_ regex: String) -> (UInt32, Int)? {
+        let scalars = Array(regex.unicodeScalars)
+        guard scalars.count >= 5, scalars[1] == "{", regex.hasSuffix(",}"),
+              let n = Int(String(String.UnicodeScalarView(scalars[2..<(scalars.count - 2)]))), n >= 1,
+              !"\\.[]()*+?{}|^$".unicodeScalars.contains(scalars[0]) else { return nil }
+        return (scalars[0].value, n)
+    }
+}
