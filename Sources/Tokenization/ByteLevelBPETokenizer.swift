@@ -50,7 +50,9 @@ public final class ByteLevelBPETokenizer: QATokenizer {
             for match in addedTokens.matches(in: text) {
                 tokenizeSegment(text, start..<match.range.lowerBound, &out, &word)
                 out.ids.append(match.id)
-                out.offsets.append(TokenOffset(match.content.lowerBound, match.content.upperBound))
+                // trim_offsets leaves the token's own text, without the whitespace lstrip took.
+                let span = trimOffsets ? match.content : match.range
+                out.offsets.append(TokenOffset(span.lowerBound, span.upperBound))
                 out.wordIds.append(word)
                 word += 1
                 start = match.range.upperBound

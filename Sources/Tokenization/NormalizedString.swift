@@ -1,3 +1,5 @@
+import Foundation
+
 /// Text being normalized, each character remembering the span of the original text it came
 /// from (`tokenizers`' `NormalizedString`, per character rather than per byte), so a token's
 /// offsets can be given in the original text however the normalizers changed it.
@@ -43,6 +45,24 @@ struct NormalizedString {
         let span = range.isEmpty ? (range.lowerBound > 0 ? spans[range.lowerBound - 1] : (0, 0)) : spans[range.upperBound - 1]
         scalars.replaceSubrange(range, with: replacement)
         spans.replaceSubrange(range, with: Array(repeating: span, count: replacement.count))
+    }
+
+    /// Each character replaced by `map` of it (none: removed; several: all with its span), as
+    /// `tokenizers`' per-character normalizers (NFKD, StripAccents, Lowercase) align them.
+    mutating func mapScalars(_ map: (Unicode.Scalar) -> [Unicode.Scalar]) {
+        var newScalars: [UInt32] = []
+        var newSpans: [(start: Int32, end: Int32)] = []
+        newScalars.reserveCapacity(scalars.count)
+        newSpans.reserveCapacity(scalars.count)
+        for (k, value) in scalars.enumerated() {
+            guard let scalar = Unicode.Scalar(value) else { continue }
+            for mapped in map(scalar) {
+                newScalars.append(mapped.value)
+                newSpans.append(spans[k])
+            }
+        }
+        scalars = newScalars
+        spans = newSpans
     }
 
     /// `prepend`: `c` before the first character, sharing its span.

@@ -131,6 +131,9 @@ extension Tokenizers {
                 } else {
                     throw unsupported("Replace pattern \(c.pattern?.regex ?? "(none)")")
                 }
+            case "NFKD": steps.append(.nfkd)
+            case "StripAccents": steps.append(.stripAccents)
+            case "Lowercase": steps.append(.lowercase)
             default: throw unsupported("normalizer \(c.type)")
             }
         }

@@ -13,6 +13,9 @@ public final class SentencePieceTokenizer: QATokenizer {
         case precompiled(Precompiled)
         /// A literal (or " {2,}"-style repeated-character) pattern replaced by `content`.
         case replace(pattern: ReplacePattern, content: [UInt32])
+        case nfkd
+        case stripAccents
+        case lowercase
     }
     enum ReplacePattern: Sendable {
         case literal([UInt32])
@@ -57,7 +60,9 @@ public final class SentencePieceTokenizer: QATokenizer {
             for match in addedTokens.matches(in: text) {
                 tokenizeSegment(text, start..<match.range.lowerBound, first: start == 0, &out, &word)
                 out.ids.append(match.id)
-                out.offsets.append(TokenOffset(match.content.lowerBound, match.content.upperBound))
+                // The whitespace an lstrip/rstrip token takes counts in its offsets here (only
+                // byte-level's trim_offsets takes it out again).
+                out.offsets.append(TokenOffset(match.range.lowerBound, match.range.upperBound))
                 out.wordIds.append(word)
                 word += 1
                 start = match.range.upperBound
@@ -76,6 +81,16 @@ public final class SentencePieceTokenizer: QATokenizer {
             case .strip(let left, let right): s.strip(left: left, right: right)
             case .precompiled(let rules): rules.normalize(&s)
             case .replace(let pattern, let content): Self.replace(&s, pattern, content)
+            case .nfkd: s.mapScalars { Array(String($0).decomposedStringWithCompatibilityMapping.unicodeScalars) }
+            case .stripAccents:
+                // Every mark (Mn, Mc, Me), as `tokenizers`' is_combining_mark.
+                s.mapScalars {
+                    switch $0.properties.generalCategory {
+                    case .nonspacingMark, .spacingMark, .enclosingMark: return []
+                    default: return [$0]
+                    }
+                }
+            case .lowercase: s.mapScalars { Array($0.properties.lowercaseMapping.unicodeScalars) }
             }
         }
         guard !s.isEmpty else { return }

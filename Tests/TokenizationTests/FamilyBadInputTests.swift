@@ -7,8 +7,8 @@ import XCTest
 /// problem, never a crash or a silent fallback.
 final class FamilyBadInputTests: XCTestCase {
     /// A copy of the RoBERTa fixture with `change` applied; `slow` drops tokenizer.json.
-    func folder(slow: Bool = false, _ change: (URL) throws -> Void) throws -> URL {
-        let source = FamilyParityTests.fixtures.appendingPathComponent("roberta")
+    func folder(_ family: String = "roberta", slow: Bool = false, _ change: (URL) throws -> Void) throws -> URL {
+        let source = FamilyParityTests.fixtures.appendingPathComponent(family)
         let copy = FileManager.default.temporaryDirectory.appendingPathComponent("bad-roberta-\(UUID().uuidString)")
         try FileManager.default.copyItem(at: source, to: copy)
         if slow { try FileManager.default.removeItem(at: copy.appendingPathComponent("tokenizer.json")) }
@@ -40,6 +40,21 @@ final class FamilyBadInputTests: XCTestCase {
              "vocab.json", "empty"),
             ("slow: binary vocabulary", try folder(slow: true) { try Data([0xFF, 0x00, 0x7B]).write(to: $0.appendingPathComponent("vocab.json")) },
              "vocab.json", "not valid JSON"),
+            ("unigram: unknown normalizer", try folder("deberta-v3") { try self.edit($0.appendingPathComponent("tokenizer.json")) {
+                $0.replacingOccurrences(of: "\"type\": \"Strip\"", with: "\"type\": \"Cyrillic\"") } },
+             "tokenizer.json", "unsupported normalizer Cyrillic"),
+            ("unigram: charsmap not base64", try folder("deberta-v3") { try self.edit($0.appendingPathComponent("tokenizer.json")) {
+                $0.replacingOccurrences(of: "\"precompiled_charsmap\": \"", with: "\"precompiled_charsmap\": \"!!") } },
+             "tokenizer.json", "not base64"),
+            ("unigram: charsmap cut short", try folder("deberta-v3") { try self.edit($0.appendingPathComponent("tokenizer.json")) {
+                $0.replacingOccurrences(of: "\"precompiled_charsmap\": \"ALwCAAC", with: "\"precompiled_charsmap\": \"AAAAAQ==\", \"x\": \"") } },
+             "tokenizer.json", "trie size"),
+            ("unigram: unk_id outside the vocabulary", try folder("deberta-v3") { try self.edit($0.appendingPathComponent("tokenizer.json")) {
+                $0.replacingOccurrences(of: "\"unk_id\": 3", with: "\"unk_id\": 99999") } },
+             "tokenizer.json", "outside the vocabulary"),
+            ("unigram: unsupported regex", try folder("deberta-v3") { try self.edit($0.appendingPathComponent("tokenizer.json")) {
+                $0.replacingOccurrences(of: "\" {2,}\"", with: "\"[a-z]+\"") } },
+             "tokenizer.json", "Replace pattern [a-z]+"),
             ("slow: ids of the wrong type", try folder(slow: true) { try #"{"a": "1"}"#.write(to: $0.appendingPathComponent("vocab.json"), atomically: true, encoding: .utf8) },
              "vocab.json", "expected an integer"),
         ]

@@ -42,6 +42,10 @@ final class FamilyParityTests: XCTestCase {
 
     func testRoBERTa() throws { try checkFamily("roberta") }
     func testDeBERTaV3() throws { try checkFamily("deberta-v3", slowFiles: false) }
+    func testXLMRoBERTa() throws { try checkFamily("xlm-roberta", slowFiles: false) }
+    func testALBERT() throws { try checkFamily("albert", slowFiles: false) }
+    func testDistilBERTCased() throws { try checkFamily("distilbert-cased") }
+    func testELECTRA() throws { try checkFamily("electra") }
 
     func checkFamily(_ family: String, slowFiles: Bool = true) throws {
         let cases = try Self.cases(family)
