@@ -8,6 +8,8 @@ import Foundation
 struct Precompiled: Sendable {
     private let units: [UInt32]
     private let replacements: [UInt8]
+    /// The rule of each one-character key below U+0300 (looked up once: most text is there).
+    private var lowRules: [[UInt32]?] = []
 
     /// `data`: a little-endian u32 trie size in bytes, the trie's units, then the replacements.
     init(_ data: [UInt8], file: String) throws {
@@ -22,6 +24,7 @@ struct Precompiled: Sendable {
         }
         self.units = units
         replacements = Array(data[(4 + trieBytes)...])
+        lowRules = (0..<0x300).map { value in Unicode.Scalar(value).flatMap { self.replacement(Array(String($0).utf8)[...]) } }
     }
 
     /// The replacement of the shortest key that prefixes `key`, if any (darts-clone's
@@ -50,24 +53,48 @@ struct Precompiled: Sendable {
 
     private func offset(_ unit: UInt32) -> Int { Int((unit >> 10) << ((unit & (1 << 9)) >> 6)) }
 
+    private func rule(_ scalar: UInt32) -> [UInt32]? {
+        if scalar < 0x300 { return lowRules[Int(scalar)] }
+        return Unicode.Scalar(scalar).flatMap { replacement(Array(String($0).utf8)[...]) }
+    }
+
     func normalize(_ text: inout NormalizedString) {
         guard !text.isEmpty else { return }
-        let string = String(String.UnicodeScalarView(text.scalars.compactMap(Unicode.Scalar.init)))
-        var position = 0  // in characters of `text`, moved as replacements change lengths
+        let chars = text.scalars
         var changes: [(range: Range<Int>, replacement: [UInt32])] = []
-        for grapheme in string {
-            let scalars = grapheme.unicodeScalars.map(\.value)
-            defer { position += scalars.count }
-            let bytes = Array(grapheme.utf8)
-            if bytes.count < 6, let r = replacement(bytes[...]) {
-                changes.append((position..<(position + scalars.count), r))
+        var i = 0
+        while i < chars.count {
+            // Below U+0300 no character extends a grapheme, so a character there followed by
+            // another there (CR LF aside) is a grapheme of its own: no segmentation needed.
+            let c = chars[i]
+            if c < 0x300, i + 1 == chars.count || (chars[i + 1] < 0x300 && !(c == 0x0D && chars[i + 1] == 0x0A)) {
+                if let r = rule(c) { changes.append((i..<(i + 1), r)) }
+                i += 1
                 continue
             }
-            var k = 0
-            for scalar in grapheme.unicodeScalars {
-                if let r = replacement(Array(String(scalar).utf8)[...]) { changes.append(((position + k)..<(position + k + 1), r)) }
-                k += 1
+            // Otherwise the grapheme starting here, by Swift's extended grapheme clusters (the
+            // window grows until the grapheme ends inside it).
+            var width = 16
+            var scalars: [UInt32] = []
+            var bytes: [UInt8] = []
+            while true {
+                let end = min(i + width, chars.count)
+                let window = String(String.UnicodeScalarView(chars[i..<end].compactMap(Unicode.Scalar.init)))
+                guard let grapheme = window.first else { break }
+                scalars = grapheme.unicodeScalars.map(\.value)
+                bytes = Array(grapheme.utf8)
+                if i + scalars.count < end || end == chars.count { break }
+                width *= 4
             }
+            guard !scalars.isEmpty else { i += 1; continue }
+            if bytes.count < 6, let r = replacement(bytes[...]) {
+                changes.append((i..<(i + scalars.count), r))
+            } else {
+                for (k, scalar) in scalars.enumerated() {
+                    if let r = rule(scalar) { changes.append(((i + k)..<(i + k + 1), r)) }
+                }
+            }
+            i += scalars.count
         }
         // Right to left, so earlier ranges stay valid.
         for change in changes.reversed() { text.replace(change.range, with: change.replacement) }

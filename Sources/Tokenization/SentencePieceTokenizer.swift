@@ -81,16 +81,23 @@ public final class SentencePieceTokenizer: QATokenizer {
             case .strip(let left, let right): s.strip(left: left, right: right)
             case .precompiled(let rules): rules.normalize(&s)
             case .replace(let pattern, let content): Self.replace(&s, pattern, content)
-            case .nfkd: s.mapScalars { Array(String($0).decomposedStringWithCompatibilityMapping.unicodeScalars) }
+            case .nfkd: s.mapScalars { $0.value < 0xA0 ? [$0] : Array(String($0).decomposedStringWithCompatibilityMapping.unicodeScalars) }
             case .stripAccents:
                 // Every mark (Mn, Mc, Me), as `tokenizers`' is_combining_mark.
                 s.mapScalars {
+                    if $0.value < 0x300 { return [$0] }  // no marks below U+0300
                     switch $0.properties.generalCategory {
                     case .nonspacingMark, .spacingMark, .enclosingMark: return []
                     default: return [$0]
                     }
                 }
-            case .lowercase: s.mapScalars { Array($0.properties.lowercaseMapping.unicodeScalars) }
+            case .lowercase:
+                s.mapScalars { c in
+                    if c.value < 0x80 {
+                        return (0x41...0x5A).contains(c.value) ? [Unicode.Scalar(c.value + 0x20)!] : [c]
+                    }
+                    return Array(c.properties.lowercaseMapping.unicodeScalars)
+                }
             }
         }
         guard !s.isEmpty else { return }

@@ -2,23 +2,42 @@
 /// piece with the highest total log-probability (Viterbi), characters no vocabulary entry
 /// covers becoming the unknown token (scored the lowest score − 10), consecutive unknowns fused.
 struct Unigram: Sendable {
-    /// Keyed by scalars, not `String`: Swift compares strings by canonical equivalence, so
-    /// "e\u{301}" would find the piece "é", which `tokenizers` never does.
-    private let ids: [[UInt32]: (id: Int32, score: Double)]
+    /// The pieces as a trie over Unicode scalars (not `String`s: Swift compares strings by
+    /// canonical equivalence, so "e\u{301}" would find the piece "é", which `tokenizers` never
+    /// does): edge (node << 32 | scalar) → child node; node 0 is the root.
+    private let edges: [UInt64: Int32]
+    /// Per node: the piece ending there (id, score), id -1 for none.
+    private let nodePieces: [(id: Int32, score: Double)]
     private let maxPieceLength: Int
     let unkId: Int32
     private let unkScore: Double
 
     init(pieces: [(String, Double)], unkId: Int32) {
-        var ids: [[UInt32]: (id: Int32, score: Double)] = [:]
-        ids.reserveCapacity(pieces.count)
+        var edges: [UInt64: Int32] = [:]
+        edges.reserveCapacity(pieces.count * 4)
+        var nodePieces: [(id: Int32, score: Double)] = [(-1, 0)]
         var longest = 1
         for (k, (piece, score)) in pieces.enumerated() {
-            let key = piece.unicodeScalars.map(\.value)
-            if ids[key] == nil { ids[key] = (Int32(k), score) }
-            longest = max(longest, key.count)
+            var node: Int32 = 0
+            var length = 0
+            for scalar in piece.unicodeScalars {
+                let key = UInt64(UInt32(bitPattern: node)) << 32 | UInt64(scalar.value)
+                if let child = edges[key] {
+                    node = child
+                } else {
+                    let child = Int32(nodePieces.count)
+                    nodePieces.append((-1, 0))
+                    edges[key] = child
+                    node = child
+                }
+                length += 1
+            }
+            // The first of repeated pieces keeps its id, as a vocabulary lookup would.
+            if length > 0, nodePieces[Int(node)].id < 0 { nodePieces[Int(node)] = (Int32(k), score) }
+            longest = max(longest, length)
         }
-        self.ids = ids
+        self.edges = edges
+        self.nodePieces = nodePieces
         maxPieceLength = longest
         self.unkId = unkId
         unkScore = (pieces.map(\.1).min() ?? 0) - 10
@@ -33,14 +52,15 @@ struct Unigram: Sendable {
         var from = [Int](repeating: -1, count: n + 1)
         var via = [Int32](repeating: -1, count: n + 1)
         best[0] = 0
-        var key: [UInt32] = []
-        key.reserveCapacity(maxPieceLength)
         for start in 0..<n where best[start] > -.infinity {
-            key.removeAll(keepingCapacity: true)
             var coveredSingle = false
+            var node: Int32 = 0
             for length in 1...min(maxPieceLength, n - start) {
-                key.append(scalars[range.lowerBound + start + length - 1])
-                guard let entry = ids[key] else { continue }
+                let key = UInt64(UInt32(bitPattern: node)) << 32 | UInt64(scalars[range.lowerBound + start + length - 1])
+                guard let child = edges[key] else { break }
+                node = child
+                let entry = nodePieces[Int(node)]
+                guard entry.id >= 0 else { continue }
                 if length == 1 { coveredSingle = true }
                 let score = best[start] + entry.score
                 // Strictly better only: the first (shorter) of equal paths stays, as in tokenizers.
