@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (Swift's -sanitize=fuzzer with AddressSanitizer) and runs each.
 #
-#   scripts/reliability/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     targets: tokenizer safetensors squad request
+#   scripts/reliability/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     targets: tokenizer tokenizer-json charsmap safetensors squad request
 #   FUZZ_RUNS=1000000 scripts/reliability/fuzz.sh 0 squad          run a fixed number of inputs instead (0 = no time limit)
 #
 # Each target is compiled straight from the module sources it exercises (no SwiftPM, so only
@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECONDS_PER_TARGET=${1:-60}
 shift || true
-TARGETS=${*:-tokenizer safetensors squad request}
+TARGETS=${*:-tokenizer tokenizer-json charsmap safetensors squad request}
 B=.build-fuzz
 mkdir -p "$B"
 FLAGS=(-O -parse-as-library -sanitize=fuzzer,address -g)
@@ -29,6 +29,12 @@ build() {
         tokenizer)
             module Tokenization Sources/Tokenization/*.swift
             swiftc "${FLAGS[@]}" -I "$B" -module-name FuzzTokenizer Fuzz/TokenizerFuzz.swift "$B/libTokenization.a" "$B/libSupport.a" -o "$B/fuzz-tokenizer" ;;
+        tokenizer-json)
+            module Tokenization Sources/Tokenization/*.swift
+            swiftc "${FLAGS[@]}" -I "$B" -module-name FuzzTokenizerJSON Fuzz/TokenizerJSONFuzz.swift "$B/libTokenization.a" "$B/libSupport.a" -o "$B/fuzz-tokenizer-json" ;;
+        charsmap)
+            module Tokenization Sources/Tokenization/*.swift
+            swiftc "${FLAGS[@]}" -I "$B" -module-name FuzzCharsmap Fuzz/CharsmapFuzz.swift "$B/libTokenization.a" "$B/libSupport.a" -o "$B/fuzz-charsmap" ;;
         squad)
             module Tokenization Sources/Tokenization/*.swift
             module SQuAD Sources/SQuAD/*.swift
