@@ -59,3 +59,30 @@ struct AddedTokens: Sendable {
         Unicode.Scalar(value)?.properties.isWhitespace ?? false
     }
 }
+
+extension AddedTokens {
+    /// `text`'s tokens: the added tokens where they match, and `segment`'s tokens for each
+    /// stretch between them (told whether the stretch starts the text). An added token is one
+    /// word; its offsets take the whitespace lstrip/rstrip took unless `offsetsOfContent`
+    /// (byte-level's trim_offsets takes it out again).
+    func tokenize(_ text: String, offsetsOfContent: Bool,
+                  segment: (UnsafeBufferPointer<UInt32>, Range<Int>, _ first: Bool, inout TokenSequence, inout Int32) -> Void) -> TokenSequence {
+        let scalars = Array(text.unicodeScalars.lazy.map(\.value))
+        var out = TokenSequence()
+        var word: Int32 = 0
+        scalars.withUnsafeBufferPointer { text in
+            var start = 0
+            for match in matches(in: text) {
+                segment(text, start..<match.range.lowerBound, start == 0, &out, &word)
+                let span = offsetsOfContent ? match.content : match.range
+                out.ids.append(match.id)
+                out.offsets.append(TokenOffset(span.lowerBound, span.upperBound))
+                out.wordIds.append(word)
+                word += 1
+                start = match.range.upperBound
+            }
+            segment(text, start..<text.count, start == 0, &out, &word)
+        }
+        return out
+    }
+}

@@ -42,24 +42,9 @@ public final class ByteLevelBPETokenizer: QATokenizer {
     }
 
     public func tokenize(_ text: String) -> TokenSequence {
-        let scalars = Array(text.unicodeScalars.lazy.map(\.value))
-        var out = TokenSequence()
-        var word: Int32 = 0
-        scalars.withUnsafeBufferPointer { text in
-            var start = 0
-            for match in addedTokens.matches(in: text) {
-                tokenizeSegment(text, start..<match.range.lowerBound, &out, &word)
-                out.ids.append(match.id)
-                // trim_offsets leaves the token's own text, without the whitespace lstrip took.
-                let span = trimOffsets ? match.content : match.range
-                out.offsets.append(TokenOffset(span.lowerBound, span.upperBound))
-                out.wordIds.append(word)
-                word += 1
-                start = match.range.upperBound
-            }
-            tokenizeSegment(text, start..<text.count, &out, &word)
+        addedTokens.tokenize(text, offsetsOfContent: trimOffsets) { text, range, _, out, word in
+            tokenizeSegment(text, range, &out, &word)
         }
-        return out
     }
 
     /// One stretch of text between added tokens: pieces by GPT-2's pattern, each piece's bytes

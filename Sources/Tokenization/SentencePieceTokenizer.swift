@@ -52,24 +52,9 @@ public final class SentencePieceTokenizer: QATokenizer {
     }
 
     public func tokenize(_ text: String) -> TokenSequence {
-        let scalars = Array(text.unicodeScalars.lazy.map(\.value))
-        var out = TokenSequence()
-        var word: Int32 = 0
-        scalars.withUnsafeBufferPointer { text in
-            var start = 0
-            for match in addedTokens.matches(in: text) {
-                tokenizeSegment(text, start..<match.range.lowerBound, first: start == 0, &out, &word)
-                out.ids.append(match.id)
-                // The whitespace an lstrip/rstrip token takes counts in its offsets here (only
-                // byte-level's trim_offsets takes it out again).
-                out.offsets.append(TokenOffset(match.range.lowerBound, match.range.upperBound))
-                out.wordIds.append(word)
-                word += 1
-                start = match.range.upperBound
-            }
-            tokenizeSegment(text, start..<text.count, first: start == 0, &out, &word)
+        addedTokens.tokenize(text, offsetsOfContent: false) { text, range, first, out, word in
+            tokenizeSegment(text, range, first: first, &out, &word)
         }
-        return out
     }
 
     private func tokenizeSegment(_ text: UnsafeBufferPointer<UInt32>, _ range: Range<Int>, first: Bool,

@@ -34,6 +34,36 @@ final class CLIBadInputTests: XCTestCase {
         }
     }
 
+    /// Broken tokenizer files of the other families, through `tokenize` (which reads only them).
+    func testBrokenTokenizerFamilies() throws {
+        let fixtures = Golden.repositoryRoot.appendingPathComponent("Tests/Fixtures/tokenizers")
+        func folder(_ family: String, removing: String? = nil, _ file: String, _ change: (String) -> String) throws -> String {
+            let copy = try TinyModel.temporaryFolder("bad-\(family)")
+            try FileManager.default.removeItem(at: copy)
+            try FileManager.default.copyItem(at: fixtures.appendingPathComponent(family), to: copy)
+            if let removing { try FileManager.default.removeItem(at: copy.appendingPathComponent(removing)) }
+            let url = copy.appendingPathComponent(file)
+            try change(String(contentsOf: url, encoding: .utf8)).write(to: url, atomically: true, encoding: .utf8)
+            return copy.path
+        }
+        let cases = [
+            Case(label: "truncated tokenizer.json (BPE)", args: ["tokenize", "--model", try folder("roberta", "tokenizer.json") { String($0.prefix(300)) }],
+                 stdin: "{\"text\": \"x\"}\n", mention: "tokenizer.json"),
+            Case(label: "unknown pre-tokenizer", args: ["tokenize", "--model", try folder("roberta", "tokenizer.json") {
+                $0.replacingOccurrences(of: "\"type\": \"ByteLevel\",\n    \"add_prefix_space\"", with: "\"type\": \"Digits\",\n    \"add_prefix_space\"") }],
+                 stdin: "{\"text\": \"x\"}\n", mention: "unsupported pre-tokenizer Digits"),
+            Case(label: "merges.txt naming unknown tokens", args: ["tokenize", "--model", try folder("roberta", removing: "tokenizer.json", "merges.txt") { $0 + "qqqq zzzz\n" }],
+                 stdin: "{\"text\": \"x\"}\n", mention: "missing from the vocabulary"),
+            Case(label: "Unigram charsmap not base64", args: ["tokenize", "--model", try folder("deberta-v3", "tokenizer.json") {
+                $0.replacingOccurrences(of: "\"precompiled_charsmap\": \"", with: "\"precompiled_charsmap\": \"!!") }],
+                 stdin: "{\"text\": \"x\"}\n", mention: "precompiled_charsmap"),
+            Case(label: "Unigram model of unknown type", args: ["tokenize", "--model", try folder("deberta-v3", "tokenizer.json") {
+                $0.replacingOccurrences(of: "\"type\": \"Unigram\"", with: "\"type\": \"WordLevel\"") }],
+                 stdin: "{\"text\": \"x\"}\n", mention: "unsupported model WordLevel"),
+        ]
+        try check(cases)
+    }
+
     func testBrokenModelFolders() throws {
         let root = try BrokenInputs.root()
         var cases = [
