@@ -76,6 +76,8 @@ let package = Package(
         // Hummingbird's own dependencies, named because the server imports them too.
         .package(url: "https://github.com/apple/swift-log", from: "1.14.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        // SentencePiece model files are protobuf (the Swift code is generated once and committed).
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // oneDNN (Debian: libdnnl-dev) for every matrix product, and the OpenMP runtime it runs
@@ -87,7 +89,7 @@ let package = Package(
         // JSON (one ordered value type, Python-exact writing, Codable), files written whole or
         // not at all, process memory: what several modules need.
         .target(name: "Support"),
-        .target(name: "Tokenization", dependencies: ["Support"]),
+        .target(name: "Tokenization", dependencies: ["Support", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "SQuAD", dependencies: ["Tokenization", "Support"]),
         .target(name: "Kernels", dependencies: ["CDNNL"], swiftSettings: fastMath),
         .target(name: "BERT", dependencies: ["Kernels", "Support"], swiftSettings: fastMath),

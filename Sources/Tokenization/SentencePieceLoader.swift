@@ -213,3 +213,56 @@ extension Tokenizers {
         return (scalars[0].value, n)
     }
 }
+
+extension Tokenizers {
+    /// A SentencePiece model file (`spm.model`) read as transformers' `DebertaV2Converter`
+    /// converts it: the pieces and their scores, Strip, the model's precompiled rules and
+    /// Replace(" {2,}", " ") (Lowercase first when `do_lower_case`), Metaspace before every
+    /// stretch of text, `[CLS] A [SEP] B [SEP]` with the second part of type 1, special tokens
+    /// from `tokenizer_config.json`.
+    static func debertaV2(model url: URL, config: TokenizerConfigJSON?) throws -> SentencePieceTokenizer {
+        let data = try readFile(url)
+        let proto: Sentencepiece_ModelProto
+        do { proto = try Sentencepiece_ModelProto(serializedBytes: data) } catch {
+            throw TokenizerError.malformedFile(path: url.path, reason: "not a SentencePiece model (\(error))")
+        }
+        guard proto.trainerSpec.modelType == .unigram else {
+            throw TokenizerError.malformedFile(path: url.path, reason: "unsupported SentencePiece model type \(proto.trainerSpec.modelType) (UNIGRAM is)")
+        }
+        if proto.trainerSpec.byteFallback {
+            throw TokenizerError.malformedFile(path: url.path, reason: "unsupported byte_fallback for a Unigram model")
+        }
+        guard !proto.pieces.isEmpty else { throw TokenizerError.malformedFile(path: url.path, reason: "the model has no pieces") }
+        let unkId = Int(proto.trainerSpec.unkID)
+        guard unkId >= 0, unkId < proto.pieces.count else {
+            throw TokenizerError.malformedFile(path: url.path, reason: "unk_id \(unkId) is outside the \(proto.pieces.count) pieces")
+        }
+        var steps: [SentencePieceTokenizer.NormalizerStep] = []
+        if config?.doLowerCase == true { steps.append(.lowercase) }
+        steps.append(.strip(left: true, right: true))
+        if !proto.normalizerSpec.precompiledCharsmap.isEmpty {
+            steps.append(.precompiled(try Precompiled([UInt8](proto.normalizerSpec.precompiledCharsmap), file: url.path)))
+        }
+        steps.append(.replace(pattern: .run(0x20, atLeast: 2), content: [0x20]))
+
+        var vocabulary: [String: Int32] = [:]
+        for (k, p) in proto.pieces.enumerated() where vocabulary[p.piece] == nil { vocabulary[p.piece] = Int32(k) }
+        func id(_ name: String?, _ fallback: String) throws -> Int32 {
+            let token = name ?? fallback
+            guard let id = vocabulary[token] else { throw TokenizerError.missingSpecialToken(token: token, path: url.path) }
+            return id
+        }
+        let cls = try id(config?.clsToken?.content, "[CLS]"), sep = try id(config?.sepToken?.content, "[SEP]")
+        let names = [config?.clsToken, config?.sepToken, config?.unkToken, config?.padToken, config?.maskToken,
+                     config?.bosToken, config?.eosToken].compactMap { $0?.content }
+        let added = Set(names).compactMap { name in
+            vocabulary[name].map { AddedTokens.Token(scalars: name.unicodeScalars.map(\.value), id: $0) }
+        }
+        return SentencePieceTokenizer(
+            normalizers: steps,
+            unigram: Unigram(pieces: proto.pieces.map { ($0.piece, Double($0.score)) }, unkId: Int32(unkId)),
+            addedTokens: AddedTokens(added), replacement: 0x2581, prependScheme: .always, split: true,
+            template: .bert(cls: cls, sep: sep), padId: vocabulary[config?.padToken?.content ?? "[PAD]"] ?? 0,
+            vocabularySize: proto.pieces.count, vocabularyPath: url.path)
+    }
+}

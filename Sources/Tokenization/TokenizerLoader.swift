@@ -3,7 +3,7 @@ import Foundation
 /// The tokenizer of a model folder, whichever family its files describe, as transformers'
 /// `AutoTokenizer` picks it: `tokenizer.json` when present (it wins, as in transformers),
 /// else the slow files (`vocab.txt` for WordPiece, `vocab.json` + `merges.txt` for byte-level
-/// BPE) with `tokenizer_config.json`.
+/// BPE, DeBERTa-v2/v3's `spm.model` for SentencePiece) with `tokenizer_config.json`.
 public enum Tokenizers {
     public static func load(directory: URL) throws -> any QATokenizer {
         var isDirectory: ObjCBool = false
@@ -28,6 +28,9 @@ public enum Tokenizers {
                 throw TokenizerError.malformedFile(path: url.path,
                     reason: "unsupported model \(other) (supported: WordPiece, BPE, Unigram)")
             }
+        }
+        if exists("spm.model") {
+            return try debertaV2(model: file("spm.model"), config: config)
         }
         if exists("vocab.json") && exists("merges.txt") {
             return try byteLevelBPE(vocabulary: file("vocab.json"), merges: file("merges.txt"), config: config)

@@ -55,6 +55,12 @@ final class FamilyBadInputTests: XCTestCase {
             ("unigram: unsupported regex", try folder("deberta-v3") { try self.edit($0.appendingPathComponent("tokenizer.json")) {
                 $0.replacingOccurrences(of: "\" {2,}\"", with: "\"[a-z]+\"") } },
              "tokenizer.json", "Replace pattern [a-z]+"),
+            ("sentencepiece: garbage model file", try folder("deberta-v3", slow: true) { try Data([0x0A, 0xFF, 0xFF, 0x01, 0x02]).write(to: $0.appendingPathComponent("spm.model")) },
+             "spm.model", "not a SentencePiece model"),
+            ("sentencepiece: truncated model file", try folder("deberta-v3", slow: true) {
+                let url = $0.appendingPathComponent("spm.model")
+                try Data(try Data(contentsOf: url).prefix(1000)).write(to: url) },
+             "spm.model", "not a SentencePiece model"),
             ("slow: ids of the wrong type", try folder(slow: true) { try #"{"a": "1"}"#.write(to: $0.appendingPathComponent("vocab.json"), atomically: true, encoding: .utf8) },
              "vocab.json", "expected an integer"),
         ]

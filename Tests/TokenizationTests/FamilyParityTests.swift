@@ -41,7 +41,7 @@ final class FamilyParityTests: XCTestCase {
     }
 
     func testRoBERTa() throws { try checkFamily("roberta") }
-    func testDeBERTaV3() throws { try checkFamily("deberta-v3", slowFiles: false) }
+    func testDeBERTaV3() throws { try checkFamily("deberta-v3") }
     func testXLMRoBERTa() throws { try checkFamily("xlm-roberta", slowFiles: false) }
     func testALBERT() throws { try checkFamily("albert", slowFiles: false) }
     func testDistilBERTCased() throws { try checkFamily("distilbert-cased") }
