@@ -16,29 +16,34 @@ B=.build-fuzz
 mkdir -p "$B"
 FLAGS=(-O -parse-as-library -sanitize=fuzzer,address -g)
 
-module() { # name, sources...
+module() { # name, sources...  (MODULE_FLAGS: extra flags for this one)
     local name=$1; shift
-    swiftc "${FLAGS[@]}" -enable-testing -I "$B" -emit-module -emit-module-path "$B/$name.swiftmodule" \
+    swiftc "${FLAGS[@]}" ${MODULE_FLAGS:-} -enable-testing -I "$B" -emit-module -emit-module-path "$B/$name.swiftmodule" \
         -emit-library -static -module-name "$name" -o "$B/lib$name.a" "$@"
 }
 
 build() {
     # The JSON reader every target parses with, and atomic files: no dependencies of its own.
     module Support Sources/Support/*.swift Sources/Support/JSON/*.swift
+    # SentencePiece model files are protobuf: Tokenization imports SwiftProtobuf (its sources
+    # from SwiftPM's checkout, built once here).
+    [ -d .build/checkouts/swift-protobuf ] || swift package resolve >/dev/null
+    # (package-level declarations need the package name SwiftPM gives them)
+    [ -f "$B/libSwiftProtobuf.a" ] || MODULE_FLAGS="-package-name swift_protobuf" module SwiftProtobuf .build/checkouts/swift-protobuf/Sources/SwiftProtobuf/*.swift
     case $1 in
         tokenizer)
             module Tokenization Sources/Tokenization/*.swift
-            swiftc "${FLAGS[@]}" -I "$B" -module-name FuzzTokenizer Fuzz/TokenizerFuzz.swift "$B/libTokenization.a" "$B/libSupport.a" -o "$B/fuzz-tokenizer" ;;
+            swiftc "${FLAGS[@]}" -I "$B" -module-name FuzzTokenizer Fuzz/TokenizerFuzz.swift "$B/libTokenization.a" "$B/libSupport.a" "$B/libSwiftProtobuf.a" -o "$B/fuzz-tokenizer" ;;
         tokenizer-json)
             module Tokenization Sources/Tokenization/*.swift
-            swiftc "${FLAGS[@]}" -I "$B" -module-name FuzzTokenizerJSON Fuzz/TokenizerJSONFuzz.swift "$B/libTokenization.a" "$B/libSupport.a" -o "$B/fuzz-tokenizer-json" ;;
+            swiftc "${FLAGS[@]}" -I "$B" -module-name FuzzTokenizerJSON Fuzz/TokenizerJSONFuzz.swift "$B/libTokenization.a" "$B/libSupport.a" "$B/libSwiftProtobuf.a" -o "$B/fuzz-tokenizer-json" ;;
         charsmap)
             module Tokenization Sources/Tokenization/*.swift
-            swiftc "${FLAGS[@]}" -I "$B" -module-name FuzzCharsmap Fuzz/CharsmapFuzz.swift "$B/libTokenization.a" "$B/libSupport.a" -o "$B/fuzz-charsmap" ;;
+            swiftc "${FLAGS[@]}" -I "$B" -module-name FuzzCharsmap Fuzz/CharsmapFuzz.swift "$B/libTokenization.a" "$B/libSupport.a" "$B/libSwiftProtobuf.a" -o "$B/fuzz-charsmap" ;;
         squad)
             module Tokenization Sources/Tokenization/*.swift
             module SQuAD Sources/SQuAD/*.swift
-            swiftc "${FLAGS[@]}" -I "$B" -module-name FuzzSQuAD Fuzz/SQuADFuzz.swift "$B/libSQuAD.a" "$B/libTokenization.a" "$B/libSupport.a" -o "$B/fuzz-squad" ;;
+            swiftc "${FLAGS[@]}" -I "$B" -module-name FuzzSQuAD Fuzz/SQuADFuzz.swift "$B/libSQuAD.a" "$B/libTokenization.a" "$B/libSupport.a" "$B/libSwiftProtobuf.a" -o "$B/fuzz-squad" ;;
         safetensors)
             # The reader and its errors only: no BLAS needed.
             module BERT Sources/BERT/Safetensors.swift Sources/BERT/SafetensorsError.swift Sources/BERT/BertError.swift Sources/BERT/HalfConversion.swift
