@@ -215,12 +215,21 @@ extension Tokenizers {
 }
 
 extension Tokenizers {
-    /// A SentencePiece model file (`spm.model`) read as transformers' `DebertaV2Converter`
-    /// converts it: the pieces and their scores, Strip, the model's precompiled rules and
-    /// Replace(" {2,}", " ") (Lowercase first when `do_lower_case`), Metaspace before every
-    /// stretch of text, `[CLS] A [SEP] B [SEP]` with the second part of type 1, special tokens
-    /// from `tokenizer_config.json`.
-    static func debertaV2(model url: URL, config: TokenizerConfigJSON?) throws -> SentencePieceTokenizer {
+    /// Which transformers converter a SentencePiece model file is read as.
+    enum SentencePieceFamily {
+        /// `spm.model`: DeBERTa-v2/v3 (`DebertaV2Converter`).
+        case debertaV2
+        /// `sentencepiece.bpe.model`: XLM-RoBERTa (`XLMRobertaConverter`, fairseq's ids).
+        case xlmRoberta
+    }
+
+    /// A SentencePiece model file read as transformers' converter for `family` converts it.
+    /// DeBERTa-v2/v3: the pieces as they are; (Lowercase when `do_lower_case`,) Strip, the
+    /// model's precompiled rules, Replace(" {2,}", " "); `[CLS] A [SEP] B [SEP]`, B of type 1.
+    /// XLM-R: `<s> <pad> </s> <unk>`, the pieces after the model's first three, `<mask>` last;
+    /// the precompiled rules, a right Strip, Replace(" {2,}", "▁"); `<s> A </s></s> B </s>`.
+    /// Both: Metaspace before every stretch of text; special tokens from `tokenizer_config.json`.
+    static func sentencePiece(model url: URL, family: SentencePieceFamily, config: TokenizerConfigJSON?) throws -> SentencePieceTokenizer {
         let data = try readFile(url)
         let proto: Sentencepiece_ModelProto
         do { proto = try Sentencepiece_ModelProto(serializedBytes: data) } catch {
@@ -232,37 +241,63 @@ extension Tokenizers {
         if proto.trainerSpec.byteFallback {
             throw TokenizerError.malformedFile(path: url.path, reason: "unsupported byte_fallback for a Unigram model")
         }
-        guard !proto.pieces.isEmpty else { throw TokenizerError.malformedFile(path: url.path, reason: "the model has no pieces") }
-        let unkId = Int(proto.trainerSpec.unkID)
-        guard unkId >= 0, unkId < proto.pieces.count else {
-            throw TokenizerError.malformedFile(path: url.path, reason: "unk_id \(unkId) is outside the \(proto.pieces.count) pieces")
-        }
-        var steps: [SentencePieceTokenizer.NormalizerStep] = []
-        if config?.doLowerCase == true { steps.append(.lowercase) }
-        steps.append(.strip(left: true, right: true))
-        if !proto.normalizerSpec.precompiledCharsmap.isEmpty {
-            steps.append(.precompiled(try Precompiled([UInt8](proto.normalizerSpec.precompiledCharsmap), file: url.path)))
-        }
-        steps.append(.replace(pattern: .run(0x20, atLeast: 2), content: [0x20]))
+        guard proto.pieces.count > 3 else { throw TokenizerError.malformedFile(path: url.path, reason: "the model has too few pieces") }
+        let charsmap: Precompiled? = proto.normalizerSpec.precompiledCharsmap.isEmpty ? nil
+            : try Precompiled([UInt8](proto.normalizerSpec.precompiledCharsmap), file: url.path)
 
+        var pieces: [(String, Double)]
+        var steps: [SentencePieceTokenizer.NormalizerStep] = []
+        let unkId: Int
+        switch family {
+        case .debertaV2:
+            pieces = proto.pieces.map { ($0.piece, Double($0.score)) }
+            unkId = Int(proto.trainerSpec.unkID)
+            if config?.doLowerCase == true { steps.append(.lowercase) }
+            steps.append(.strip(left: true, right: true))
+            if let charsmap { steps.append(.precompiled(charsmap)) }
+            steps.append(.replace(pattern: .run(0x20, atLeast: 2), content: [0x20]))
+        case .xlmRoberta:
+            pieces = [("<s>", 0), ("<pad>", 0), ("</s>", 0), ("<unk>", 0)]
+                + proto.pieces.dropFirst(3).map { ($0.piece, Double($0.score)) } + [("<mask>", 0)]
+            unkId = 3
+            if let charsmap { steps.append(.precompiled(charsmap)) }
+            steps.append(.strip(left: false, right: true))
+            steps.append(.replace(pattern: .run(0x20, atLeast: 2), content: [0x2581]))
+        }
+        guard unkId >= 0, unkId < pieces.count else {
+            throw TokenizerError.malformedFile(path: url.path, reason: "unk_id \(unkId) is outside the \(pieces.count) pieces")
+        }
+
+        // Names of special tokens only (ASCII in practice), so String keys are safe here.
         var vocabulary: [String: Int32] = [:]
-        for (k, p) in proto.pieces.enumerated() where vocabulary[p.piece] == nil { vocabulary[p.piece] = Int32(k) }
+        for (k, p) in pieces.enumerated() where vocabulary[p.0] == nil { vocabulary[p.0] = Int32(k) }
         func id(_ name: String?, _ fallback: String) throws -> Int32 {
             let token = name ?? fallback
             guard let id = vocabulary[token] else { throw TokenizerError.missingSpecialToken(token: token, path: url.path) }
             return id
         }
-        let cls = try id(config?.clsToken?.content, "[CLS]"), sep = try id(config?.sepToken?.content, "[SEP]")
+        let template: SpecialTokensTemplate
+        let padName: String
+        switch family {
+        case .debertaV2:
+            template = .bert(cls: try id(config?.clsToken?.content, "[CLS]"), sep: try id(config?.sepToken?.content, "[SEP]"))
+            padName = config?.padToken?.content ?? "[PAD]"
+        case .xlmRoberta:
+            template = .roberta(cls: try id(config?.clsToken?.content ?? config?.bosToken?.content, "<s>"),
+                                sep: try id(config?.sepToken?.content ?? config?.eosToken?.content, "</s>"))
+            padName = config?.padToken?.content ?? "<pad>"
+        }
+        let mask = config?.maskToken?.content
         let names = [config?.clsToken, config?.sepToken, config?.unkToken, config?.padToken, config?.maskToken,
                      config?.bosToken, config?.eosToken].compactMap { $0?.content }
         let added = Set(names).compactMap { name in
-            vocabulary[name].map { AddedTokens.Token(scalars: name.unicodeScalars.map(\.value), id: $0) }
+            // XLM-R's mask token takes the space before it (lstrip), as XLMRobertaTokenizer sets it.
+            vocabulary[name].map { AddedTokens.Token(scalars: name.unicodeScalars.map(\.value), id: $0,
+                                                     lstrip: family == .xlmRoberta && name == mask) }
         }
         return SentencePieceTokenizer(
-            normalizers: steps,
-            unigram: Unigram(pieces: proto.pieces.map { ($0.piece, Double($0.score)) }, unkId: Int32(unkId)),
+            normalizers: steps, unigram: Unigram(pieces: pieces, unkId: Int32(unkId)),
             addedTokens: AddedTokens(added), replacement: 0x2581, prependScheme: .always, split: true,
-            template: .bert(cls: cls, sep: sep), padId: vocabulary[config?.padToken?.content ?? "[PAD]"] ?? 0,
-            vocabularySize: proto.pieces.count, vocabularyPath: url.path)
+            template: template, padId: vocabulary[padName] ?? 0, vocabularySize: pieces.count, vocabularyPath: url.path)
     }
 }

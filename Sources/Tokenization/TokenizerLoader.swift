@@ -3,7 +3,8 @@ import Foundation
 /// The tokenizer of a model folder, whichever family its files describe, as transformers'
 /// `AutoTokenizer` picks it: `tokenizer.json` when present (it wins, as in transformers),
 /// else the slow files (`vocab.txt` for WordPiece, `vocab.json` + `merges.txt` for byte-level
-/// BPE, DeBERTa-v2/v3's `spm.model` for SentencePiece) with `tokenizer_config.json`.
+/// BPE, `spm.model` (DeBERTa-v2/v3) and `sentencepiece.bpe.model` (XLM-R) for SentencePiece) with
+/// `tokenizer_config.json`.
 public enum Tokenizers {
     public static func load(directory: URL) throws -> any QATokenizer {
         var isDirectory: ObjCBool = false
@@ -30,7 +31,10 @@ public enum Tokenizers {
             }
         }
         if exists("spm.model") {
-            return try debertaV2(model: file("spm.model"), config: config)
+            return try sentencePiece(model: file("spm.model"), family: .debertaV2, config: config)
+        }
+        if exists("sentencepiece.bpe.model") {
+            return try sentencePiece(model: file("sentencepiece.bpe.model"), family: .xlmRoberta, config: config)
         }
         if exists("vocab.json") && exists("merges.txt") {
             return try byteLevelBPE(vocabulary: file("vocab.json"), merges: file("merges.txt"), config: config)

@@ -42,7 +42,7 @@ final class FamilyParityTests: XCTestCase {
 
     func testRoBERTa() throws { try checkFamily("roberta") }
     func testDeBERTaV3() throws { try checkFamily("deberta-v3") }
-    func testXLMRoBERTa() throws { try checkFamily("xlm-roberta", slowFiles: false) }
+    func testXLMRoBERTa() throws { try checkFamily("xlm-roberta") }
     func testALBERT() throws { try checkFamily("albert", slowFiles: false) }
     func testDistilBERTCased() throws { try checkFamily("distilbert-cased") }
     func testELECTRA() throws { try checkFamily("electra") }
