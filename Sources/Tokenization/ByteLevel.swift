@@ -14,16 +14,6 @@ enum ByteLevel {
         return table
     }()
 
-    /// The inverse of `byteToScalar` (nil for scalars that stand for no byte).
-    static func byte(for scalar: Unicode.Scalar) -> UInt8? {
-        scalarToByte[scalar.value]
-    }
-    private static let scalarToByte: [UInt32: UInt8] = {
-        var map: [UInt32: UInt8] = [:]
-        for (b, s) in byteToScalar.enumerated() { map[s] = UInt8(b) }
-        return map
-    }()
-
     /// Character classes of GPT-2's pattern.
     enum CharacterClass { case letter, number, space, other }
 

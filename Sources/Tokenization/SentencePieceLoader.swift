@@ -100,8 +100,7 @@ struct UnigramTokenizerJSON: Decodable {
 extension Tokenizers {
     /// A SentencePiece Unigram tokenizer from `tokenizer.json`; a component it does not
     /// implement is named, never replaced by a guess.
-    static func sentencePieceUnigram(_ url: URL) throws -> SentencePieceTokenizer {
-        let json = try decodeTokenizerFile(UnigramTokenizerJSON.self, from: url)
+    static func sentencePieceUnigram(_ json: UnigramTokenizerJSON, config: TokenizerConfigJSON?, url: URL) throws -> SentencePieceTokenizer {
         func unsupported(_ what: String) -> TokenizerError {
             TokenizerError.malformedFile(path: url.path, reason: "unsupported \(what) for a Unigram model")
         }
@@ -192,9 +191,6 @@ extension Tokenizers {
             }
         }
         let template = SpecialTokensTemplate(single: try pieces(single), pair: try pieces(pair))
-        let config = FileManager.default.fileExists(atPath: url.deletingLastPathComponent().appendingPathComponent("tokenizer_config.json").path)
-            ? try decodeTokenizerFile(TokenizerConfigJSON.self, from: url.deletingLastPathComponent().appendingPathComponent("tokenizer_config.json"))
-            : nil
         let padId = config?.padToken.flatMap { vocabulary[$0.content] } ?? vocabulary["[PAD]"] ?? vocabulary["<pad>"] ?? 0
         return SentencePieceTokenizer(
             normalizers: steps,

@@ -175,6 +175,11 @@ struct TokenizerConfigJSON: Decodable {
 
 /// Reads a JSON file of a model folder into `T`, every failure a `TokenizerError` naming the file.
 func decodeTokenizerFile<T: Decodable>(_ type: T.Type, from url: URL) throws -> T {
+    try decodeTokenizerFile(type, from: readTokenizerFile(url), url: url)
+}
+
+/// A model folder's JSON file parsed (its top level must be an object).
+func readTokenizerFile(_ url: URL) throws -> JSONValue {
     let data = try readFile(url)
     let json: JSONValue
     do { json = try JSONValue.parse(data) } catch {
@@ -183,6 +188,11 @@ func decodeTokenizerFile<T: Decodable>(_ type: T.Type, from url: URL) throws -> 
     guard case .object = json else {
         throw TokenizerError.malformedFile(path: url.path, reason: "the top level is not a JSON object")
     }
+    return json
+}
+
+/// An already parsed file of the model folder at `url` read into `T`.
+func decodeTokenizerFile<T: Decodable>(_ type: T.Type, from json: JSONValue, url: URL) throws -> T {
     do { return try JSONValueDecoder.decode(type, from: json) } catch {
         throw TokenizerError.malformedFile(path: url.path, reason: error.description)
     }

@@ -19,11 +19,14 @@ public enum Tokenizers {
 
         if exists("tokenizer.json") {
             let url = file("tokenizer.json")
-            // The model's type first: each family's file has its own shape.
+            // Parsed once; the model's type says which family's shape to read it as.
+            let json = try readTokenizerFile(url)
             struct ModelType: Decodable { struct Model: Decodable { var type: String? }; var model: Model? }
-            switch try decodeTokenizerFile(ModelType.self, from: url).model?.type {
-            case "BPE": return try byteLevelBPE(decodeTokenizerFile(TokenizerJSON.self, from: url), config: config, url: url)
-            case "Unigram": return try sentencePieceUnigram(url)
+            switch try decodeTokenizerFile(ModelType.self, from: json, url: url).model?.type {
+            case "BPE": return try byteLevelBPE(decodeTokenizerFile(TokenizerJSON.self, from: json, url: url), config: config, url: url)
+            case "Unigram":
+                return try sentencePieceUnigram(decodeTokenizerFile(UnigramTokenizerJSON.self, from: json, url: url),
+                                                config: config, url: url)
             case nil, "WordPiece": return try BertTokenizer(directory: directory)
             case let other?:
                 throw TokenizerError.malformedFile(path: url.path,

@@ -210,12 +210,3 @@ extension JSONValueEncoder {
         try encode(value).pythonText(indent: indent, sortKeys: sortKeys)
     }
 }
-
-extension JSONValueDecoder {
-    /// Parses JSON text and decodes it; parse errors are reported as at `$`.
-    public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws(JSONDecodingError) -> T {
-        let value: JSONValue
-        do { value = try JSONValue.parse(data) } catch { throw JSONDecodingError(path: "$", reason: "not valid JSON: \(error)") }
-        return try decode(type, from: value)
-    }
-}
