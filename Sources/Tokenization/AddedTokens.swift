@@ -1,13 +1,15 @@
 /// Tokens matched verbatim in the raw text before anything else (`tokenizers`'
 /// `AddedVocabulary` for tokens with `normalized: false`, which is how the QA families store
-/// their special tokens): leftmost-longest, with `lstrip` / `rstrip` taking the whitespace
-/// beside a match into it.
+/// their special tokens), or in the normalized text for `normalized: true` ones:
+/// leftmost-longest, with `lstrip` / `rstrip` taking the whitespace beside a match into it, and
+/// a `single_word` token matching only between non-word characters.
 struct AddedTokens: Sendable {
     struct Token: Sendable {
         var scalars: [UInt32]
         var id: Int32
         var lstrip = false
         var rstrip = false
+        var singleWord = false
     }
     /// Longest first, so the first hit at a position is the longest.
     private let tokens: [Token]
@@ -37,6 +39,10 @@ struct AddedTokens: Sendable {
         while i < text.count {
             guard firstScalars.contains(text[i]), let token = longest(at: i, in: text) else { i += 1; continue }
             var start = i, end = i + token.scalars.count
+            if token.singleWord, (i > 0 && isWordCharacter(text[i - 1])) || (end < text.count && isWordCharacter(text[end])) {
+                i = end  // the search goes on after the match it discards
+                continue
+            }
             if token.lstrip { while start > floor, isWhitespace(text[start - 1]) { start -= 1 } }
             if token.rstrip { while end < text.count, isWhitespace(text[end]) { end += 1 } }
             found.append(Match(id: token.id, range: start..<end, content: i..<(i + token.scalars.count)))

@@ -20,6 +20,7 @@ public final class BertTokenizer: QATokenizer {
     public let template: SpecialTokensTemplate
     public var vocabularySize: Int { files.vocabulary.count }
     public var vocabularyPath: String { files.vocabularyPath }
+    public var returnsTokenTypeIds: Bool { files.returnsTokenTypeIds }
 
     /// Loads `vocab.txt` / `tokenizer.json` / `tokenizer_config.json` from a model folder.
     public convenience init(directory: URL) throws {

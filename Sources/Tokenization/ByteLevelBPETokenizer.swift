@@ -7,6 +7,7 @@ import Foundation
 /// that holds only part of a character's bytes covering the whole character, as HF reports.
 public final class ByteLevelBPETokenizer: QATokenizer {
     private let bpe: BPE
+    private let unkId: Int32?
     private let addedTokens: AddedTokens
     /// The id of each byte's one-character symbol (nil when the vocabulary lacks it).
     private let byteIds: [Int32?]
@@ -18,6 +19,7 @@ public final class ByteLevelBPETokenizer: QATokenizer {
     public let padId: Int32
     public let vocabularySize: Int
     public let vocabularyPath: String
+    public let returnsTokenTypeIds: Bool
 
     struct Settings {
         var addPrefixSpace = false
@@ -25,19 +27,19 @@ public final class ByteLevelBPETokenizer: QATokenizer {
         var trimOffsets = true
     }
 
-    init(bpe: BPE, addedTokens: AddedTokens, settings: Settings, template: SpecialTokensTemplate,
-         padId: Int32, vocabularyPath: String) {
-        self.bpe = bpe
+    init(model: BPEModel, addedTokens: AddedTokens, settings: Settings, template: SpecialTokensTemplate,
+         padId: Int32, vocabularyPath: String, returnsTokenTypeIds: Bool) {
+        self.returnsTokenTypeIds = returnsTokenTypeIds
+        bpe = model.bpe
+        unkId = model.unkId
         self.addedTokens = addedTokens
-        byteIds = ByteLevel.byteToScalar.map { scalar in
-            Unicode.Scalar(scalar).flatMap { bpe.vocabulary[String(Character($0))] }
-        }
+        byteIds = ByteLevel.byteToScalar.map { model.vocabulary.id(CollectionOfOne($0)) }
         addPrefixSpace = settings.addPrefixSpace
         useRegex = settings.useRegex
         trimOffsets = settings.trimOffsets
         self.template = template
         self.padId = padId
-        vocabularySize = Int((bpe.vocabulary.values.max() ?? -1) + 1)
+        vocabularySize = model.vocabulary.size
         self.vocabularyPath = vocabularyPath
     }
 
@@ -73,7 +75,7 @@ public final class ByteLevelBPETokenizer: QATokenizer {
             spans.removeAll(keepingCapacity: true)
             for (k, b) in bytes.enumerated() {
                 // A byte without a symbol is dropped, as BPE without an unknown token does.
-                guard let id = byteIds[Int(b)] ?? bpe.unkId else { continue }
+                guard let id = byteIds[Int(b)] ?? unkId else { continue }
                 symbols.append(id)
                 spans.append(k..<(k + 1))
             }

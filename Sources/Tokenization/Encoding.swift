@@ -24,6 +24,10 @@ public struct TokenSequence: Sendable, Equatable {
     public var offsets: [TokenOffset] = []
     /// The pre-tokenized word each token belongs to (HF `word_ids`), from 0.
     public var wordIds: [Int32] = []
+    /// Offsets a token has instead when it opens a sequence or a window: a post-processor that
+    /// trims offsets with `add_prefix_space` leaves the one leading space of a first token in
+    /// (HF trims each window on its own). Empty for every QA family's usual settings.
+    public var offsetsWhenFirst: [Int: TokenOffset] = [:]
     public init() {}
     public var count: Int { ids.count }
 }

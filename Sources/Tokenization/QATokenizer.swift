@@ -18,6 +18,18 @@ public protocol QATokenizer: Sendable {
     var vocabularySize: Int { get }
     /// The folder file the vocabulary came from (for messages).
     var vocabularyPath: String { get }
+    /// Whether transformers' tokenizer class returns `token_type_ids` (its `model_input_names`):
+    /// RoBERTa, XLM-R and DistilBERT do not; the windows carry them either way.
+    var returnsTokenTypeIds: Bool { get }
+}
+
+/// transformers' tokenizer classes whose `model_input_names` leave out `token_type_ids`
+/// (the `…Fast` classes alike).
+func tokenizerClassReturnsTokenTypeIds(_ name: String) -> Bool {
+    let base = name.hasSuffix("Fast") ? String(name.dropLast(4)) : name
+    return !["RobertaTokenizer", "XLMRobertaTokenizer", "DistilBertTokenizer", "CamembertTokenizer", "BartTokenizer",
+             "GPT2Tokenizer", "LongformerTokenizer", "MPNetTokenizer", "PhobertTokenizer", "BertweetTokenizer",
+             "T5Tokenizer", "LlamaTokenizer", "GemmaTokenizer", "BloomTokenizer"].contains(base)
 }
 
 /// Where a family's special tokens go around one text (A) or a pair (A, B), and which token
@@ -80,7 +92,8 @@ public struct SpecialTokensTemplate: Sendable, Equatable {
             case .sequence(let n, let type):
                 let s = sequences[n]
                 for k in ranges[n] {
-                    e.append(s.ids[k], type: type, offset: s.offsets[k], sequence: Int8(n), word: s.wordIds[k])
+                    let offset = k == ranges[n].lowerBound ? s.offsetsWhenFirst[k] ?? s.offsets[k] : s.offsets[k]
+                    e.append(s.ids[k], type: type, offset: offset, sequence: Int8(n), word: s.wordIds[k])
                 }
             }
         }

@@ -7,25 +7,8 @@ import Foundation
 /// post-processor's template. Offsets are in Unicode scalars of the original text; a "▁" that
 /// stands for a space counts that space, one put before the text counts nothing of its own.
 public final class SentencePieceTokenizer: QATokenizer {
-    /// The normalizers, in order.
-    enum NormalizerStep: Sendable {
-        case strip(left: Bool, right: Bool)
-        case precompiled(Precompiled)
-        /// A literal (or " {2,}"-style repeated-character) pattern replaced by `content`.
-        case replace(pattern: ReplacePattern, content: [UInt32])
-        case nfkd
-        case stripAccents
-        case lowercase
-    }
-    enum ReplacePattern: Sendable {
-        case literal([UInt32])
-        /// `c{n,}`: a run of at least `n` of the character.
-        case run(UInt32, atLeast: Int)
-    }
-    /// `Metaspace`'s `prepend_scheme`.
-    enum PrependScheme: String, Sendable { case always, first, never }
 
-    private let normalizers: [NormalizerStep]
+    private let normalizers: [Normalizer]
     private let unigram: Unigram
     private let addedTokens: AddedTokens
     private let replacement: UInt32
@@ -35,10 +18,12 @@ public final class SentencePieceTokenizer: QATokenizer {
     public let padId: Int32
     public let vocabularySize: Int
     public let vocabularyPath: String
+    public let returnsTokenTypeIds: Bool
 
-    init(normalizers: [NormalizerStep], unigram: Unigram, addedTokens: AddedTokens, replacement: UInt32,
+    init(normalizers: [Normalizer], unigram: Unigram, addedTokens: AddedTokens, replacement: UInt32,
          prependScheme: PrependScheme, split: Bool, template: SpecialTokensTemplate, padId: Int32,
-         vocabularySize: Int, vocabularyPath: String) {
+         vocabularySize: Int, vocabularyPath: String, returnsTokenTypeIds: Bool) {
+        self.returnsTokenTypeIds = returnsTokenTypeIds
         self.normalizers = normalizers
         self.unigram = unigram
         self.addedTokens = addedTokens
@@ -61,30 +46,7 @@ public final class SentencePieceTokenizer: QATokenizer {
                                  _ out: inout TokenSequence, _ word: inout Int32) {
         guard !range.isEmpty else { return }
         var s = NormalizedString(text, range)
-        for step in normalizers {
-            switch step {
-            case .strip(let left, let right): s.strip(left: left, right: right)
-            case .precompiled(let rules): rules.normalize(&s)
-            case .replace(let pattern, let content): Self.replace(&s, pattern, content)
-            case .nfkd: s.mapScalars { $0.value < 0xA0 ? [$0] : Array(String($0).decomposedStringWithCompatibilityMapping.unicodeScalars) }
-            case .stripAccents:
-                // Every mark (Mn, Mc, Me), as `tokenizers`' is_combining_mark.
-                s.mapScalars {
-                    if $0.value < 0x300 { return [$0] }  // no marks below U+0300
-                    switch $0.properties.generalCategory {
-                    case .nonspacingMark, .spacingMark, .enclosingMark: return []
-                    default: return [$0]
-                    }
-                }
-            case .lowercase:
-                s.mapScalars { c in
-                    if c.value < 0x80 {
-                        return (0x41...0x5A).contains(c.value) ? [Unicode.Scalar(c.value + 0x20)!] : [c]
-                    }
-                    return Array(c.properties.lowercaseMapping.unicodeScalars)
-                }
-            }
-        }
+        for step in normalizers { step.apply(to: &s) }
         guard !s.isEmpty else { return }
         // Metaspace: spaces become the replacement character, one goes before the text.
         for k in s.scalars.indices where s.scalars[k] == 0x20 { s.scalars[k] = replacement }
@@ -115,29 +77,5 @@ public final class SentencePieceTokenizer: QATokenizer {
             }
             word += 1
         }
-    }
-
-    /// `Replace`: every non-overlapping match, left to right, becomes `content`.
-    static func replace(_ s: inout NormalizedString, _ pattern: ReplacePattern, _ content: [UInt32]) {
-        var matches: [Range<Int>] = []
-        var i = 0
-        let chars = s.scalars
-        while i < chars.count {
-            switch pattern {
-            case .literal(let needle):
-                if !needle.isEmpty, i + needle.count <= chars.count, Array(chars[i..<(i + needle.count)]) == needle {
-                    matches.append(i..<(i + needle.count)); i += needle.count; continue
-                }
-            case .run(let c, let atLeast):
-                if chars[i] == c {
-                    var j = i
-                    while j < chars.count, chars[j] == c { j += 1 }
-                    if j - i >= atLeast { matches.append(i..<j); i = j; continue }
-                    i = j; continue
-                }
-            }
-            i += 1
-        }
-        for m in matches.reversed() { s.replaceMatch(m, with: content) }
     }
 }

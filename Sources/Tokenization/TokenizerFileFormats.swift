@@ -1,22 +1,88 @@
 import Foundation
 import Support
 
-/// `tokenizer.json` as the `tokenizers` library writes it: the parts a WordPiece tokenizer uses.
+/// `tokenizer.json` as the `tokenizers` library writes it. One schema for every component: a
+/// normalizer, pre-tokenizer or post-processor is a `Component` whose `type` says which fields
+/// it uses; `Sequence`s nest. The model's vocabulary is read from the parsed JSON directly (in
+/// file order, keys compared as scalars), not through here.
 struct TokenizerJSON: Decodable {
-    struct Normalizer: Decodable {
+    struct Component: Decodable {
         var type: String?
+        var normalizers: [Component]?
+        var pretokenizers: [Component]?
+        var processors: [Component]?
+        // BertNormalizer (strip_accents null means "follow lowercase", as in HF)
         var cleanText: Bool?
         var handleChineseChars: Bool?
         var lowercase: Bool?
-        /// null means "follow lowercase", as in HF.
         var stripAccents: Bool?
+        // Strip
+        var stripLeft: Bool?
+        var stripRight: Bool?
+        // Precompiled
+        var precompiledCharsmap: String?
+        // Replace, Split
+        var pattern: Pattern?
+        var content: String?
+        var behavior: String?
+        var invert: Bool?
+        // Prepend
+        var prepend: String?
+        // Metaspace
+        var replacement: String?
+        var prependScheme: String?
+        var split: Bool?
+        // ByteLevel, RobertaProcessing
+        var addPrefixSpace: Bool?
+        var trimOffsets: Bool?
+        var useRegex: Bool?
+        // Digits
+        var individualDigits: Bool?
+        // BertProcessing, RobertaProcessing: [token, id]
+        var sep: TokenAndID?
+        var cls: TokenAndID?
+        // TemplateProcessing
+        var single: [TemplatePiece]?
+        var pair: [TemplatePiece]?
+        var specialTokens: [String: SpecialToken]?
 
         enum CodingKeys: String, CodingKey {
-            case type, lowercase
+            case type, normalizers, pretokenizers, processors, lowercase, pattern, content, behavior, invert, prepend
+            case replacement, split, sep, cls, single, pair
             case cleanText = "clean_text"
             case handleChineseChars = "handle_chinese_chars"
             case stripAccents = "strip_accents"
+            case stripLeft = "strip_left"
+            case stripRight = "strip_right"
+            case precompiledCharsmap = "precompiled_charsmap"
+            case prependScheme = "prepend_scheme"
+            case addPrefixSpace = "add_prefix_space"
+            case trimOffsets = "trim_offsets"
+            case useRegex = "use_regex"
+            case individualDigits = "individual_digits"
+            case specialTokens = "special_tokens"
         }
+    }
+
+    struct Pattern: Decodable {
+        var string: String?
+        var regex: String?
+        enum CodingKeys: String, CodingKey { case string = "String", regex = "Regex" }
+    }
+
+    struct TemplatePiece: Decodable {
+        struct Part: Decodable {
+            var id: String
+            var typeId: Int
+            enum CodingKeys: String, CodingKey { case id, typeId = "type_id" }
+        }
+        var specialToken: Part?
+        var sequence: Part?
+        enum CodingKeys: String, CodingKey { case specialToken = "SpecialToken", sequence = "Sequence" }
+    }
+
+    struct SpecialToken: Decodable {
+        var ids: [Int]
     }
 
     struct Model: Decodable {
@@ -24,20 +90,26 @@ struct TokenizerJSON: Decodable {
         var continuingSubwordPrefix: String?
         var unkToken: String?
         var maxInputCharsPerWord: Int?
-        var vocab: [String: Int]?
         // BPE
         var merges: [Merge]?
         var endOfWordSuffix: String?
         var byteFallback: Bool?
+        var fuseUnk: Bool?
         var dropout: Double?
+        var ignoreMerges: Bool?
+        // Unigram
+        var unkId: Int?
 
         enum CodingKeys: String, CodingKey {
-            case type, vocab, merges, dropout
+            case type, merges, dropout
             case continuingSubwordPrefix = "continuing_subword_prefix"
             case unkToken = "unk_token"
             case maxInputCharsPerWord = "max_input_chars_per_word"
             case endOfWordSuffix = "end_of_word_suffix"
             case byteFallback = "byte_fallback"
+            case fuseUnk = "fuse_unk"
+            case ignoreMerges = "ignore_merges"
+            case unkId = "unk_id"
         }
     }
 
@@ -76,24 +148,6 @@ struct TokenizerJSON: Decodable {
         }
     }
 
-    /// A pre-tokenizer or post-processor: its type and the settings the byte-level family reads.
-    struct Component: Decodable {
-        var type: String?
-        var addPrefixSpace: Bool?
-        var trimOffsets: Bool?
-        var useRegex: Bool?
-        /// RobertaProcessing / BertProcessing: [token, id].
-        var sep: TokenAndID?
-        var cls: TokenAndID?
-
-        enum CodingKeys: String, CodingKey {
-            case type, sep, cls
-            case addPrefixSpace = "add_prefix_space"
-            case trimOffsets = "trim_offsets"
-            case useRegex = "use_regex"
-        }
-    }
-
     struct TokenAndID: Decodable {
         var token: String
         var id: Int
@@ -109,7 +163,7 @@ struct TokenizerJSON: Decodable {
         enum CodingKeys: String, CodingKey { case maxLength = "max_length" }
     }
 
-    var normalizer: Normalizer?
+    var normalizer: Component?
     var preTokenizer: Component?
     var postProcessor: Component?
     var model: Model?
@@ -141,8 +195,20 @@ struct TokenizerConfigJSON: Decodable {
     /// Byte-level BPE's slow-tokenizer settings.
     var addPrefixSpace: Bool?
     var trimOffsets: Bool?
+    /// SentencePiece families' slow-tokenizer settings.
+    var keepAccents: Bool?
+    var splitByPunct: Bool?
+    var legacy: Bool?
+    var tokenizerClass: String?
+    /// The flags of each added token, by id (what `save_pretrained` writes since transformers 4.34).
+    var addedTokensDecoder: [String: TokenizerJSON.AddedToken]?
 
     enum CodingKeys: String, CodingKey {
+        case legacy
+        case tokenizerClass = "tokenizer_class"
+        case keepAccents = "keep_accents"
+        case splitByPunct = "split_by_punct"
+        case addedTokensDecoder = "added_tokens_decoder"
         case doLowerCase = "do_lower_case"
         case tokenizeChineseChars = "tokenize_chinese_chars"
         case stripAccents = "strip_accents"

@@ -13,6 +13,8 @@ public struct TokenizerFiles: Sendable {
     public var padToken = "[PAD]"
     public var maskToken = "[MASK]"
     public var maxInputCharsPerWord = 100
+    /// From `tokenizer_config.json`'s `tokenizer_class` (DistilBERT's returns none).
+    public var returnsTokenTypeIds = true
     /// Tokens matched verbatim in the raw text before normalization (HF's added vocabulary).
     public var addedTokens: [String] = []
     /// `model_max_length` from `tokenizer_config.json`, if given.
@@ -34,15 +36,15 @@ public struct TokenizerFiles: Sendable {
         let tokenizerJSONURL = directory.appendingPathComponent("tokenizer.json")
         let configURL = directory.appendingPathComponent("tokenizer_config.json")
         let fm = FileManager.default
-        let tokenizerJSON = fm.fileExists(atPath: tokenizerJSONURL.path)
-            ? try decodeTokenizerFile(TokenizerJSON.self, from: tokenizerJSONURL) : nil
+        let parsed = fm.fileExists(atPath: tokenizerJSONURL.path) ? try readTokenizerFile(tokenizerJSONURL) : nil
+        let tokenizerJSON = try parsed.map { try decodeTokenizerFile(TokenizerJSON.self, from: $0, url: tokenizerJSONURL) }
 
         // vocab.txt is read byte-exactly; tokenizer.json's vocabulary is the fallback.
         var files: TokenizerFiles
         if fm.fileExists(atPath: vocabURL.path) {
             files = TokenizerFiles(vocabulary: try Vocabulary.load(vocabTxt: vocabURL),
                                    vocabularyPath: vocabURL.path, normalizer: BertNormalizerOptions())
-        } else if let vocab = tokenizerJSON?.model?.vocab {
+        } else if let parsed, let vocab = try Tokenizers.vocabularyEntries(parsed, url: tokenizerJSONURL) {
             files = TokenizerFiles(vocabulary: try vocabulary(vocab, tokenizerJSONURL),
                                    vocabularyPath: tokenizerJSONURL.path, normalizer: BertNormalizerOptions())
         } else {
@@ -108,6 +110,7 @@ public struct TokenizerFiles: Sendable {
             if let s = config.stripAccents { normalizer.stripAccents = s }
         }
         if let m = config.modelMaxLength, let n = Int(exactly: m) { modelMaxLength = n }
+        if let name = config.tokenizerClass { returnsTokenTypeIds = tokenizerClassReturnsTokenTypeIds(name) }
         if let t = config.unkToken { unkToken = t.content }
         if let t = config.clsToken { clsToken = t.content }
         if let t = config.sepToken { sepToken = t.content }
@@ -115,7 +118,7 @@ public struct TokenizerFiles: Sendable {
         if let t = config.maskToken { maskToken = t.content }
     }
 
-    private static func vocabulary(_ vocab: [String: Int], _ url: URL) throws -> Vocabulary {
+    private static func vocabulary(_ vocab: [(String, Int)], _ url: URL) throws -> Vocabulary {
         var tokens = [String?](repeating: nil, count: vocab.count)
         for (token, id) in vocab {
             guard id >= 0, id < vocab.count else {

@@ -50,8 +50,8 @@ final class CLIBadInputTests: XCTestCase {
             Case(label: "truncated tokenizer.json (BPE)", args: ["tokenize", "--model", try folder("roberta", "tokenizer.json") { String($0.prefix(300)) }],
                  stdin: "{\"text\": \"x\"}\n", mention: "tokenizer.json"),
             Case(label: "unknown pre-tokenizer", args: ["tokenize", "--model", try folder("roberta", "tokenizer.json") {
-                $0.replacingOccurrences(of: "\"type\": \"ByteLevel\",\n    \"add_prefix_space\"", with: "\"type\": \"Digits\",\n    \"add_prefix_space\"") }],
-                 stdin: "{\"text\": \"x\"}\n", mention: "unsupported pre-tokenizer Digits"),
+                $0.replacingOccurrences(of: "\"type\": \"ByteLevel\",\n    \"add_prefix_space\"", with: "\"type\": \"CharDelimiterSplit\",\n    \"add_prefix_space\"") }],
+                 stdin: "{\"text\": \"x\"}\n", mention: "unsupported pre-tokenizer CharDelimiterSplit"),
             Case(label: "merges.txt naming unknown tokens", args: ["tokenize", "--model", try folder("roberta", removing: "tokenizer.json", "merges.txt") { $0 + "qqqq zzzz\n" }],
                  stdin: "{\"text\": \"x\"}\n", mention: "missing from the vocabulary"),
             Case(label: "Unigram charsmap not base64", args: ["tokenize", "--model", try folder("deberta-v3", "tokenizer.json") {

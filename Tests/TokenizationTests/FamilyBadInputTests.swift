@@ -27,8 +27,8 @@ final class FamilyBadInputTests: XCTestCase {
             ("unknown model", try folder { try self.edit($0.appendingPathComponent("tokenizer.json")) { $0.replacingOccurrences(of: "\"type\": \"BPE\"", with: "\"type\": \"Mystery\"") } },
              "tokenizer.json", "unsupported model Mystery"),
             ("unknown pre-tokenizer", try folder { try self.edit($0.appendingPathComponent("tokenizer.json")) {
-                $0.replacingOccurrences(of: "\"pre_tokenizer\": {\n    \"type\": \"ByteLevel\"", with: "\"pre_tokenizer\": {\n    \"type\": \"Punctuation\"") } },
-             "tokenizer.json", "unsupported pre-tokenizer Punctuation"),
+                $0.replacingOccurrences(of: "\"pre_tokenizer\": {\n    \"type\": \"ByteLevel\"", with: "\"pre_tokenizer\": {\n    \"type\": \"UnicodeScripts\"") } },
+             "tokenizer.json", "unsupported pre-tokenizer UnicodeScripts"),
             ("merge of unknown tokens", try folder { try self.edit($0.appendingPathComponent("tokenizer.json")) {
                 $0.replacingOccurrences(of: "\"merges\": [", with: "\"merges\": [\n      \"qqqq zzzz\",") } },
              "tokenizer.json", "missing from the vocabulary"),
@@ -52,17 +52,26 @@ final class FamilyBadInputTests: XCTestCase {
             ("unigram: unk_id outside the vocabulary", try folder("deberta-v3") { try self.edit($0.appendingPathComponent("tokenizer.json")) {
                 $0.replacingOccurrences(of: "\"unk_id\": 3", with: "\"unk_id\": 99999") } },
              "tokenizer.json", "outside the vocabulary"),
-            ("unigram: unsupported regex", try folder("deberta-v3") { try self.edit($0.appendingPathComponent("tokenizer.json")) {
-                $0.replacingOccurrences(of: "\" {2,}\"", with: "\"[a-z]+\"") } },
-             "tokenizer.json", "Replace pattern [a-z]+"),
+            ("unigram: a regex that does not compile", try folder("deberta-v3") { try self.edit($0.appendingPathComponent("tokenizer.json")) {
+                $0.replacingOccurrences(of: "\" {2,}\"", with: "\"[a-z+\"") } },
+             "tokenizer.json", "the regular expression \"[a-z+\" does not compile"),
             ("sentencepiece: garbage model file", try folder("deberta-v3", slow: true) { try Data([0x0A, 0xFF, 0xFF, 0x01, 0x02]).write(to: $0.appendingPathComponent("spm.model")) },
              "spm.model", "not a SentencePiece model"),
             ("sentencepiece: truncated model file", try folder("deberta-v3", slow: true) {
                 let url = $0.appendingPathComponent("spm.model")
                 try Data(try Data(contentsOf: url).prefix(1000)).write(to: url) },
              "spm.model", "not a SentencePiece model"),
+            ("BPE dropout (it samples)", try folder { try self.edit($0.appendingPathComponent("tokenizer.json")) {
+                $0.replacingOccurrences(of: "\"dropout\": null", with: "\"dropout\": 0.1") } },
+             "tokenizer.json", "unsupported BPE dropout 0.1"),
+            ("unknown normalizer", try folder("generic-unigram") { try self.edit($0.appendingPathComponent("tokenizer.json")) {
+                $0.replacingOccurrences(of: "\"type\": \"NFKD\"", with: "\"type\": \"Nmt\"") } },
+             "tokenizer.json", "unsupported normalizer Nmt"),
+            ("unknown split behavior", try folder("generic-unigram") { try self.edit($0.appendingPathComponent("tokenizer.json")) {
+                $0.replacingOccurrences(of: "\"behavior\": \"Isolated\"", with: "\"behavior\": \"Sideways\"") } },
+             "tokenizer.json", "unsupported pre-tokenizer split behavior Sideways"),
             ("slow: ids of the wrong type", try folder(slow: true) { try #"{"a": "1"}"#.write(to: $0.appendingPathComponent("vocab.json"), atomically: true, encoding: .utf8) },
-             "vocab.json", "expected an integer"),
+             "vocab.json", "the id of \"a\" is not an integer"),
         ]
         for (label, folder, file, mention) in cases {
             XCTAssertThrowsError(try Tokenizers.load(directory: folder), label) { error in

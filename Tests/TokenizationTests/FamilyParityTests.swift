@@ -12,17 +12,35 @@ import XCTest
 final class FamilyParityTests: XCTestCase {
     static let fixtures = Golden.repositoryRoot.appendingPathComponent("Tests/Fixtures/tokenizers")
 
-    /// The folder as saved, and a copy without tokenizer.json (the slow files alone).
-    static func sources(_ family: String, slowFiles: Bool = true) throws -> [(String, any QATokenizer)] {
+    /// The folder as saved, and (`slowFiles`) a copy without tokenizer.json (the slow files
+    /// alone, plus `extra` files taken from another fixture); each loaded both as the loader picks
+    /// (a specialised tokenizer where the pipeline has a family's shape) and as the general
+    /// pipeline, so both are held to HF's results.
+    static func sources(_ family: String, slowFiles: Bool = true,
+                        extra: [(from: String, name: String)] = []) throws -> [(String, any QATokenizer)] {
         let folder = fixtures.appendingPathComponent(family)
-        if !slowFiles { return [("\(family) tokenizer.json", try Tokenizers.load(directory: folder))] }
-        let slow = FileManager.default.temporaryDirectory.appendingPathComponent("slow-\(family)-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: slow, withIntermediateDirectories: true)
-        for name in try FileManager.default.contentsOfDirectory(atPath: folder.path) where name != "tokenizer.json" {
-            try FileManager.default.copyItem(at: folder.appendingPathComponent(name), to: slow.appendingPathComponent(name))
+        var folders = [("\(family) tokenizer.json", folder)]
+        if slowFiles {
+            let slow = FileManager.default.temporaryDirectory.appendingPathComponent("slow-\(family)-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: slow, withIntermediateDirectories: true)
+            for name in try FileManager.default.contentsOfDirectory(atPath: folder.path) where name != "tokenizer.json" {
+                try FileManager.default.copyItem(at: folder.appendingPathComponent(name), to: slow.appendingPathComponent(name))
+            }
+            for (from, name) in extra {
+                try FileManager.default.copyItem(at: fixtures.appendingPathComponent(from).appendingPathComponent(name),
+                                                 to: slow.appendingPathComponent(name))
+            }
+            folders.append(("\(family) slow files", slow))
         }
-        return [("\(family) tokenizer.json", try Tokenizers.load(directory: folder)),
-                ("\(family) slow files", try Tokenizers.load(directory: slow))]
+        var out: [(String, any QATokenizer)] = []
+        for (label, url) in folders {
+            let picked = try Tokenizers.load(directory: url)
+            out.append(("\(label) (\(type(of: picked)))", picked))
+            if !(picked is PipelineTokenizer) {
+                out.append(("\(label) (general pipeline)", try Tokenizers.load(directory: url, general: true)))
+            }
+        }
+        return out
     }
 
     static func cases(_ family: String) throws -> [JSONValue] {
@@ -43,13 +61,24 @@ final class FamilyParityTests: XCTestCase {
     func testRoBERTa() throws { try checkFamily("roberta") }
     func testDeBERTaV3() throws { try checkFamily("deberta-v3") }
     func testXLMRoBERTa() throws { try checkFamily("xlm-roberta") }
-    func testALBERT() throws { try checkFamily("albert", slowFiles: false) }
+    func testALBERT() throws { try checkFamily("albert") }
+    func testDeBERTaV2SplitByPunct() throws {
+        try checkFamily("deberta-v2-punct", extra: [("deberta-v3", "spm.model")])
+    }
     func testDistilBERTCased() throws { try checkFamily("distilbert-cased") }
     func testELECTRA() throws { try checkFamily("electra") }
+    // Pipelines no QA family uses as such: every component the reader implements (see the
+    // fixture script for what each holds).
+    func testGeneralWordPiece() throws { try checkFamily("generic-wordpiece", slowFiles: false) }
+    func testGeneralBPE() throws { try checkFamily("generic-bpe", slowFiles: false) }
+    func testGeneralByteFallback() throws { try checkFamily("generic-byte-fallback", slowFiles: false) }
+    func testGeneralUnigram() throws { try checkFamily("generic-unigram", slowFiles: false) }
+    func testGeneralByteLevel() throws { try checkFamily("generic-byte-level", slowFiles: false) }
+    func testGeneralSplits() throws { try checkFamily("generic-splits", slowFiles: false) }
 
-    func checkFamily(_ family: String, slowFiles: Bool = true) throws {
+    func checkFamily(_ family: String, slowFiles: Bool = true, extra: [(from: String, name: String)] = []) throws {
         let cases = try Self.cases(family)
-        for (label, tokenizer) in try Self.sources(family, slowFiles: slowFiles) {
+        for (label, tokenizer) in try Self.sources(family, slowFiles: slowFiles, extra: extra) {
             var texts = 0, pairs = 0, rejected = 0
             for c in cases {
                 if case .string(let text)? = c["text"] {
@@ -75,6 +104,7 @@ final class FamilyParityTests: XCTestCase {
                         guard case .array(let sequenceIds)? = x["sequence_ids"] else { return XCTFail("\(what): no sequence_ids") }
                         XCTAssertEqual(w.sequenceIds.map(Int.init), sequenceIds.map { if case .int(let n) = $0 { return n } else { return -1 } },
                                        "\(what): sequence ids")
+                        XCTAssertEqual(tokenizer.returnsTokenTypeIds, x["token_type_ids"] != nil, "\(what): returns token_type_ids")
                         if x["token_type_ids"] != nil {
                             XCTAssertEqual(w.tokenTypeIds.map(Int.init), Self.ints(x["token_type_ids"]), "\(what): token types")
                         }

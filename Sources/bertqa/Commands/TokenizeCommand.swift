@@ -12,14 +12,15 @@ struct TokenizeCommand: ParsableCommand {
         Each input line gives one output line:
           {"text": T}                                   -> {"input_ids": [...], "offsets": [[s,e], ...]}
           {"question": Q, "context": C, "max_length": N, "stride": S}
-                                                        -> {"windows": [{"input_ids", "token_type_ids", "offsets"}, ...]}
+                                                        -> {"windows": [{"input_ids", "token_type_ids"*, "offsets"}, ...]}
         A line that cannot be tokenized gives {"error": "..."} and the run goes on; it then exits with
         status 1 and a summary on stderr.
         Offsets are character offsets (Unicode scalars, as Python counts them).
+        * token_type_ids only where the tokenizer's class returns them (not RoBERTa, XLM-R, DistilBERT).
         """
     )
 
-    @Option(name: .long, help: "Model folder with vocab.txt (and tokenizer.json / tokenizer_config.json).")
+    @Option(name: .long, help: "Model folder with its tokenizer: tokenizer.json, or the slow files (vocab.txt, vocab.json + merges.txt, spm.model, spiece.model, sentencepiece.bpe.model), with tokenizer_config.json.")
     var model: String
 
     @Option(name: .long, parsing: .unconditional, help: "Default max_length for pairs that do not give one.")
@@ -89,8 +90,10 @@ struct TokenizeCommand: ParsableCommand {
             for (k, w) in windows.enumerated() {
                 out += k == 0 ? "{\"input_ids\":" : ",{\"input_ids\":"
                 JSONWriter.appendInts(w.inputIds, to: &out)
-                out += ",\"token_type_ids\":"
-                JSONWriter.appendInts(w.tokenTypeIds, to: &out)
+                if tokenizer.returnsTokenTypeIds {  // as HF returns them: not for RoBERTa, XLM-R, DistilBERT
+                    out += ",\"token_type_ids\":"
+                    JSONWriter.appendInts(w.tokenTypeIds, to: &out)
+                }
                 out += ",\"offsets\":"
                 Self.appendOffsets(w.offsets, to: &out)
                 out += "}"
