@@ -43,10 +43,20 @@ public struct SpecialTokensTemplate: Sendable, Equatable {
     }
     public var single: [Piece]
     public var pair: [Piece]
+    /// Windows after the first keep each sequence's own type id (A 0, B 1) rather than the
+    /// template's: what `tokenizers`' TemplateProcessing does to overflowing encodings. Set only
+    /// where that differs from the template.
+    public var overflowKeepsSequenceTypeIds = false
 
     public init(single: [Piece], pair: [Piece]) {
         self.single = single
         self.pair = pair
+    }
+
+    /// `pair` as TemplateProcessing lays out an overflowing window.
+    var overflowPair: [Piece] {
+        guard overflowKeepsSequenceTypeIds else { return pair }
+        return pair.map { if case .sequence(let n, _) = $0 { return .sequence(n, typeId: Int32(n)) } else { return $0 } }
     }
 
     /// BERT's `[CLS] A [SEP]` / `[CLS] A [SEP] B [SEP]`, B and its [SEP] of type 1.
@@ -218,7 +228,10 @@ extension QATokenizer {
                 start += step
             }
         }
-        return ranges.map { template.encoding(template.pair, [q, c], [0..<q.count, $0], sampleIndex: sampleIndex) }
+        let overflow = template.overflowPair
+        return ranges.enumerated().map { k, range in
+            template.encoding(k == 0 ? template.pair : overflow, [q, c], [0..<q.count, range], sampleIndex: sampleIndex)
+        }
     }
 }
 

@@ -228,6 +228,9 @@ extension Tokenizers {
                 }
             }
             p.template = SpecialTokensTemplate(single: try pieces(single), pair: try pieces(pair))
+            p.template.overflowKeepsSequenceTypeIds = p.template.pair.contains {
+                if case .sequence(let n, let type) = $0 { return Int32(n) != type } else { return false }
+            }
         case let other:
             throw TokenizerError.malformedFile(path: url.path, reason: "unsupported post-processor \(other.isEmpty ? "without a type" : other)")
         }
