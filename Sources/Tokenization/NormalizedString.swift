@@ -16,6 +16,14 @@ struct NormalizedString {
 
     var isEmpty: Bool { scalars.isEmpty }
 
+    /// Characters `range`, with their spans.
+    func slice(_ range: Range<Int>) -> NormalizedString {
+        var s = self
+        s.scalars = Array(scalars[range])
+        s.spans = Array(spans[range])
+        return s
+    }
+
     /// The original span of normalized characters `range` (first's start, last's end).
     func originalSpan(_ range: Range<Int>) -> TokenOffset {
         guard !range.isEmpty else {

@@ -11,6 +11,8 @@ public final class SentencePieceTokenizer: QATokenizer {
     private let normalizers: [Normalizer]
     private let unigram: Unigram
     private let addedTokens: AddedTokens
+    /// Added tokens matched in the normalized text (DeBERTa-v3's `[UNK]` is one).
+    private let normalizedAddedTokens: AddedTokens
     private let replacement: UInt32
     private let prependScheme: PrependScheme
     private let splitOnReplacement: Bool
@@ -20,13 +22,14 @@ public final class SentencePieceTokenizer: QATokenizer {
     public let vocabularyPath: String
     public let returnsTokenTypeIds: Bool
 
-    init(normalizers: [Normalizer], unigram: Unigram, addedTokens: AddedTokens, replacement: UInt32,
+    init(normalizers: [Normalizer], unigram: Unigram, addedTokens: AddedTokens, normalizedAddedTokens: AddedTokens, replacement: UInt32,
          prependScheme: PrependScheme, split: Bool, template: SpecialTokensTemplate, padId: Int32,
          vocabularySize: Int, vocabularyPath: String, returnsTokenTypeIds: Bool) {
         self.returnsTokenTypeIds = returnsTokenTypeIds
         self.normalizers = normalizers
         self.unigram = unigram
         self.addedTokens = addedTokens
+        self.normalizedAddedTokens = normalizedAddedTokens
         self.replacement = replacement
         self.prependScheme = prependScheme
         splitOnReplacement = split
@@ -37,20 +40,39 @@ public final class SentencePieceTokenizer: QATokenizer {
     }
 
     public func tokenize(_ text: String) -> TokenSequence {
-        addedTokens.tokenize(text, offsetsOfContent: false) { text, range, first, out, word in
-            tokenizeSegment(text, range, first: first, &out, &word)
+        addedTokens.tokenize(text, offsetsOfContent: false) { text, range, _, out, word in
+            tokenizeSegment(text, range, &out, &word)
         }
     }
 
-    private func tokenizeSegment(_ text: UnsafeBufferPointer<UInt32>, _ range: Range<Int>, first: Bool,
+    private func tokenizeSegment(_ text: UnsafeBufferPointer<UInt32>, _ range: Range<Int>,
                                  _ out: inout TokenSequence, _ word: inout Int32) {
         guard !range.isEmpty else { return }
         var s = NormalizedString(text, range)
         for step in normalizers { step.apply(to: &s) }
         guard !s.isEmpty else { return }
-        // Metaspace: spaces become the replacement character, one goes before the text.
+        if normalizedAddedTokens.isEmpty { return tokenizePiece(s, &out, &word) }
+        // Added tokens in the normalized text; each stretch between them is a piece of its own.
+        let matches = s.scalars.withUnsafeBufferPointer { normalizedAddedTokens.matches(in: $0) }
+        var at = 0
+        for m in matches {
+            if at < m.range.lowerBound { tokenizePiece(s.slice(at..<m.range.lowerBound), &out, &word) }
+            out.ids.append(m.id)
+            out.offsets.append(s.originalSpan(m.range))
+            out.wordIds.append(word)
+            word += 1
+            at = m.range.upperBound
+        }
+        if at < s.scalars.count { tokenizePiece(s.slice(at..<s.scalars.count), &out, &word) }
+    }
+
+    /// Metaspace and Unigram on one normalized piece.
+    private func tokenizePiece(_ piece: NormalizedString, _ out: inout TokenSequence, _ word: inout Int32) {
+        var s = piece
+        // Metaspace: spaces become the replacement character, one goes before the text (with
+        // `first`, only before a piece that starts the original text, as tokenizers decides it).
         for k in s.scalars.indices where s.scalars[k] == 0x20 { s.scalars[k] = replacement }
-        let prepend = prependScheme == .always || (prependScheme == .first && first)
+        let prepend = prependScheme == .always || (prependScheme == .first && s.spans[0].start == 0)
         if prepend, s.scalars.first != replacement { s.prepend(replacement) }
         // Split before each replacement character (MergedWithNext).
         var pieces: [Range<Int>] = []

@@ -240,6 +240,7 @@ extension Tokenizers {
     /// or the general one.
     static func specialised(_ p: TokenizerPipeline, directory: URL) throws -> any QATokenizer {
         let plainAdded = p.normalizedAddedTokens.isEmpty && !p.addedTokens.contains { $0.singleWord }
+        let singleWords = (p.addedTokens + p.normalizedAddedTokens).contains { $0.singleWord }
         switch p.model {
         case .bpe(let m):
             // RoBERTa's shape; the first-token rule of trim_offsets only agrees without prefix spaces.
@@ -254,10 +255,10 @@ extension Tokenizers {
                                              returnsTokenTypeIds: p.returnsTokenTypeIds)
             }
         case .unigram(let m):
-            if plainAdded, m.byteIds == nil, !p.trimOffsets,
-               p.preTokenizers.count == 1, case .metaspace(let replacement, let scheme, let split) = p.preTokenizers[0],
-               scheme != .first {
+            if !singleWords, m.byteIds == nil, !p.trimOffsets,
+               p.preTokenizers.count == 1, case .metaspace(let replacement, let scheme, let split) = p.preTokenizers[0] {
                 return SentencePieceTokenizer(normalizers: p.normalizers, unigram: m.unigram, addedTokens: AddedTokens(p.addedTokens),
+                                              normalizedAddedTokens: AddedTokens(p.normalizedAddedTokens),
                                               replacement: replacement, prependScheme: scheme, split: split, template: p.template,
                                               padId: p.padId, vocabularySize: p.vocabularySize, vocabularyPath: p.vocabularyPath,
                                               returnsTokenTypeIds: p.returnsTokenTypeIds)

@@ -62,6 +62,19 @@ final class FamilyParityTests: XCTestCase {
     func testDeBERTaV3() throws { try checkFamily("deberta-v3") }
     func testXLMRoBERTa() throws { try checkFamily("xlm-roberta") }
     func testALBERT() throws { try checkFamily("albert") }
+    /// DeBERTa-v3's `[UNK]` is a normalized added token: it is found after normalization, so the
+    /// fullwidth forms match too. Expected: `AutoTokenizer.from_pretrained("Tests/Fixtures/tokenizers/deberta-v3")`
+    /// on this text with `return_offsets_mapping=True` (transformers 4.57.6, tokenizers 0.22.2).
+    func testDeBERTaV3NormalizedAddedToken() throws {
+        let text = "a ［UNK］ b [UNK]c  ［ＵＮＫ］"
+        for (label, tokenizer) in try Self.sources("deberta-v3") {
+            let e = tokenizer.encode(text)
+            XCTAssertEqual(e.inputIds, [1, 14, 8, 3, 133, 8, 3, 67, 8, 3, 2], label)
+            XCTAssertEqual(e.offsets.map { [Int($0.start), Int($0.end)] },
+                           [[0, 0], [0, 1], [1, 2], [2, 7], [7, 9], [9, 10], [10, 15], [15, 16], [17, 18], [18, 23], [0, 0]], label)
+        }
+    }
+
     func testDeBERTaV2SplitByPunct() throws {
         try checkFamily("deberta-v2-punct", extra: [("deberta-v3", "spm.model")])
     }

@@ -20,6 +20,9 @@ struct BenchTokenizeCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Timed passes over the texts (the best is reported).")
     var repeats: Int = 3
 
+    @Flag(help: "Time the general tokenizer pipeline even where a specialised one serves this folder.")
+    var general = false
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -28,7 +31,8 @@ struct BenchTokenizeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let tokenizer = try CLIError.wrap { try Tokenizers.load(directory: URL(fileURLWithPath: model)) }
+        let tokenizer = try CLIError.wrap { try Tokenizers.load(directory: URL(fileURLWithPath: model), general: general) }
+        let kind = String(describing: type(of: tokenizer))
         let texts = try CLIError.wrap { try Self.squadTexts(data) }
         let bytes = texts.reduce(0) { $0 + $1.utf8.count }
         var tokens = 0
@@ -41,14 +45,14 @@ struct BenchTokenizeCommand: ParsableCommand {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         if json {
             let report: [(key: String, value: JSONValue)] = [
-                ("texts", .int(texts.count)), ("bytes", .int(bytes)), ("tokens", .int(tokens)), ("cores", .int(cores)),
+                ("tokenizer", .string(kind)), ("texts", .int(texts.count)), ("bytes", .int(bytes)), ("tokens", .int(tokens)), ("cores", .int(cores)),
                 ("single_thread_texts_per_second", .int(Int(Double(texts.count) / single))),
                 ("single_thread_mb_per_second", decimals(mb / single, 3)),
                 ("batched_texts_per_second", .int(Int(Double(texts.count) / batched))),
                 ("batched_mb_per_second", decimals(mb / batched, 3))]
             print(JSONValue.object(report).compactText)
         } else {
-            print("\(texts.count) texts, \(String(format: "%.2f", mb)) MB, \(tokens) tokens")
+            print("\(kind): \(texts.count) texts, \(String(format: "%.2f", mb)) MB, \(tokens) tokens")
             print(String(format: "one at a time, 1 thread: %8.0f texts/s  %6.2f MB/s  (%.3f s)", Double(texts.count) / single, mb / single, single))
             print(String(format: "batched, %d cores:       %8.0f texts/s  %6.2f MB/s  (%.3f s)", cores, Double(texts.count) / batched, mb / batched, batched))
         }
