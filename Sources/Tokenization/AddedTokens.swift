@@ -21,6 +21,8 @@ struct AddedTokens: Sendable {
     }
 
     var isEmpty: Bool { tokens.isEmpty }
+    /// The largest id among them (they may lie beyond the model's vocabulary).
+    var maxId: Int32? { tokens.map(\.id).max() }
 
     /// A match: the token, the text range it takes (its content plus stripped whitespace), and
     /// its content's range (the token's offsets, as HF reports them).

@@ -39,7 +39,7 @@ public final class ByteLevelBPETokenizer: QATokenizer {
         trimOffsets = settings.trimOffsets
         self.template = template
         self.padId = padId
-        vocabularySize = model.vocabulary.size
+        vocabularySize = max(model.vocabulary.size, Int(addedTokens.maxId ?? -1) + 1)
         self.vocabularyPath = vocabularyPath
     }
 

@@ -6,11 +6,9 @@ struct WordPiece: Sendable {
     /// A word longer than this (in characters, after normalization) becomes [UNK].
     let maxInputCharsPerWord: Int
 
-    /// Appends the tokens of the normalized text to `ids` / `offsets`; offsets are original
-    /// scalar indices (`origins`) shifted by nothing: `origins` already hold text indices.
-    /// `words` gets each token's word index (HF `word_ids`), counted from `nextWord`.
-    func tokenize(_ text: NormalizedText, ids: inout [Int32], offsets: inout [TokenOffset],
-                  words: inout [Int32], nextWord: inout Int32,
+    /// Appends the tokens of the normalized text to `out`; offsets are original scalar indices
+    /// (`origins` already hold text indices), word ids (HF `word_ids`) counted from `nextWord`.
+    func tokenize(_ text: NormalizedText, into out: inout TokenSequence, nextWord: inout Int32,
                   scratch: inout [UInt8], scalarEnds: inout [Int]) {
         let n = text.scalars.count
         text.scalars.withUnsafeBufferPointer { scalars in
@@ -20,8 +18,8 @@ struct WordPiece: Sendable {
                 let flags: UInt8 = v < 0x80 ? asciiClasses[Int(v)] : charClasses(v)
                 if flags & CharClass.whitespace != 0 { i += 1; continue }
                 if flags & CharClass.punctuation != 0 {
-                    wordPiece(scalars, i, i + 1, text.origins, &ids, &offsets, &scratch, &scalarEnds)
-                    words.append(contentsOf: repeatElement(nextWord, count: ids.count - words.count))
+                    wordPiece(scalars, i, i + 1, text.origins, &out.ids, &out.offsets, &scratch, &scalarEnds)
+                    out.wordIds.append(contentsOf: repeatElement(nextWord, count: out.ids.count - out.wordIds.count))
                     nextWord += 1
                     i += 1
                     continue
@@ -33,8 +31,8 @@ struct WordPiece: Sendable {
                     if f & (CharClass.whitespace | CharClass.punctuation) != 0 { break }
                     j += 1
                 }
-                wordPiece(scalars, i, j, text.origins, &ids, &offsets, &scratch, &scalarEnds)
-                words.append(contentsOf: repeatElement(nextWord, count: ids.count - words.count))
+                wordPiece(scalars, i, j, text.origins, &out.ids, &out.offsets, &scratch, &scalarEnds)
+                out.wordIds.append(contentsOf: repeatElement(nextWord, count: out.ids.count - out.wordIds.count))
                 nextWord += 1
                 i = j
             }

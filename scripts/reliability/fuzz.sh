@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (Swift's -sanitize=fuzzer with AddressSanitizer) and runs each.
 #
-#   scripts/reliability/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     targets: tokenizer tokenizer-json charsmap safetensors squad request
+#   scripts/reliability/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     targets: tokenizer tokenizer-json sentencepiece charsmap safetensors squad request
 #   FUZZ_RUNS=1000000 scripts/reliability/fuzz.sh 0 squad          run a fixed number of inputs instead (0 = no time limit)
 #
 # Each target is compiled straight from the module sources it exercises (no SwiftPM, so only
@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECONDS_PER_TARGET=${1:-60}
 shift || true
-TARGETS=${*:-tokenizer tokenizer-json charsmap safetensors squad request}
+TARGETS=${*:-tokenizer tokenizer-json sentencepiece charsmap safetensors squad request}
 B=.build-fuzz
 mkdir -p "$B"
 FLAGS=(-O -parse-as-library -sanitize=fuzzer,address -g)
@@ -37,6 +37,9 @@ build() {
         tokenizer-json)
             module Tokenization Sources/Tokenization/*.swift
             swiftc "${FLAGS[@]}" -I "$B" -module-name FuzzTokenizerJSON Fuzz/TokenizerJSONFuzz.swift "$B/libTokenization.a" "$B/libSupport.a" "$B/libSwiftProtobuf.a" -o "$B/fuzz-tokenizer-json" ;;
+        sentencepiece)
+            module Tokenization Sources/Tokenization/*.swift
+            swiftc "${FLAGS[@]}" -I "$B" -module-name FuzzSentencePiece Fuzz/SentencePieceFuzz.swift "$B/libTokenization.a" "$B/libSupport.a" "$B/libSwiftProtobuf.a" -o "$B/fuzz-sentencepiece" ;;
         charsmap)
             module Tokenization Sources/Tokenization/*.swift
             swiftc "${FLAGS[@]}" -I "$B" -module-name FuzzCharsmap Fuzz/CharsmapFuzz.swift "$B/libTokenization.a" "$B/libSupport.a" "$B/libSwiftProtobuf.a" -o "$B/fuzz-charsmap" ;;
@@ -64,7 +67,9 @@ for t in $TARGETS; do
     LIMITS=(-max_total_time="$SECONDS_PER_TARGET")
     [ -n "${FUZZ_RUNS:-}" ] && LIMITS+=(-runs="$FUZZ_RUNS")
     echo "== fuzzing $t: ${LIMITS[*]}"
-    "$B/fuzz-$t" "${LIMITS[@]}" -timeout=10 -rss_limit_mb=4096 -max_len=4096 \
+    # SentencePiece models with byte fallback carry 256 byte pieces: their seeds need 8 KB.
+    MAX_LEN=4096; [ "$t" = sentencepiece ] && MAX_LEN=8192
+    "$B/fuzz-$t" "${LIMITS[@]}" -timeout=10 -rss_limit_mb=4096 -max_len=$MAX_LEN \
         -artifact_prefix="$B/crashes/$t/" -print_final_stats=1 "$B/corpus/$t" "Fuzz/corpus/$t" 2>&1 \
         | grep -E "stat::number_of_executed_units|stat::peak_rss|stat::slowest|ERROR|SUMMARY|Done|crash|timeout" || true
 done
