@@ -78,6 +78,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
         // SentencePiece model files are protobuf (the Swift code is generated once and committed).
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        // pytorch_model.bin is a zip (its pickle is read by our own restricted unpickler).
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // oneDNN (Debian: libdnnl-dev) for every matrix product, and the OpenMP runtime it runs
@@ -92,7 +94,8 @@ let package = Package(
         .target(name: "Tokenization", dependencies: ["Support", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "SQuAD", dependencies: ["Tokenization", "Support"]),
         .target(name: "Kernels", dependencies: ["CDNNL"], swiftSettings: fastMath),
-        .target(name: "BERT", dependencies: ["Kernels", "Support"], swiftSettings: fastMath),
+        .target(name: "BERT", dependencies: ["Kernels", "Support", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+                swiftSettings: fastMath),
         .target(name: "Inference", dependencies: ["BERT", "Kernels", "SQuAD", "Tokenization", "Support"]),
         .target(name: "Training", dependencies: ["BERT", "SQuAD", "Tokenization", "Kernels", "Inference", "Support"], swiftSettings: fastMath),
         // The HTTP service; only the CLI imports it.

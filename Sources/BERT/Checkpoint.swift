@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import Support
 
 /// What loading a checkpoint found, as HF's `from_pretrained` reports it.
 public struct LoadReport: Sendable, Equatable {
@@ -39,16 +40,50 @@ extension BertForQuestionAnswering {
     public static let tokenizerFileNames = ["vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
                                              "vocab.json", "merges.txt", "added_tokens.json"]
 
-    /// Loads a Hugging Face folder (`config.json` + `model.safetensors`). A missing QA head is
-    /// initialized N(0, initializer_range) with zero bias from `seed` and reported.
+    /// Loads a Hugging Face folder (`config.json` + its weights, see `weightFiles(in:)`). A
+    /// missing QA head is initialized N(0, initializer_range) with zero bias from `seed` and
+    /// reported.
     public static func load(from folder: URL, seed: UInt64 = 0) throws -> (model: BertForQuestionAnswering, report: LoadReport) {
         let config = try BertConfig.load(from: folder.appendingPathComponent(configFileName))
-        let weightsURL = folder.appendingPathComponent(weightsFileName)
-        guard FileManager.default.fileExists(atPath: weightsURL.path) else {
-            throw BertError.fileNotFound(path: weightsURL.path)
+        return try load(config: config, weights: try weightFiles(in: folder), seed: seed)
+    }
+
+    /// A folder's weights as `from_pretrained` looks for them: `model.safetensors`, the shards
+    /// a `model.safetensors.index.json` names, `pytorch_model.bin` (read without running its
+    /// pickle), or the shards of `pytorch_model.bin.index.json`.
+    public static func weightFiles(in folder: URL) throws -> [SafetensorsFile] {
+        let file = { (name: String) in folder.appendingPathComponent(name) }
+        let exists = { (name: String) in FileManager.default.fileExists(atPath: file(name).path) }
+        if exists(weightsFileName) { return [try SafetensorsFile(contentsOf: file(weightsFileName))] }
+        if exists("model.safetensors.index.json") {
+            return try shards(file("model.safetensors.index.json")).map { try SafetensorsFile(contentsOf: file($0)) }
         }
-        let file = try SafetensorsFile(contentsOf: weightsURL)
-        return try load(config: config, weights: [file], seed: seed)
+        if exists("pytorch_model.bin") { return [try TorchCheckpoint.safetensors(contentsOf: file("pytorch_model.bin"))] }
+        if exists("pytorch_model.bin.index.json") {
+            return try shards(file("pytorch_model.bin.index.json")).map { try TorchCheckpoint.safetensors(contentsOf: file($0)) }
+        }
+        throw BertError.fileNotFound(path: file(weightsFileName).path
+            + " (nor model.safetensors.index.json, pytorch_model.bin or pytorch_model.bin.index.json)")
+    }
+
+    /// The shard files of an index (`weight_map`: tensor → file), each once, in first-use order;
+    /// a shard name that leaves the folder is refused.
+    static func shards(_ index: URL) throws -> [String] {
+        let json: JSONValue
+        do { json = try JSONValue.load(contentsOf: index) } catch {
+            throw BertError.unreadableFile(path: index.path, reason: "\(error)")
+        }
+        guard case .object(let map)? = json["weight_map"], !map.isEmpty else {
+            throw BertError.unreadableFile(path: index.path, reason: "no weight_map (tensor name → shard file)")
+        }
+        var files: [String] = []
+        for (tensor, value) in map {
+            guard case .string(let name) = value, !name.isEmpty, !name.contains("/"), name != "..", name != "." else {
+                throw BertError.unreadableFile(path: index.path, reason: "weight_map[\"\(tensor)\"] is not a file name in the folder")
+            }
+            if !files.contains(name) { files.append(name) }
+        }
+        return files
     }
 
     /// Builds a model from `config` and one or more safetensors files (later files override

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (Swift's -sanitize=fuzzer with AddressSanitizer) and runs each.
 #
-#   scripts/reliability/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     targets: tokenizer tokenizer-json sentencepiece charsmap safetensors squad request
+#   scripts/reliability/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     targets: tokenizer tokenizer-json sentencepiece charsmap safetensors pickle squad request
 #   FUZZ_RUNS=1000000 scripts/reliability/fuzz.sh 0 squad          run a fixed number of inputs instead (0 = no time limit)
 #
 # Each target is compiled straight from the module sources it exercises (no SwiftPM, so only
@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECONDS_PER_TARGET=${1:-60}
 shift || true
-TARGETS=${*:-tokenizer tokenizer-json sentencepiece charsmap safetensors squad request}
+TARGETS=${*:-tokenizer tokenizer-json sentencepiece charsmap safetensors pickle squad request}
 B=.build-fuzz
 mkdir -p "$B"
 FLAGS=(-O -parse-as-library -sanitize=fuzzer,address -g)
@@ -51,6 +51,10 @@ build() {
             # The reader and its errors only: no BLAS needed.
             module BERT Sources/BERT/Safetensors.swift Sources/BERT/SafetensorsError.swift Sources/BERT/BertError.swift Sources/BERT/HalfConversion.swift
             swiftc "${FLAGS[@]}" -I "$B" -module-name FuzzSafetensors Fuzz/SafetensorsFuzz.swift "$B/libBERT.a" "$B/libSupport.a" -o "$B/fuzz-safetensors" ;;
+        pickle)
+            # The restricted unpickler of pytorch_model.bin and the types it names: no BLAS, no zip.
+            module BERT Sources/BERT/Pickle.swift Sources/BERT/Safetensors.swift Sources/BERT/SafetensorsError.swift Sources/BERT/BertError.swift Sources/BERT/HalfConversion.swift
+            swiftc "${FLAGS[@]}" -I "$B" -module-name FuzzPickle Fuzz/PickleFuzz.swift "$B/libBERT.a" "$B/libSupport.a" -o "$B/fuzz-pickle" ;;
         request)
             # The request decoder and the option types it fills, each in its own module as in
             # the package (an Inference of those two files alone: no model, no Hummingbird).
@@ -67,8 +71,8 @@ for t in $TARGETS; do
     LIMITS=(-max_total_time="$SECONDS_PER_TARGET")
     [ -n "${FUZZ_RUNS:-}" ] && LIMITS+=(-runs="$FUZZ_RUNS")
     echo "== fuzzing $t: ${LIMITS[*]}"
-    # SentencePiece models with byte fallback carry 256 byte pieces: their seeds need 8 KB.
-    MAX_LEN=4096; [ "$t" = sentencepiece ] && MAX_LEN=8192
+    # SentencePiece models with byte fallback (256 byte pieces) and state-dict pickles need 8 KB seeds.
+    MAX_LEN=4096; case $t in sentencepiece|pickle) MAX_LEN=8192 ;; esac
     "$B/fuzz-$t" "${LIMITS[@]}" -timeout=10 -rss_limit_mb=4096 -max_len=$MAX_LEN \
         -artifact_prefix="$B/crashes/$t/" -print_final_stats=1 "$B/corpus/$t" "Fuzz/corpus/$t" 2>&1 \
         | grep -E "stat::number_of_executed_units|stat::peak_rss|stat::slowest|ERROR|SUMMARY|Done|crash|timeout" || true

@@ -46,7 +46,7 @@ struct AnswerCommand: ParsableCommand {
         """
     )
 
-    @Option(help: "Model folder (Hugging Face layout: config.json, model.safetensors, vocab.txt).")
+    @Option(help: "Model folder (Hugging Face layout: config.json; model.safetensors, sharded safetensors or pytorch_model.bin; the tokenizer files).")
     var model: String
 
     @Option(help: "The question.")
