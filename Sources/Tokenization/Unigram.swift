@@ -52,7 +52,9 @@ struct Unigram: Sendable {
         var from = [Int](repeating: -1, count: n + 1)
         var via = [Int32](repeating: -1, count: n + 1)
         best[0] = 0
-        for start in 0..<n where best[start] > -.infinity {
+        // Reachability, not the score: a model whose scores are -inf or sum past the float range
+        // must still give a path (never an id of -1).
+        for start in 0..<n where start == 0 || from[start] >= 0 {
             var coveredSingle = false
             var node: Int32 = 0
             for length in 1...min(maxPieceLength, n - start) {

@@ -20,6 +20,21 @@ final class FamilyBadInputTests: XCTestCase {
         try transform(String(contentsOf: url, encoding: .utf8)).write(to: url, atomically: true, encoding: .utf8)
     }
 
+    /// Unigram scores so low that every path sums to -inf (the sentencepiece fuzzer's find): each
+    /// character still gets a token, never an id of -1, on the fast and the general path.
+    func testUnigramScoresBeyondTheFloatRange() throws {
+        let dir = try folder("deberta-v3") { try self.edit($0.appendingPathComponent("tokenizer.json")) { text in
+            let regex = try! NSRegularExpression(pattern: #"(\n\s*)-?[0-9]+\.[0-9e+-]*(\n\s*\])"#)
+            return regex.stringByReplacingMatches(in: text, range: NSRange(text.startIndex..., in: text), withTemplate: "$1-1e308$2")
+        } }
+        for general in [false, true] {
+            let tokenizer = try Tokenizers.load(directory: dir, general: general)
+            let tokens = tokenizer.tokenize("Hello, world! naïve 😀")
+            XCTAssertFalse(tokens.ids.isEmpty)
+            XCTAssertTrue(tokens.ids.allSatisfy { $0 >= 0 && Int($0) < tokenizer.vocabularySize }, "\(general): \(tokens.ids)")
+        }
+    }
+
     func testEachBrokenFileIsNamed() throws {
         let cases: [(String, URL, String, String)] = [
             ("truncated tokenizer.json", try folder { try self.edit($0.appendingPathComponent("tokenizer.json")) { String($0.prefix(500)) } },
