@@ -2,6 +2,8 @@
 /// tensor or field involved.
 public enum BertError: Error, Equatable, CustomStringConvertible {
     case fileNotFound(path: String)
+    /// A model folder without weights in any layout `from_pretrained` reads.
+    case noWeights(folder: String)
     case unreadableFile(path: String, reason: String)
     case invalidConfig(path: String, field: String, reason: String)
     case unsupportedConfig(field: String, value: String)
@@ -15,6 +17,8 @@ public enum BertError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .fileNotFound(let path):
             return "file not found: \(path)"
+        case .noWeights(let folder):
+            return "no weights in \(folder): looked for model.safetensors, model.safetensors.index.json, pytorch_model.bin and pytorch_model.bin.index.json"
         case .unreadableFile(let path, let reason):
             return "cannot read \(path): \(reason)"
         case .invalidConfig(let path, let field, let reason):

@@ -62,8 +62,7 @@ extension BertForQuestionAnswering {
         if exists("pytorch_model.bin.index.json") {
             return try shards(file("pytorch_model.bin.index.json")).map { try TorchCheckpoint.safetensors(contentsOf: file($0)) }
         }
-        throw BertError.fileNotFound(path: file(weightsFileName).path
-            + " (nor model.safetensors.index.json, pytorch_model.bin or pytorch_model.bin.index.json)")
+        throw BertError.noWeights(folder: folder.path)
     }
 
     /// The shard files of an index (`weight_map`: tensor → file), each once, in first-use order;
