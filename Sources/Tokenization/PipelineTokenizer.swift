@@ -106,6 +106,17 @@ struct TokenizerPipeline: Sendable {
     var vocabularyPath: String
     var returnsTokenTypeIds = true
 
+    /// An added token, matched in the raw text or (`normalized`) in the normalized text — then
+    /// its content is normalized first, as tokenizers builds its normalized trie.
+    mutating func add(_ token: AddedTokens.Token, normalized: Bool) {
+        guard normalized else { return addedTokens.append(token) }
+        var s = token.scalars.withUnsafeBufferPointer { NormalizedString($0, 0..<$0.count) }
+        for n in normalizers { n.apply(to: &s) }
+        var t = token
+        t.scalars = s.scalars
+        normalizedAddedTokens.append(t)
+    }
+
     var vocabularySize: Int {
         max(model.vocabularySize, Int((addedTokens + normalizedAddedTokens).map(\.id).max() ?? -1) + 1)
     }

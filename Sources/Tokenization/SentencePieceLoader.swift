@@ -101,8 +101,7 @@ extension Tokenizers {
                                   padId: vocabulary[padName] ?? 0, vocabularyPath: url.path)
         // XLM-R's and ALBERT's mask token takes the space before it (lstrip), as their slow
         // tokenizers set it; DeBERTa's does not.
-        try addSlowAddedTokens(to: &p, config: config, names: vocabulary, lstripMask: family != .debertaV2,
-                               normalizers: steps)
+        try addSlowAddedTokens(to: &p, config: config, names: vocabulary, lstripMask: family != .debertaV2)
         return p
     }
 
@@ -110,21 +109,14 @@ extension Tokenizers {
     /// converted from slow files: with the flags its `added_tokens_decoder` gives, else as the
     /// slow class sets them (none stripped but, where `lstripMask`, the mask token).
     static func addSlowAddedTokens(to p: inout TokenizerPipeline, config: TokenizerConfigJSON?, names: [String: Int32],
-                                   lstripMask: Bool, normalizers: [Normalizer]) throws {
+                                   lstripMask: Bool) throws {
         if let decoder = config?.addedTokensDecoder, !decoder.isEmpty {
             for (key, token) in decoder.sorted(by: { (Int($0.key) ?? 0) < (Int($1.key) ?? 0) }) {
                 guard let id = Int32(key), !token.content.isEmpty else { continue }
-                var added = AddedTokens.Token(scalars: token.content.unicodeScalars.map(\.value), id: id,
-                                              lstrip: token.lstrip ?? false, rstrip: token.rstrip ?? false,
-                                              singleWord: token.singleWord ?? false)
-                if token.normalized ?? !(token.special ?? false) {
-                    var s = added.scalars.withUnsafeBufferPointer { NormalizedString($0, 0..<$0.count) }
-                    for n in normalizers { n.apply(to: &s) }
-                    added.scalars = s.scalars
-                    p.normalizedAddedTokens.append(added)
-                } else {
-                    p.addedTokens.append(added)
-                }
+                p.add(AddedTokens.Token(scalars: token.content.unicodeScalars.map(\.value), id: id,
+                                        lstrip: token.lstrip ?? false, rstrip: token.rstrip ?? false,
+                                        singleWord: token.singleWord ?? false),
+                      normalized: token.normalized ?? !(token.special ?? false))
             }
             return
         }

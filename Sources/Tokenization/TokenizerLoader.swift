@@ -84,7 +84,7 @@ public enum Tokenizers {
         p.trimOffsets = config?.trimOffsets ?? true
         p.trimAddPrefixSpace = addPrefixSpace
         // RoBERTa's mask token takes the space before it (lstrip), as RobertaTokenizer sets it.
-        try addSlowAddedTokens(to: &p, config: config, names: names, lstripMask: true, normalizers: [])
+        try addSlowAddedTokens(to: &p, config: config, names: names, lstripMask: true)
         return p
     }
 

@@ -71,20 +71,11 @@ extension Tokenizers {
             }
             guard let id = token.id.map(Int32.init) ?? names[token.content] else { continue }
             if names[token.content] == nil { names[token.content] = id }
-            var added = AddedTokens.Token(scalars: token.content.unicodeScalars.map(\.value), id: id,
-                                          lstrip: token.lstrip ?? false, rstrip: token.rstrip ?? false,
-                                          singleWord: token.singleWord ?? false)
             // `normalized` defaults to "not special", as in tokenizers.
-            if token.normalized ?? !(token.special ?? false) {
-                // Matched in the normalized text, so its content is normalized first.
-                let scalars = added.scalars
-                var s = scalars.withUnsafeBufferPointer { NormalizedString($0, 0..<$0.count) }
-                for n in p.normalizers { n.apply(to: &s) }
-                added.scalars = s.scalars
-                p.normalizedAddedTokens.append(added)
-            } else {
-                p.addedTokens.append(added)
-            }
+            p.add(AddedTokens.Token(scalars: token.content.unicodeScalars.map(\.value), id: id,
+                                    lstrip: token.lstrip ?? false, rstrip: token.rstrip ?? false,
+                                    singleWord: token.singleWord ?? false),
+                  normalized: token.normalized ?? !(token.special ?? false))
         }
         p.padId = config?.padToken.flatMap { names[$0.content] } ?? names["[PAD]"] ?? names["<pad>"] ?? 0
         return p
