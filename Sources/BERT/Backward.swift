@@ -28,12 +28,11 @@ extension BertForQuestionAnswering {
             headBackward(p, g, ws, buffers, counts: counts)
         }
         for l in encoder.layers.indices.reversed() {
-            let input = l == 0 ? ws.embeddings.output : ws.layers[l - 1].output
+            let input = l == 0 ? ws.embeddings.hidden : ws.layers[l - 1].output
             encoder.layers[l].backward(p, g, input: input, ws.layers[l], ws, buffers, index: l)
         }
-        let pad = config.padTokenID >= 0 && config.padTokenID < config.vocabSize ? config.padTokenID : nil
         timed(ws.profile, .embeddingsBackward) {
-            embeddings.backward(p, g, ws, buffers, paddingIndex: pad)
+            embeddings.backward(p, g, ws, buffers)
         }
     }
 
@@ -45,10 +44,14 @@ extension BertForQuestionAnswering {
                              batch: B, classes: T, ignoreIndex: T, count: counts.start, weight: 0.5)
         crossEntropyBackward(dlogits: s.logits + 1, stride: 2, probs: ws.head.endProbs, targets: ws.endTargets,
                              batch: B, classes: T, ignoreIndex: T, count: counts.end, weight: 0.5)
-        let input = encoder.layers.isEmpty ? ws.embeddings.output : ws.layers[encoder.layers.count - 1].output
+        let output = encoder.layers.isEmpty ? ws.embeddings.hidden : ws.layers[encoder.layers.count - 1].output
+        let drop = ws.dropout.map(\.head).flatMap { $0.isActive ? $0 : nil }
+        let input = drop == nil ? output : ws.head.droppedInput ?? output
         matmulBackward(dinp: s.residual, dweight: qaOutputs.weight.pointer(in: g), dbias: qaOutputs.bias.pointer(in: g),
                        dout: s.logits, inp: input, weight: qaOutputs.weight.pointer(in: p),
                        rows: B * T, inFeatures: C, outFeatures: 2)
+        // dropout: DistilBERT's qa_dropout, through the same mask
+        if let drop { dropoutBackward(dinp: s.residual, dout: s.residual, count: B * T * C, mask: drop) }
     }
 }
 
@@ -118,20 +121,30 @@ extension BertLayer {
 }
 
 extension BertEmbeddings {
-    /// buffers.residual holds dLoss/d(embeddings output, after dropout).
+    /// buffers.residual holds dLoss/d(layer 0's input) (after the projection, if any).
     func backward(_ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ ws: BertWorkspace,
-                  _ s: BackwardBuffers, paddingIndex: Int?) {
-        let B = ws.batch, T = ws.sequence, C = wordEmbeddings.shape[1]
+                  _ s: BackwardBuffers) {
+        let B = ws.batch, T = ws.sequence, E = wordEmbeddings.shape[1]
+        // The projection E → C: d(LayerNorm output, after dropout) → hidden, then back to residual.
+        if let projection {
+            matmulBackward(dinp: s.hidden, dweight: projection.weight.pointer(in: g), dbias: projection.bias.pointer(in: g),
+                           dout: s.residual, inp: ws.embeddings.output, weight: projection.weight.pointer(in: p),
+                           rows: B * T, inFeatures: E, outFeatures: projection.outFeatures)
+            s.residual.update(from: s.hidden, count: B * T * E)
+        }
         if let plan = ws.dropout {
-            dropoutBackward(dinp: s.residual, dout: s.residual, count: B * T * C, mask: plan.embeddings)
+            dropoutBackward(dinp: s.residual, dout: s.residual, count: B * T * E, mask: plan.embeddings)
         }
         layerNormBackward(dinp: s.hidden, dweight: layerNorm.weight.pointer(in: g), dbias: layerNorm.bias.pointer(in: g),
                           dout: s.residual, inp: ws.embeddings.sum, weight: layerNorm.weight.pointer(in: p),
-                          mean: ws.embeddings.mean, rstd: ws.embeddings.rstd, rows: B * T, channels: C,
+                          mean: ws.embeddings.mean, rstd: ws.embeddings.rstd, rows: B * T, channels: E,
                           scratch: s.layerNormScratch)
-        embeddingBackward(dwordTable: wordEmbeddings.pointer(in: g), dpositionTable: positionEmbeddings.pointer(in: g),
-                          dtypeTable: tokenTypeEmbeddings.pointer(in: g), dout: s.hidden,
-                          ids: ws.inputIDs, types: ws.tokenTypeIDs, paddingIndex: paddingIndex,
-                          batch: B, seq: T, channels: C)
+        embeddingBackward(dwordTable: wordEmbeddings.pointer(in: g),
+                          dpositionTable: positionEmbeddings.trainable ? positionEmbeddings.pointer(in: g) : nil,
+                          dtypeTable: tokenTypeEmbeddings?.pointer(in: g), dout: s.hidden,
+                          ids: ws.inputIDs, types: ws.tokenTypeIDs,
+                          positions: positionPaddingIndex == nil ? nil : ws.positionIDs,
+                          paddingIndex: paddingIndex, positionPaddingIndex: positionPaddingIndex,
+                          batch: B, seq: T, channels: E)
     }
 }

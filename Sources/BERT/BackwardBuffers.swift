@@ -30,7 +30,9 @@ public final class BackwardBuffers {
     public var floatCount: Int { floats.count }
 
     init(config: BertConfig, maxBatch: Int, maxSequence: Int) {
-        let BT = maxBatch * maxSequence, C = config.hiddenSize, I = config.intermediateSize, T = maxSequence
+        let BT = maxBatch * maxSequence, I = config.intermediateSize, T = maxSequence
+        // The embeddings' gradients (width E) pass through these slots too.
+        let C = max(config.hiddenSize, config.embeddingSize)
         let lnCount = layerNormBackwardScratchCount(channels: C)
         let attentionCount = attentionBackwardScratchCount(seq: T)
         let droppedCount = Parallel.workers * T * T
@@ -60,13 +62,21 @@ public struct DropoutPlan: Sendable, Equatable {
     /// hidden_dropout_prob and attention_probs_dropout_prob.
     public let hidden: Float
     public let attention: Float
+    /// Where the architecture has no dropout, 0: after DistilBERT's attention output, after
+    /// ALBERT's feed-forward output. And DistilBERT's qa_dropout.
+    let attentionOutputProbability: Float
+    let feedForwardProbability: Float
+    let headProbability: Float
 
-    /// nil when both probabilities are 0 (dropout is then a no-op).
+    /// nil when every probability is 0 (dropout is then a no-op).
     init?(seed: UInt64, config: BertConfig) {
         self.seed = seed
         hidden = Float(config.hiddenDropoutProb)
         attention = Float(config.attentionProbsDropoutProb)
-        if hidden == 0 && attention == 0 { return nil }
+        attentionOutputProbability = config.modelType == .distilbert ? 0 : hidden
+        feedForwardProbability = config.modelType == .albert ? 0 : hidden
+        headProbability = Float(config.qaDropoutProb)
+        if hidden == 0 && attention == 0 && headProbability == 0 { return nil }
     }
 
     /// After the embeddings' LayerNorm.
@@ -77,10 +87,12 @@ public struct DropoutPlan: Sendable, Equatable {
     }
     /// On layer l's attention output dense, before its residual LayerNorm.
     func attentionOutput(_ layer: Int) -> DropoutMask {
-        DropoutMask(seed: seed, stream: UInt64(3 * layer + 2), probability: hidden)
+        DropoutMask(seed: seed, stream: UInt64(3 * layer + 2), probability: attentionOutputProbability)
     }
     /// On layer l's FFN output dense, before its residual LayerNorm.
     func feedForwardOutput(_ layer: Int) -> DropoutMask {
-        DropoutMask(seed: seed, stream: UInt64(3 * layer + 3), probability: hidden)
+        DropoutMask(seed: seed, stream: UInt64(3 * layer + 3), probability: feedForwardProbability)
     }
+    /// On the encoder's output before qa_outputs (DistilBERT).
+    var head: DropoutMask { DropoutMask(seed: seed, stream: 1 << 40, probability: headProbability) }
 }

@@ -2,38 +2,56 @@ import Foundation
 import Kernels
 import Support
 
-/// The fields of a Hugging Face BERT `config.json` that the model uses.
+/// The fields of a Hugging Face `config.json` that the model uses, for every architecture in
+/// `ModelType` (DistilBERT's own names — dim, n_layers, hidden_dim... — are read into the
+/// common fields).
 public struct BertConfig: Sendable, Equatable {
+    public var modelType: ModelType
     public var vocabSize: Int
     public var hiddenSize: Int
+    /// The embedding tables' width: hidden_size except where ELECTRA and ALBERT factorize it
+    /// (a Linear then projects the embeddings to hidden_size).
+    public var embeddingSize: Int
     public var numHiddenLayers: Int
+    /// ALBERT: how many layer groups the layers share (layer i uses group ⌊i / (layers / groups)⌋).
+    public var numHiddenGroups: Int
     public var numAttentionHeads: Int
     public var intermediateSize: Int
     public var hiddenAct: Activation
     public var hiddenDropoutProb: Double
     public var attentionProbsDropoutProb: Double
+    /// DistilBERT's qa_dropout, on the encoder's output before qa_outputs (0 elsewhere).
+    public var qaDropoutProb: Double
     public var maxPositionEmbeddings: Int
+    /// DistilBERT's sinusoidal_pos_embds: a fixed, untrained sinusoidal position table.
+    public var sinusoidalPositions: Bool
     public var typeVocabSize: Int
     public var initializerRange: Double
     public var layerNormEps: Double
     public var padTokenID: Int
 
     public init(
-        vocabSize: Int = 30522, hiddenSize: Int = 768, numHiddenLayers: Int = 12,
-        numAttentionHeads: Int = 12, intermediateSize: Int = 3072, hiddenAct: Activation = .gelu,
-        hiddenDropoutProb: Double = 0.1, attentionProbsDropoutProb: Double = 0.1,
-        maxPositionEmbeddings: Int = 512, typeVocabSize: Int = 2, initializerRange: Double = 0.02,
-        layerNormEps: Double = 1e-12, padTokenID: Int = 0
+        modelType: ModelType = .bert,
+        vocabSize: Int = 30522, hiddenSize: Int = 768, embeddingSize: Int? = nil, numHiddenLayers: Int = 12,
+        numHiddenGroups: Int = 1, numAttentionHeads: Int = 12, intermediateSize: Int = 3072, hiddenAct: Activation = .gelu,
+        hiddenDropoutProb: Double = 0.1, attentionProbsDropoutProb: Double = 0.1, qaDropoutProb: Double = 0,
+        maxPositionEmbeddings: Int = 512, sinusoidalPositions: Bool = false, typeVocabSize: Int = 2,
+        initializerRange: Double = 0.02, layerNormEps: Double = 1e-12, padTokenID: Int = 0
     ) {
+        self.modelType = modelType
         self.vocabSize = vocabSize
         self.hiddenSize = hiddenSize
+        self.embeddingSize = embeddingSize ?? hiddenSize
         self.numHiddenLayers = numHiddenLayers
+        self.numHiddenGroups = numHiddenGroups
         self.numAttentionHeads = numAttentionHeads
         self.intermediateSize = intermediateSize
         self.hiddenAct = hiddenAct
         self.hiddenDropoutProb = hiddenDropoutProb
         self.attentionProbsDropoutProb = attentionProbsDropoutProb
+        self.qaDropoutProb = qaDropoutProb
         self.maxPositionEmbeddings = maxPositionEmbeddings
+        self.sinusoidalPositions = sinusoidalPositions
         self.typeVocabSize = typeVocabSize
         self.initializerRange = initializerRange
         self.layerNormEps = layerNormEps
@@ -47,7 +65,51 @@ public struct BertConfig: Sendable, Equatable {
     public static let miniLML6 = BertConfig(
         hiddenSize: 384, numHiddenLayers: 6, intermediateSize: 1536)
 
+    /// The base-sized shape of each family's usual QA checkpoint (random weights for `bench`):
+    /// bert-base, roberta-base, xlm-roberta-base, electra-base, distilbert-base, albert-base-v2.
+    public static func base(_ type: ModelType) -> BertConfig {
+        switch type {
+        case .bert: return .bertBase
+        case .roberta: return BertConfig(modelType: .roberta, vocabSize: 50265, maxPositionEmbeddings: 514,
+                                         typeVocabSize: 1, layerNormEps: 1e-5, padTokenID: 1)
+        case .xlmRoberta: return BertConfig(modelType: .xlmRoberta, vocabSize: 250002, maxPositionEmbeddings: 514,
+                                            typeVocabSize: 1, layerNormEps: 1e-5, padTokenID: 1)
+        case .electra: return BertConfig(modelType: .electra)
+        case .distilbert: return BertConfig(modelType: .distilbert, numHiddenLayers: 6, qaDropoutProb: 0.1)
+        case .albert: return BertConfig(modelType: .albert, vocabSize: 30000, embeddingSize: 128, hiddenAct: .geluNew,
+                                        hiddenDropoutProb: 0, attentionProbsDropoutProb: 0)
+        }
+    }
+
+    /// What transformers' config class assumes for a field config.json leaves out.
+    static func classDefaults(_ type: ModelType) -> BertConfig {
+        switch type {
+        case .bert: return BertConfig()
+        case .roberta: return BertConfig(modelType: .roberta, vocabSize: 50265, padTokenID: 1)
+        case .xlmRoberta: return BertConfig(modelType: .xlmRoberta, padTokenID: 1)
+        case .electra: return BertConfig(modelType: .electra, hiddenSize: 256, embeddingSize: 128,
+                                         numAttentionHeads: 4, intermediateSize: 1024)
+        case .distilbert: return BertConfig(modelType: .distilbert, numHiddenLayers: 6, qaDropoutProb: 0.1)
+        case .albert: return BertConfig(modelType: .albert, vocabSize: 30000, hiddenSize: 4096, embeddingSize: 128,
+                                        numAttentionHeads: 64, intermediateSize: 16384, hiddenAct: .geluNew,
+                                        hiddenDropoutProb: 0, attentionProbsDropoutProb: 0)
+        }
+    }
+
     public var headSize: Int { hiddenSize / numAttentionHeads }
+
+    /// The longest window the position table covers: max_position_embeddings, less RoBERTa's
+    /// padding_idx + 1 positions before the first token (514 → 512).
+    public var maxSequenceLength: Int {
+        maxPositionEmbeddings - (modelType.positionsFollowPadding ? padTokenID + 1 : 0)
+    }
+
+    /// Whether the embeddings pass through a Linear from embedding_size to hidden_size
+    /// (ELECTRA's `embeddings_project` when the sizes differ, ALBERT's
+    /// `encoder.embedding_hidden_mapping_in` always).
+    public var projectsEmbeddings: Bool {
+        modelType == .albert || (modelType == .electra && embeddingSize != hiddenSize)
+    }
 
     /// Reads `config.json`.
     public static func load(from url: URL) throws -> BertConfig {
@@ -71,38 +133,58 @@ public struct BertConfig: Sendable, Equatable {
         try self.init(json: json, source: source)
     }
 
-    /// Reads a parsed `config.json`, with HF's defaults for absent fields.
+    /// Reads a parsed `config.json`, with the family's defaults for absent fields. A file without
+    /// `model_type` is read as BERT (as older BERT checkpoints were saved).
     public init(json: JSONValue, source: String = "config.json") throws {
         let file: ConfigFile
         do { file = try JSONValueDecoder.decode(ConfigFile.self, from: json) } catch {
             let field = error.path == "$" ? "(root)" : String(error.path.dropFirst(2))
             throw BertError.invalidConfig(path: source, field: field, reason: error.reason)
         }
-        if let type = file.modelType, type != "bert" {
-            throw BertError.unsupportedConfig(field: "model_type", value: type)
-        }
+        let typeName = file.modelType ?? "bert"
+        guard let type = ModelType(rawValue: typeName) else { throw BertError.unsupportedModelType(typeName) }
         if let kind = file.positionEmbeddingType, kind != "absolute" {
             throw BertError.unsupportedConfig(field: "position_embedding_type", value: kind)
         }
-        let defaults = BertConfig()
-        let actName = file.hiddenAct ?? defaults.hiddenAct.rawValue
-        guard let act = BertConfig.activation(named: actName) else {
-            throw BertError.unsupportedConfig(field: "hidden_act", value: actName)
+        if let inner = file.innerGroupNum, inner != 1 {
+            throw BertError.unsupportedConfig(field: "inner_group_num", value: "\(inner) (only 1, as every released ALBERT)")
         }
-        self.init(
-            vocabSize: file.vocabSize ?? defaults.vocabSize,
-            hiddenSize: file.hiddenSize ?? defaults.hiddenSize,
-            numHiddenLayers: file.numHiddenLayers ?? defaults.numHiddenLayers,
-            numAttentionHeads: file.numAttentionHeads ?? defaults.numAttentionHeads,
-            intermediateSize: file.intermediateSize ?? defaults.intermediateSize,
-            hiddenAct: act,
-            hiddenDropoutProb: file.hiddenDropoutProb ?? defaults.hiddenDropoutProb,
-            attentionProbsDropoutProb: file.attentionProbsDropoutProb ?? defaults.attentionProbsDropoutProb,
-            maxPositionEmbeddings: file.maxPositionEmbeddings ?? defaults.maxPositionEmbeddings,
-            typeVocabSize: file.typeVocabSize ?? defaults.typeVocabSize,
-            initializerRange: file.initializerRange ?? defaults.initializerRange,
-            layerNormEps: file.layerNormEps ?? defaults.layerNormEps,
-            padTokenID: file.padTokenID ?? defaults.padTokenID)
+        let d = BertConfig.classDefaults(type)
+        let actName = (type == .distilbert ? file.activation : file.hiddenAct) ?? d.hiddenAct.rawValue
+        guard let act = BertConfig.activation(named: actName) else {
+            throw BertError.unsupportedConfig(field: type == .distilbert ? "activation" : "hidden_act", value: actName)
+        }
+        if type == .distilbert {
+            self.init(
+                modelType: type, vocabSize: file.vocabSize ?? d.vocabSize, hiddenSize: file.dim ?? d.hiddenSize,
+                numHiddenLayers: file.nLayers ?? d.numHiddenLayers, numAttentionHeads: file.nHeads ?? d.numAttentionHeads,
+                intermediateSize: file.hiddenDim ?? d.intermediateSize, hiddenAct: act,
+                hiddenDropoutProb: file.dropout ?? d.hiddenDropoutProb,
+                attentionProbsDropoutProb: file.attentionDropout ?? d.attentionProbsDropoutProb,
+                qaDropoutProb: file.qaDropout ?? d.qaDropoutProb,
+                maxPositionEmbeddings: file.maxPositionEmbeddings ?? d.maxPositionEmbeddings,
+                sinusoidalPositions: file.sinusoidalPosEmbds ?? false, typeVocabSize: 1,
+                initializerRange: file.initializerRange ?? d.initializerRange, layerNormEps: 1e-12,
+                padTokenID: file.padTokenID ?? d.padTokenID)
+        } else {
+            let hidden = file.hiddenSize ?? d.hiddenSize
+            // ELECTRA and ALBERT have an embedding_size (ELECTRA's class default, 128, is for its
+            // own default hidden size; checkpoints always write it); the others embed at hidden_size.
+            let factorized = type == .electra || type == .albert
+            self.init(
+                modelType: type, vocabSize: file.vocabSize ?? d.vocabSize, hiddenSize: hidden,
+                embeddingSize: factorized ? file.embeddingSize ?? d.embeddingSize : hidden,
+                numHiddenLayers: file.numHiddenLayers ?? d.numHiddenLayers,
+                numHiddenGroups: type == .albert ? file.numHiddenGroups ?? 1 : 1,
+                numAttentionHeads: file.numAttentionHeads ?? d.numAttentionHeads,
+                intermediateSize: file.intermediateSize ?? d.intermediateSize, hiddenAct: act,
+                hiddenDropoutProb: file.hiddenDropoutProb ?? d.hiddenDropoutProb,
+                attentionProbsDropoutProb: file.attentionProbsDropoutProb ?? d.attentionProbsDropoutProb,
+                maxPositionEmbeddings: file.maxPositionEmbeddings ?? d.maxPositionEmbeddings,
+                typeVocabSize: file.typeVocabSize ?? d.typeVocabSize,
+                initializerRange: file.initializerRange ?? d.initializerRange,
+                layerNormEps: file.layerNormEps ?? d.layerNormEps, padTokenID: file.padTokenID ?? d.padTokenID)
+        }
         try validate(source: source)
     }
 
@@ -112,6 +194,7 @@ public struct BertConfig: Sendable, Equatable {
             ("vocab_size", vocabSize), ("hidden_size", hiddenSize), ("num_hidden_layers", numHiddenLayers),
             ("num_attention_heads", numAttentionHeads), ("intermediate_size", intermediateSize),
             ("max_position_embeddings", maxPositionEmbeddings), ("type_vocab_size", typeVocabSize),
+            ("embedding_size", embeddingSize), ("num_hidden_groups", numHiddenGroups),
         ]
         for (field, value) in sizes where value <= 0 {
             throw BertError.invalidConfig(path: source, field: field, reason: "must be positive, got \(value)")
@@ -124,7 +207,16 @@ public struct BertConfig: Sendable, Equatable {
         if !(layerNormEps > 0) {
             throw BertError.invalidConfig(path: source, field: "layer_norm_eps", reason: "must be positive")
         }
-        for (field, p) in [("hidden_dropout_prob", hiddenDropoutProb), ("attention_probs_dropout_prob", attentionProbsDropoutProb)]
+        if numHiddenGroups > numHiddenLayers {
+            throw BertError.invalidConfig(path: source, field: "num_hidden_groups",
+                                          reason: "(\(numHiddenGroups)) exceeds num_hidden_layers (\(numHiddenLayers))")
+        }
+        if modelType.positionsFollowPadding && !(padTokenID >= 0 && padTokenID + 1 < maxPositionEmbeddings) {
+            throw BertError.invalidConfig(path: source, field: "pad_token_id",
+                                          reason: "(\(padTokenID)) must leave positions after it in max_position_embeddings (\(maxPositionEmbeddings))")
+        }
+        for (field, p) in [("hidden_dropout_prob", hiddenDropoutProb), ("attention_probs_dropout_prob", attentionProbsDropoutProb),
+                           ("qa_dropout", qaDropoutProb)]
         where !(p >= 0 && p <= 1) {
             throw BertError.invalidConfig(path: source, field: field, reason: "must be a probability in [0, 1], got \(p)")
         }
@@ -140,12 +232,28 @@ public struct BertConfig: Sendable, Equatable {
         }
     }
 
-    /// The config as HF writes it for a `BertForQuestionAnswering`.
+    /// The config as HF writes it for the family's `…ForQuestionAnswering`, in the family's
+    /// field names.
     public var json: JSONValue {
-        .object([
-            ("architectures", .array([.string("BertForQuestionAnswering")])),
-            ("model_type", .string("bert")),
+        var fields: [(String, JSONValue)] = [
+            ("architectures", .array([.string(modelType.questionAnsweringClass)])),
+            ("model_type", .string(modelType.rawValue)),
             ("vocab_size", .int(vocabSize)),
+            ("max_position_embeddings", .int(maxPositionEmbeddings)),
+            ("initializer_range", .double(initializerRange)),
+            ("pad_token_id", .int(padTokenID)),
+        ]
+        if modelType == .distilbert {
+            fields += [
+                ("dim", .int(hiddenSize)), ("n_layers", .int(numHiddenLayers)), ("n_heads", .int(numAttentionHeads)),
+                ("hidden_dim", .int(intermediateSize)), ("activation", .string(hiddenAct.rawValue)),
+                ("dropout", .double(hiddenDropoutProb)), ("attention_dropout", .double(attentionProbsDropoutProb)),
+                ("qa_dropout", .double(qaDropoutProb)), ("seq_classif_dropout", .double(0.2)),
+                ("sinusoidal_pos_embds", .bool(sinusoidalPositions)), ("tie_weights_", .bool(true)),
+            ]
+            return .object(fields)
+        }
+        fields += [
             ("hidden_size", .int(hiddenSize)),
             ("num_hidden_layers", .int(numHiddenLayers)),
             ("num_attention_heads", .int(numAttentionHeads)),
@@ -153,15 +261,16 @@ public struct BertConfig: Sendable, Equatable {
             ("hidden_act", .string(hiddenAct.rawValue)),
             ("hidden_dropout_prob", .double(hiddenDropoutProb)),
             ("attention_probs_dropout_prob", .double(attentionProbsDropoutProb)),
-            ("max_position_embeddings", .int(maxPositionEmbeddings)),
             ("type_vocab_size", .int(typeVocabSize)),
-            ("initializer_range", .double(initializerRange)),
             ("layer_norm_eps", .double(layerNormEps)),
-            ("pad_token_id", .int(padTokenID)),
             ("position_embedding_type", .string("absolute")),
             ("classifier_dropout", .null),
             ("use_cache", .bool(true)),
-        ])
+        ]
+        if modelType == .electra || modelType == .albert { fields.append(("embedding_size", .int(embeddingSize))) }
+        if modelType == .albert { fields += [("num_hidden_groups", .int(numHiddenGroups)), ("inner_group_num", .int(1))] }
+        if modelType.positionsFollowPadding { fields += [("bos_token_id", .int(0)), ("eos_token_id", .int(2))] }
+        return .object(fields)
     }
 
     /// `config.json`'s text as transformers writes it (`json.dumps(indent=2, sort_keys=True)`).
@@ -187,6 +296,19 @@ private struct ConfigFile: Decodable {
     var initializerRange: Double?
     var layerNormEps: Double?
     var padTokenID: Int?
+    var embeddingSize: Int?
+    var numHiddenGroups: Int?
+    var innerGroupNum: Int?
+    // DistilBERT's names
+    var dim: Int?
+    var nLayers: Int?
+    var nHeads: Int?
+    var hiddenDim: Int?
+    var activation: String?
+    var dropout: Double?
+    var attentionDropout: Double?
+    var qaDropout: Double?
+    var sinusoidalPosEmbds: Bool?
 
     enum CodingKeys: String, CodingKey {
         case modelType = "model_type"
@@ -204,5 +326,17 @@ private struct ConfigFile: Decodable {
         case initializerRange = "initializer_range"
         case layerNormEps = "layer_norm_eps"
         case padTokenID = "pad_token_id"
+        case embeddingSize = "embedding_size"
+        case numHiddenGroups = "num_hidden_groups"
+        case innerGroupNum = "inner_group_num"
+        case dim
+        case nLayers = "n_layers"
+        case nHeads = "n_heads"
+        case hiddenDim = "hidden_dim"
+        case activation
+        case dropout
+        case attentionDropout = "attention_dropout"
+        case qaDropout = "qa_dropout"
+        case sinusoidalPosEmbds = "sinusoidal_pos_embds"
     }
 }

@@ -7,6 +7,8 @@ public enum BertError: Error, Equatable, CustomStringConvertible {
     case unreadableFile(path: String, reason: String)
     case invalidConfig(path: String, field: String, reason: String)
     case unsupportedConfig(field: String, value: String)
+    /// config.json's `model_type` names an architecture bertqa does not run.
+    case unsupportedModelType(String)
     case missingTensor(name: String, file: String)
     case shapeMismatch(tensor: String, expected: [Int], found: [Int], file: String)
     case notFloatTensor(tensor: String, dtype: String, file: String)
@@ -25,6 +27,9 @@ public enum BertError: Error, Equatable, CustomStringConvertible {
             return "invalid config \(path): field \"\(field)\" \(reason)"
         case .unsupportedConfig(let field, let value):
             return "unsupported config: \(field) = \(value)"
+        case .unsupportedModelType(let value):
+            return "unsupported model_type \"\(value)\" in config.json: bertqa runs "
+                + ModelType.allCases.map(\.rawValue).joined(separator: ", ")
         case .missingTensor(let name, let file):
             return "tensor \"\(name)\" is missing from \(file)"
         case .shapeMismatch(let tensor, let expected, let found, let file):

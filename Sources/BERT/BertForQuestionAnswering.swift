@@ -1,7 +1,9 @@
+import Foundation
 import Kernels
 
-/// BERT with a span-extraction head, as HF's `BertForQuestionAnswering`: the encoder's output
-/// goes through `qa_outputs` (C→2) to start and end logits per token.
+/// A transformer encoder with a span-extraction head, as HF's `…ForQuestionAnswering` of each
+/// architecture in `ModelType`: the encoder's output goes through `qa_outputs` (C→2) to start
+/// and end logits per token.
 ///
 /// All parameters live in ONE contiguous buffer (`parameters`), in `layout` order; modules
 /// hold views (offset + shape). A gradient buffer of `layout.totalCount` floats has the same
@@ -37,14 +39,29 @@ public final class BertForQuestionAnswering: @unchecked Sendable {
     /// Initializes one tensor HF's way (used for fresh models and for a missing QA head).
     func initialize(_ t: ParameterTensor, rng: inout SeededGenerator) {
         let values = t.buffer(in: parameters.pointer)
-        if t.name.contains("LayerNorm") {
+        let E = config.embeddingSize
+        if t.isLayerNorm {
             values.update(repeating: t.name.hasSuffix("weight") ? 1 : 0)
         } else if t.name.hasSuffix("bias") {
             values.update(repeating: 0)
+        } else if t == embeddings.positionEmbeddings, config.sinusoidalPositions {
+            Self.fillSinusoidal(values, positions: config.maxPositionEmbeddings, channels: E)
         } else {
             rng.fillNormal(values, std: Float(config.initializerRange))
-            if t.name == "embeddings.word_embeddings.weight", config.padTokenID >= 0, config.padTokenID < config.vocabSize {
-                (values.baseAddress! + config.padTokenID * config.hiddenSize).update(repeating: 0, count: config.hiddenSize)
+            // nn.Embedding's padding_idx rows start at 0
+            let padRow = t == embeddings.wordEmbeddings ? embeddings.paddingIndex
+                : t == embeddings.positionEmbeddings ? embeddings.positionPaddingIndex : nil
+            if let padRow { (values.baseAddress! + padRow * E).update(repeating: 0, count: E) }
+        }
+    }
+
+    /// DistilBERT's `create_sinusoidal_embeddings`: position p, channel j → sin (j even) or cos
+    /// (j odd) of p / 10000^(2⌊j/2⌋/dim), computed in double as numpy does, then rounded.
+    static func fillSinusoidal(_ table: UnsafeMutableBufferPointer<Float>, positions: Int, channels: Int) {
+        for p in 0..<positions {
+            for j in 0..<channels {
+                let angle = Double(p) / pow(10000, Double(2 * (j / 2)) / Double(channels))
+                table[p * channels + j] = Float(j % 2 == 0 ? sin(angle) : cos(angle))
             }
         }
     }
@@ -61,6 +78,7 @@ extension BertConfig {
         let C = Double(hiddenSize), I = Double(intermediateSize)
         let T = Double(sequence), BT = Double(batch) * T
         let perLayer = 2 * BT * (4 * C * C + 2 * C * I) + 2 * 2 * Double(batch) * T * T * C
-        return Double(numHiddenLayers) * perLayer + 2 * BT * C * 2
+        let projection = projectsEmbeddings ? 2 * BT * Double(embeddingSize) * C : 0
+        return Double(numHiddenLayers) * perLayer + projection + 2 * BT * C * 2
     }
 }

@@ -38,7 +38,8 @@ extension BertForQuestionAnswering {
     public static let weightsFileName = "model.safetensors"
     /// Tokenizer files `save` copies along when asked, as `save_pretrained` of a pipeline would.
     public static let tokenizerFileNames = ["vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-                                             "vocab.json", "merges.txt", "added_tokens.json"]
+                                             "vocab.json", "merges.txt", "added_tokens.json", "spiece.model", "spm.model",
+                                             "sentencepiece.bpe.model"]
 
     /// Loads a Hugging Face folder (`config.json` + its weights, see `weightFiles(in:)`). A
     /// missing QA head is initialized N(0, initializer_range) with zero bias from `seed` and
@@ -114,7 +115,7 @@ extension BertForQuestionAnswering {
     public func loadTensors(from file: SafetensorsFile) throws -> (loaded: [String], unexpected: [String]) {
         var loaded: [String] = [], unexpected: [String] = []
         for name in file.names {
-            let modelName = name.hasPrefix("bert.") ? String(name.dropFirst(5)) : name
+            let modelName = layout.modelName(ofFileTensor: name)
             guard let t = layout[modelName] else {
                 unexpected.append(name)
                 continue
@@ -129,8 +130,8 @@ extension BertForQuestionAnswering {
         return (loaded, unexpected)
     }
 
-    /// Writes `config.json` and `model.safetensors` with HF's names (`bert.` prefix, as
-    /// `BertForQuestionAnswering.save_pretrained` does), each atomically, creating `folder`;
+    /// Writes `config.json` and `model.safetensors` with HF's names (the base model's prefix, as
+    /// the family's `…ForQuestionAnswering.save_pretrained` does), each atomically, creating `folder`;
     /// copies `auxiliaryFiles` (e.g. tokenizer files) beside them.
     public func save(to folder: URL, auxiliaryFiles: [URL] = []) throws {
         do {

@@ -78,7 +78,7 @@ extension BertArchitecture {
         // keeps what its backward reads.
         let packed = ws.saveForBackward || ws.dropout != nil ? nil : packed
         for (l, layer) in encoder.layers.enumerated() {
-            let input = l == 0 ? ws.embeddings.output : ws.layers[l - 1].output
+            let input = l == 0 ? ws.embeddings.hidden : ws.layers[l - 1].output
             try layer.forward(p, input: input, ws.layers[l], ws, index: l, packed: packed?[l])
         }
         timed(ws.profile, .head) {
@@ -95,13 +95,14 @@ extension BertArchitecture {
         guard B <= ws.maxBatch, T <= ws.maxSequence else {
             throw BertError.invalidInput("batch \(B) × \(T) exceeds the workspace's \(ws.maxBatch) × \(ws.maxSequence)")
         }
-        guard T <= config.maxPositionEmbeddings else {
-            throw BertError.invalidInput("sequence length \(T) exceeds max_position_embeddings \(config.maxPositionEmbeddings)")
+        guard T <= config.maxSequenceLength else {
+            throw BertError.invalidInput("sequence length \(T) exceeds the \(config.maxSequenceLength) positions of max_position_embeddings")
         }
         // HF's extended mask: (1 - mask) · finfo(float32).min, added to every score.
         let minValue = -Float.greatestFiniteMagnitude
+        let hasTypes = config.modelType.hasTokenTypes  // DistilBERT takes none: any given are ignored
         for i in 0..<(B * T) {
-            let id = batch.inputIDs[i], type = batch.tokenTypeIDs[i]
+            let id = batch.inputIDs[i], type = hasTypes ? batch.tokenTypeIDs[i] : 0
             guard id >= 0, Int(id) < config.vocabSize else {
                 throw BertError.invalidInput("input_ids[\(i / T)][\(i % T)] = \(id) is outside the vocabulary (\(config.vocabSize))")
             }
@@ -112,16 +113,33 @@ extension BertArchitecture {
             ws.tokenTypeIDs[i] = type
             ws.additiveMask[i] = (1 - Float(batch.attentionMask[i])) * minValue
         }
+        // RoBERTa's create_position_ids_from_input_ids: from the ids, not the attention mask.
+        if config.modelType.positionsFollowPadding {
+            let pad = Int32(config.padTokenID)
+            for b in 0..<B {
+                var count: Int32 = 0
+                for t in 0..<T {
+                    let i = b * T + t
+                    if ws.inputIDs[i] != pad { count += 1; ws.positionIDs[i] = pad + count } else { ws.positionIDs[i] = pad }
+                }
+            }
+        }
         ws.batch = B
         ws.sequence = T
         ws.dropout = nil
         ws.lossCounts = nil
     }
 
-    /// qa_outputs, then HF's split of the (B,T,2) logits into start (B,T) and end (B,T).
+    /// dropout: (DistilBERT's qa_dropout), qa_outputs, then HF's split of the (B,T,2) logits
+    /// into start (B,T) and end (B,T).
     private func headForward(_ p: UnsafeMutablePointer<Float>, config: BertConfig, _ ws: BertWorkspace) {
         let BT = ws.batch * ws.sequence, C = config.hiddenSize
-        let input = encoder.layers.isEmpty ? ws.embeddings.output : ws.layers[encoder.layers.count - 1].output
+        var input = encoder.layers.isEmpty ? ws.embeddings.hidden : ws.layers[encoder.layers.count - 1].output
+        if let plan = ws.dropout, plan.head.isActive, let dropped = ws.head.droppedInput {
+            dropped.update(from: input, count: BT * C)
+            dropoutForward(dropped, count: BT * C, mask: plan.head)
+            input = dropped
+        }
         matmulForward(out: ws.head.logits, inp: input, weight: qaOutputs.weight.pointer(in: p),
                       bias: qaOutputs.bias.pointer(in: p), rows: BT, inFeatures: C, outFeatures: 2)
         for i in 0..<BT {
@@ -133,16 +151,23 @@ extension BertArchitecture {
 
 extension BertEmbeddings {
     func forward(_ p: UnsafeMutablePointer<Float>, _ ws: BertWorkspace) {
-        let B = ws.batch, T = ws.sequence, C = wordEmbeddings.shape[1]
+        let B = ws.batch, T = ws.sequence, E = wordEmbeddings.shape[1]
         embeddingForward(out: ws.embeddings.sum, ids: ws.inputIDs, types: ws.tokenTypeIDs,
+                         positions: positionPaddingIndex == nil ? nil : ws.positionIDs,
                          wordTable: wordEmbeddings.pointer(in: p), positionTable: positionEmbeddings.pointer(in: p),
-                         typeTable: tokenTypeEmbeddings.pointer(in: p), batch: B, seq: T, channels: C)
+                         typeTable: tokenTypeEmbeddings?.pointer(in: p), batch: B, seq: T, channels: E)
         layerNormForward(out: ws.embeddings.output, mean: ws.embeddings.mean, rstd: ws.embeddings.rstd,
                          inp: ws.embeddings.sum, weight: layerNorm.weight.pointer(in: p), bias: layerNorm.bias.pointer(in: p),
-                         rows: B * T, channels: C, eps: layerNorm.eps)
+                         rows: B * T, channels: E, eps: layerNorm.eps)
         // dropout: on the output, in place (the LayerNorm backward reads only its input)
         if let plan = ws.dropout {
-            dropoutForward(ws.embeddings.output, count: B * T * C, mask: plan.embeddings)
+            dropoutForward(ws.embeddings.output, count: B * T * E, mask: plan.embeddings)
+        }
+        // ELECTRA's embeddings_project / ALBERT's embedding_hidden_mapping_in: E → C.
+        if let projection {
+            matmulForward(out: ws.embeddings.hidden, inp: ws.embeddings.output, weight: projection.weight.pointer(in: p),
+                          bias: projection.bias.pointer(in: p), rows: B * T, inFeatures: E,
+                          outFeatures: projection.outFeatures)
         }
     }
 }
@@ -182,7 +207,7 @@ extension BertLayer {
             try products.attentionOutput(out: a.attentionResidual, input: a.context, rows: BT,
                                          bias: biasInLayerNorm ? nil : soBias)
         }
-        if let plan = ws.dropout {
+        if let plan = ws.dropout, plan.attentionOutput(index).isActive {
             timed(ws.profile, .dropout) { dropoutForward(a.attentionResidual, count: BT * C, mask: plan.attentionOutput(index)) }
         }
         timed(ws.profile, .residualLayerNorm) {
@@ -199,7 +224,7 @@ extension BertLayer {
         try timed(ws.profile, .outputDense, flops: productFlops(BT, C, I)) {
             try products.output(out: a.outputResidual, input: activations, rows: BT, bias: biasInLayerNorm ? nil : outBias)
         }
-        if let plan = ws.dropout {
+        if let plan = ws.dropout, plan.feedForwardOutput(index).isActive {
             timed(ws.profile, .dropout) { dropoutForward(a.outputResidual, count: BT * C, mask: plan.feedForwardOutput(index)) }
         }
         timed(ws.profile, .residualLayerNorm) {

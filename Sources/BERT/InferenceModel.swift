@@ -84,7 +84,15 @@ public final class BertInferenceModel: Sendable {
         var packed: [PackedBertLayer]? = nil
         if packedWeights {
             do {
-                packed = try architecture.encoder.layers.map { try PackedBertLayer($0, p, precision: precision) }
+                // ALBERT's layers share weights: pack each shared layer once.
+                var byOffset: [Int: PackedBertLayer] = [:]
+                packed = try architecture.encoder.layers.map { layer in
+                    let key = layer.attention.selfAttention.qkv.weight.offset
+                    if let done = byOffset[key] { return done }
+                    let made = try PackedBertLayer(layer, p, precision: precision)
+                    byOffset[key] = made
+                    return made
+                }
             } catch let error as PackedLinearError {
                 if precision == .bf16 {
                     throw BertError.invalidInput("bf16 inference needs a CPU with AMX or avx512_bf16 instructions; "

@@ -2,21 +2,43 @@ import Kernels
 
 // The model's parts, named like HF's modules, each holding views into the parameter buffer.
 // Their forward passes (in Forward.swift) read parameters from a base pointer and write
-// activations into workspace slots; backward passes will sit beside them.
+// activations into workspace slots; their backward passes are in Backward.swift.
+// Every architecture of `ModelType` is these parts under its own names (`LayerNames`).
 
-/// embeddings.*: word (V,C), position (P,C), token type (TV,C) tables, then LayerNorm.
+/// embeddings.*: word (V,E), position (P,E), token type (TV,E; none in DistilBERT) tables, then
+/// LayerNorm, then (ELECTRA, ALBERT) a Linear E→C into the encoder.
 public struct BertEmbeddings: Sendable {
     public let wordEmbeddings: ParameterTensor
     public let positionEmbeddings: ParameterTensor
-    public let tokenTypeEmbeddings: ParameterTensor
+    public let tokenTypeEmbeddings: ParameterTensor?
     public let layerNorm: LayerNormWeights
+    /// ELECTRA's `embeddings_project`, ALBERT's `encoder.embedding_hidden_mapping_in`: (C,E).
+    public let projection: Linear?
+    /// nn.Embedding's padding_idx of the word table (its row gets no gradient).
+    public let paddingIndex: Int?
+    /// RoBERTa: positions count from padding_idx + 1 and padding tokens sit at padding_idx,
+    /// whose row gets no gradient either.
+    public let positionPaddingIndex: Int?
 
     init(_ layout: inout ParameterLayout, _ config: BertConfig) {
-        let C = config.hiddenSize
-        wordEmbeddings = layout.add("embeddings.word_embeddings.weight", [config.vocabSize, C])
-        positionEmbeddings = layout.add("embeddings.position_embeddings.weight", [config.maxPositionEmbeddings, C])
-        tokenTypeEmbeddings = layout.add("embeddings.token_type_embeddings.weight", [config.typeVocabSize, C])
-        layerNorm = LayerNormWeights(&layout, "embeddings.LayerNorm", channels: C, eps: Float(config.layerNormEps))
+        let E = config.embeddingSize
+        wordEmbeddings = layout.add("embeddings.word_embeddings.weight", [config.vocabSize, E])
+        positionEmbeddings = layout.add("embeddings.position_embeddings.weight", [config.maxPositionEmbeddings, E],
+                                        trainable: !config.sinusoidalPositions)
+        tokenTypeEmbeddings = config.modelType.hasTokenTypes
+            ? layout.add("embeddings.token_type_embeddings.weight", [config.typeVocabSize, E]) : nil
+        layerNorm = LayerNormWeights(&layout, "embeddings.LayerNorm", channels: E, eps: Float(config.layerNormEps))
+        switch config.modelType {
+        case .electra where config.projectsEmbeddings:
+            projection = Linear(&layout, "embeddings_project", in: E, out: config.hiddenSize)
+        case .albert:
+            projection = Linear(&layout, "encoder.embedding_hidden_mapping_in", in: E, out: config.hiddenSize)
+        default:
+            projection = nil
+        }
+        let pad = config.padTokenID
+        paddingIndex = pad >= 0 && pad < config.vocabSize ? pad : nil
+        positionPaddingIndex = config.modelType.positionsFollowPadding ? pad : nil
     }
 }
 
@@ -30,20 +52,20 @@ public struct BertSelfAttention: Sendable {
     public let heads: Int
     public var headSize: Int { query.outFeatures / heads }
 
-    init(_ layout: inout ParameterLayout, _ prefix: String, _ config: BertConfig) {
+    init(_ layout: inout ParameterLayout, _ names: LayerNames, _ config: BertConfig) {
         let C = config.hiddenSize
-        let wq = layout.add(prefix + ".query.weight", [C, C])
-        let wk = layout.add(prefix + ".key.weight", [C, C])
-        let wv = layout.add(prefix + ".value.weight", [C, C])
-        let bq = layout.add(prefix + ".query.bias", [C])
-        let bk = layout.add(prefix + ".key.bias", [C])
-        let bv = layout.add(prefix + ".value.bias", [C])
+        let wq = layout.add(names.query + ".weight", [C, C])
+        let wk = layout.add(names.key + ".weight", [C, C])
+        let wv = layout.add(names.value + ".weight", [C, C])
+        let bq = layout.add(names.query + ".bias", [C])
+        let bk = layout.add(names.key + ".bias", [C])
+        let bv = layout.add(names.value + ".bias", [C])
         query = Linear(weight: wq, bias: bq)
         key = Linear(weight: wk, bias: bk)
         value = Linear(weight: wv, bias: bv)
         qkv = Linear(
-            weight: ParameterTensor(name: prefix + ".qkv.weight", shape: [3 * C, C], offset: wq.offset),
-            bias: ParameterTensor(name: prefix + ".qkv.bias", shape: [3 * C], offset: bq.offset))
+            weight: ParameterTensor(name: names.query + ".qkv.weight", hfName: "", shape: [3 * C, C], offset: wq.offset),
+            bias: ParameterTensor(name: names.query + ".qkv.bias", hfName: "", shape: [3 * C], offset: bq.offset))
         heads = config.numAttentionHeads
     }
 }
@@ -52,11 +74,6 @@ public struct BertSelfAttention: Sendable {
 public struct BertSelfOutput: Sendable {
     public let dense: Linear
     public let layerNorm: LayerNormWeights
-
-    init(_ layout: inout ParameterLayout, _ prefix: String, _ config: BertConfig) {
-        dense = Linear(&layout, prefix + ".dense", in: config.hiddenSize, out: config.hiddenSize)
-        layerNorm = LayerNormWeights(&layout, prefix + ".LayerNorm", channels: config.hiddenSize, eps: Float(config.layerNormEps))
-    }
 }
 
 /// attention.*: self-attention then its output projection.
@@ -77,32 +94,32 @@ public struct BertOutput: Sendable {
     public let layerNorm: LayerNormWeights
 }
 
-/// encoder.layer.N.*
+/// encoder.layer.N.* (DistilBERT's transformer.layer.N.*, ALBERT's shared layer group).
 public struct BertLayer: Sendable {
     public let attention: BertAttention
     public let intermediate: BertIntermediate
     public let output: BertOutput
 
-    init(_ layout: inout ParameterLayout, index: Int, _ config: BertConfig) {
-        let p = "encoder.layer.\(index)"
-        let C = config.hiddenSize, I = config.intermediateSize
+    init(_ layout: inout ParameterLayout, _ names: LayerNames, _ config: BertConfig) {
+        let C = config.hiddenSize, I = config.intermediateSize, eps = Float(config.layerNormEps)
         attention = BertAttention(
-            selfAttention: BertSelfAttention(&layout, p + ".attention.self", config),
-            output: BertSelfOutput(&layout, p + ".attention.output", config))
-        intermediate = BertIntermediate(
-            dense: Linear(&layout, p + ".intermediate.dense", in: C, out: I), activation: config.hiddenAct)
-        output = BertOutput(
-            dense: Linear(&layout, p + ".output.dense", in: I, out: C),
-            layerNorm: LayerNormWeights(&layout, p + ".output.LayerNorm", channels: C, eps: Float(config.layerNormEps)))
+            selfAttention: BertSelfAttention(&layout, names, config),
+            output: BertSelfOutput(dense: Linear(&layout, names.attentionOutput, in: C, out: C),
+                                   layerNorm: LayerNormWeights(&layout, names.attentionLayerNorm, channels: C, eps: eps)))
+        intermediate = BertIntermediate(dense: Linear(&layout, names.intermediate, in: C, out: I), activation: config.hiddenAct)
+        output = BertOutput(dense: Linear(&layout, names.output, in: I, out: C),
+                            layerNorm: LayerNormWeights(&layout, names.outputLayerNorm, channels: C, eps: eps))
     }
 }
 
-/// encoder.*
+/// encoder.*: one `BertLayer` per layer. ALBERT's layers are views of their shared layer
+/// group's parameters, so each use adds its gradient into the same place: the shared layer's
+/// gradient is the sum over its uses, as autograd gives it.
 public struct BertEncoder: Sendable {
     public let layers: [BertLayer]
 }
 
-/// The whole parameter set of a BertForQuestionAnswering, in buffer order.
+/// The whole parameter set of a `…ForQuestionAnswering`, in buffer order.
 public struct BertArchitecture: Sendable {
     public let layout: ParameterLayout
     public let embeddings: BertEmbeddings
@@ -111,9 +128,17 @@ public struct BertArchitecture: Sendable {
     public let qaOutputs: Linear
 
     public init(config: BertConfig) {
-        var layout = ParameterLayout()
+        var layout = ParameterLayout(basePrefix: config.modelType.basePrefix)
         embeddings = BertEmbeddings(&layout, config)
-        encoder = BertEncoder(layers: (0..<config.numHiddenLayers).map { BertLayer(&layout, index: $0, config) })
+        let L = config.numHiddenLayers
+        if config.modelType == .albert {
+            let G = config.numHiddenGroups
+            let groups = (0..<G).map { BertLayer(&layout, LayerNames(.albert, index: $0), config) }
+            // AlbertTransformer: group_idx = int(i / (num_hidden_layers / num_hidden_groups))
+            encoder = BertEncoder(layers: (0..<L).map { groups[Int(Double($0) / (Double(L) / Double(G)))] })
+        } else {
+            encoder = BertEncoder(layers: (0..<L).map { BertLayer(&layout, LayerNames(config.modelType, index: $0), config) })
+        }
         qaOutputs = Linear(&layout, "qa_outputs", in: config.hiddenSize, out: 2)
         self.layout = layout
     }

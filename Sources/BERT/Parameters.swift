@@ -4,14 +4,34 @@ import Kernels
 /// parameter buffer. The gradient buffer and the AdamW moment buffers use the same layout,
 /// so a view resolves against any of them.
 public struct ParameterTensor: Sendable, Equatable {
-    /// HF's name without the `bert.` prefix, e.g. "encoder.layer.0.attention.self.query.weight".
+    /// HF's name without the base model's prefix, e.g. "encoder.layer.0.attention.self.query.weight".
     public let name: String
+    /// The name HF's `…ForQuestionAnswering.save_pretrained` writes: with the base model's
+    /// prefix (`bert.`, `roberta.`, `distilbert.`...), except for the head's `qa_outputs.*`.
+    public let hfName: String
     public let shape: [Int]
     /// Offset in Float elements from the start of the buffer.
     public let offset: Int
     public var count: Int { shape.reduce(1, *) }
-    /// Whether HF's Trainer applies weight decay to it (not biases, not LayerNorm weights).
-    public var decays: Bool { !(name.hasSuffix("bias") || name.contains("LayerNorm")) }
+    /// Whether HF's Trainer applies weight decay to it: not to biases, not to LayerNorm modules'
+    /// weights (whatever the module is called: `LayerNorm`, `sa_layer_norm`, ...).
+    public let decays: Bool
+    /// false for a frozen tensor (`requires_grad=False`: DistilBERT's sinusoidal positions):
+    /// the backward leaves its gradient 0 and the optimizer leaves it alone.
+    public let trainable: Bool
+    /// A LayerNorm module's weight or bias (initialized to 1 and 0).
+    public let isLayerNorm: Bool
+
+    init(name: String, hfName: String, shape: [Int], offset: Int, decays: Bool = true, trainable: Bool = true,
+         isLayerNorm: Bool = false) {
+        self.name = name
+        self.hfName = hfName
+        self.shape = shape
+        self.offset = offset
+        self.decays = decays && !name.hasSuffix("bias")
+        self.trainable = trainable
+        self.isLayerNorm = isLayerNorm
+    }
 
     /// The tensor's first element inside `buffer` (parameters, gradients, moments...).
     @inline(__always)
@@ -22,9 +42,6 @@ public struct ParameterTensor: Sendable, Equatable {
     public func buffer(in base: UnsafeMutablePointer<Float>) -> UnsafeMutableBufferPointer<Float> {
         UnsafeMutableBufferPointer(start: base + offset, count: count)
     }
-
-    /// The name HF's `BertForQuestionAnswering.save_pretrained` writes.
-    public var hfName: String { name.hasPrefix("qa_outputs.") ? name : "bert." + name }
 }
 
 /// The order and offsets of every parameter. Within a layer, query/key/value weights are
@@ -33,14 +50,30 @@ public struct ParameterTensor: Sendable, Equatable {
 public struct ParameterLayout: Sendable {
     public private(set) var tensors: [ParameterTensor] = []
     public private(set) var totalCount = 0
+    /// The base model's attribute in HF's QA class (`bert`, `roberta`, ...): the prefix of every
+    /// name but the head's.
+    public let basePrefix: String
     private var index: [String: Int] = [:]
+
+    init(basePrefix: String) {
+        self.basePrefix = basePrefix
+    }
 
     public subscript(name: String) -> ParameterTensor? {
         index[name].map { tensors[$0] }
     }
 
-    mutating func add(_ name: String, _ shape: [Int]) -> ParameterTensor {
-        let t = ParameterTensor(name: name, shape: shape, offset: totalCount)
+    /// The layout name of a checkpoint tensor: `from_pretrained` accepts names with the base
+    /// model's prefix (a QA checkpoint) and without it (a base model saved alone).
+    public func modelName(ofFileTensor name: String) -> String {
+        name.hasPrefix(basePrefix + ".") ? String(name.dropFirst(basePrefix.count + 1)) : name
+    }
+
+    mutating func add(_ name: String, _ shape: [Int], decays: Bool = true, trainable: Bool = true,
+                      isLayerNorm: Bool = false) -> ParameterTensor {
+        let hfName = name.hasPrefix("qa_outputs.") ? name : basePrefix + "." + name
+        let t = ParameterTensor(name: name, hfName: hfName, shape: shape, offset: totalCount, decays: decays,
+                                trainable: trainable, isLayerNorm: isLayerNorm)
         index[name] = tensors.count
         tensors.append(t)
         totalCount += t.count
@@ -73,8 +106,8 @@ public struct LayerNormWeights: Sendable {
     public let eps: Float
 
     init(_ layout: inout ParameterLayout, _ prefix: String, channels: Int, eps: Float) {
-        weight = layout.add(prefix + ".weight", [channels])
-        bias = layout.add(prefix + ".bias", [channels])
+        weight = layout.add(prefix + ".weight", [channels], decays: false, isLayerNorm: true)
+        bias = layout.add(prefix + ".bias", [channels], decays: false, isLayerNorm: true)
         self.eps = eps
     }
 }

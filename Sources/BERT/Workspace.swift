@@ -1,13 +1,15 @@
 import Kernels
 
-/// Embedding activations; B·T rows of C.
+/// Embedding activations; B·T rows of E (the embedding size), then C.
 public struct EmbeddingActivations {
-    /// word + type + position, the LayerNorm's input (B,T,C)
+    /// word + type + position, the LayerNorm's input (B,T,E)
     public let sum: UnsafeMutablePointer<Float>
-    /// LayerNorm output = layer 0's input (B,T,C)
+    /// LayerNorm output (after dropout in training) (B,T,E)
     public let output: UnsafeMutablePointer<Float>
     public let mean: UnsafeMutablePointer<Float>   // (B,T)
     public let rstd: UnsafeMutablePointer<Float>   // (B,T)
+    /// Layer 0's input (B,T,C): `output`, or its projection E→C (ELECTRA, ALBERT).
+    public let hidden: UnsafeMutablePointer<Float>
 }
 
 /// One encoder layer's activations: what its forward writes and its backward reads.
@@ -30,6 +32,9 @@ public struct LayerActivations {
 
 /// QA head activations.
 public struct HeadActivations {
+    /// (B,T,C) the encoder's output after DistilBERT's qa_dropout, in a training forward with
+    /// it (nil otherwise: qa_outputs reads the encoder's output)
+    public let droppedInput: UnsafeMutablePointer<Float>?
     public let logits: UnsafeMutablePointer<Float>       // (B,T,2) as qa_outputs writes them
     public let startLogits: UnsafeMutablePointer<Float>  // (B,T)
     public let endLogits: UnsafeMutablePointer<Float>    // (B,T)
@@ -60,6 +65,8 @@ public final class BertWorkspace {
     /// Inputs copied in by the forward (B,T), and HF's additive key mask (B,T).
     public let inputIDs: UnsafeMutablePointer<Int32>
     public let tokenTypeIDs: UnsafeMutablePointer<Int32>
+    /// Position ids (B,T) where they are not 0..<T (RoBERTa's count from padding_idx + 1).
+    public let positionIDs: UnsafeMutablePointer<Int32>
     public let additiveMask: UnsafeMutablePointer<Float>
     /// Clamped loss targets (B) each.
     public let startTargets: UnsafeMutablePointer<Int32>
@@ -85,21 +92,23 @@ public final class BertWorkspace {
         guard maxBatch > 0, maxSequence > 0 else {
             throw BertError.invalidInput("workspace shape must be positive, got batch \(maxBatch) × sequence \(maxSequence)")
         }
-        guard maxSequence <= config.maxPositionEmbeddings else {
-            throw BertError.invalidInput("sequence length \(maxSequence) exceeds max_position_embeddings \(config.maxPositionEmbeddings)")
+        guard maxSequence <= config.maxSequenceLength else {
+            throw BertError.invalidInput("sequence length \(maxSequence) exceeds the \(config.maxSequenceLength) positions of max_position_embeddings")
         }
         self.config = config
         self.maxBatch = maxBatch
         self.maxSequence = maxSequence
         self.saveForBackward = saveForBackward
         let BT = maxBatch * maxSequence, C = config.hiddenSize, I = config.intermediateSize
-        let NH = config.numAttentionHeads, T = maxSequence
+        let E = config.embeddingSize, NH = config.numAttentionHeads, T = maxSequence
         let attentionCount = saveForBackward ? maxBatch * NH * T * T : Parallel.workers * T * T
         // Inference applies the activation in place: no separate pre-activation buffer.
         let preActivationCount = saveForBackward ? BT * I : 0
         let perLayer = BT * 3 * C + attentionCount + 5 * BT * C + BT * I + preActivationCount + 4 * BT
         let slots = saveForBackward ? config.numHiddenLayers : 1
-        let total = 2 * BT * C + 2 * BT + slots * perLayer + BT * 2 + 4 * BT + BT
+        let projected = config.projectsEmbeddings ? BT * C : 0
+        let headDropout = saveForBackward && config.qaDropoutProb > 0 ? BT * C : 0
+        let total = 2 * BT * E + 2 * BT + projected + slots * perLayer + headDropout + BT * 2 + 4 * BT + BT
         floats = FloatBuffer(count: total)
 
         var cursor = floats.pointer
@@ -107,7 +116,9 @@ public final class BertWorkspace {
             defer { cursor += n }
             return cursor
         }
-        embeddings = EmbeddingActivations(sum: take(BT * C), output: take(BT * C), mean: take(BT), rstd: take(BT))
+        let embeddingSum = take(BT * E), embeddingOutput = take(BT * E), mean = take(BT), rstd = take(BT)
+        embeddings = EmbeddingActivations(sum: embeddingSum, output: embeddingOutput, mean: mean, rstd: rstd,
+                                          hidden: projected > 0 ? take(projected) : embeddingOutput)
         var slotList: [LayerActivations] = []
         for _ in 0..<slots {
             let qkv = take(BT * 3 * C), attention = take(attentionCount), context = take(BT * C)
@@ -120,16 +131,17 @@ public final class BertWorkspace {
                 outputResidual: take(BT * C), output: take(BT * C), outputMean: take(BT), outputRstd: take(BT)))
         }
         layers = (0..<config.numHiddenLayers).map { slotList[saveForBackward ? $0 : 0] }
-        head = HeadActivations(logits: take(BT * 2), startLogits: take(BT), endLogits: take(BT),
+        head = HeadActivations(droppedInput: headDropout > 0 ? take(headDropout) : nil, logits: take(BT * 2), startLogits: take(BT), endLogits: take(BT),
                                startProbs: take(BT), endProbs: take(BT))
         additiveMask = take(BT)
         backward = saveForBackward ? BackwardBuffers(config: config, maxBatch: maxBatch, maxSequence: maxSequence) : nil
-        ints = UnsafeMutablePointer<Int32>.allocate(capacity: 2 * BT + 2 * maxBatch)
-        ints.initialize(repeating: 0, count: 2 * BT + 2 * maxBatch)
+        ints = UnsafeMutablePointer<Int32>.allocate(capacity: 3 * BT + 2 * maxBatch)
+        ints.initialize(repeating: 0, count: 3 * BT + 2 * maxBatch)
         inputIDs = ints
         tokenTypeIDs = ints + BT
-        startTargets = ints + 2 * BT
-        endTargets = ints + 2 * BT + maxBatch
+        positionIDs = ints + 2 * BT
+        startTargets = ints + 3 * BT
+        endTargets = ints + 3 * BT + maxBatch
     }
 
     /// Packed-inference scratch: oneDNN's scratchpad (with the memory objects and stream it
@@ -174,7 +186,7 @@ public final class BertWorkspace {
 
     /// The encoder's output (B,T,C) of the last forward.
     public var sequenceOutput: UnsafeBufferPointer<Float> {
-        let last = layers.last?.output ?? embeddings.output
+        let last = layers.last?.output ?? embeddings.hidden
         return UnsafeBufferPointer(start: last, count: batch * sequence * config.hiddenSize)
     }
 }

@@ -94,8 +94,8 @@ public final class QuestionAnswerer: QuestionAnswering, @unchecked Sendable {
         if question.count == 0 { throw InferenceError.emptyQuestion }
         if context.count == 0 { throw InferenceError.emptyContext }
         let maxLength = job.options.maxSeqLength
-        if maxLength > model.config.maxPositionEmbeddings {
-            throw InferenceError.invalidOption("max_seq_len \(maxLength) is above the model's \(model.config.maxPositionEmbeddings) positions")
+        if maxLength > model.config.maxSequenceLength {
+            throw InferenceError.invalidOption("max_seq_len \(maxLength) is above the model's \(model.config.maxSequenceLength) positions")
         }
         let room = maxLength - 3 - question.count
         if room <= 0 && question.count + context.count + 3 > maxLength {

@@ -141,6 +141,15 @@ extension QATokenizer {
         return windows
     }
 
+    /// What the model gets for type ids: the template's, or all 0 where transformers' tokenizer
+    /// class returns none (RoBERTa, XLM-R, DistilBERT: the model then takes its default, 0) —
+    /// a `TemplateProcessing` that numbers the second sequence 1 must not reach a model with
+    /// one token type.
+    func modelTypeIds(_ windows: inout [Encoding]) {
+        guard !returnsTokenTypeIds else { return }
+        for k in windows.indices { windows[k].tokenTypeIds = [Int32](repeating: 0, count: windows[k].tokenTypeIds.count) }
+    }
+
     /// Windows of many pairs, tokenized on all cores; in input order, each window carrying its
     /// pair's index in `sampleIndex`. Throws the error of the first pair that fails.
     public func encodePairs(_ pairs: [(question: String, context: String)], options: WindowOptions) throws -> [Encoding] {
@@ -198,6 +207,14 @@ extension QATokenizer {
     /// Python) and encodes the question alone; we do the same.
     func windows(question q: TokenSequence, context c: TokenSequence, options: WindowOptions,
                  sampleIndex: Int, single: Bool = false) throws -> [Encoding] {
+        var windows = try templateWindows(question: q, context: c, options: options, sampleIndex: sampleIndex,
+                                          single: single)
+        modelTypeIds(&windows)
+        return windows
+    }
+
+    private func templateWindows(question q: TokenSequence, context c: TokenSequence, options: WindowOptions,
+                                 sampleIndex: Int, single: Bool) throws -> [Encoding] {
         if single {
             let e = template.encoding(template.single, [q], [0..<q.count], sampleIndex: sampleIndex)
             // With no context there is nothing to window: HF fails `only_second` truncation here

@@ -52,6 +52,7 @@ public final class AdamW: @unchecked Sendable {
         // multiply-adds), so the result is the same as element by element.
         DispatchQueue.concurrentPerform(iterations: tensors.count) { k in
             let t = tensors[k]
+            guard t.trainable else { return }  // frozen (requires_grad=False): not in the optimizer
             let (p, g, mp, vp) = ptrs
             let decay = t.decays && weightDecay != 0
             // torch's operations per element, on 16 lanes.

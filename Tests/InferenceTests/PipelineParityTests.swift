@@ -48,35 +48,73 @@ final class PipelineParityTests: XCTestCase {
 
     private func checkEveryLine(_ lines: [[String: Any]], _ qa: QuestionAnswerer, path: String) throws {
         XCTAssertEqual(lines.count, 115)
+        try Self.checkLines(lines, qa, path: path)
+    }
+
+    /// Each golden line's answers (batched over all lines): the same answers and offsets, scores
+    /// within 1e-4 relative; and every seventh line asked alone gives the batched answers.
+    static func checkLines(_ lines: [[String: Any]], _ qa: QuestionAnswerer, path: String,
+                           file: StaticString = #filePath, line: UInt = #line) throws {
         let jobs = lines.map {
             AnswerJob(question: $0["question"] as! String, context: $0["context"] as! String,
                       options: Self.options($0["parameters"] as! [String: Any]))
         }
         let batched = qa.answer(jobs)
         var worst = 0.0
-        for (k, line) in lines.enumerated() {
-            let output = line["output"]!
+        for (k, golden) in lines.enumerated() {
+            let output = golden["output"]!
             let want = (output as? [[String: Any]]) ?? [output as! [String: Any]]
             let got = try batched[k].get()
-            let label = "\(path), line \(k): \((line["question"] as! String).prefix(40)) \(line["parameters"]!)"
-            XCTAssertEqual(got.count, want.count, label)
+            let label = "\(path), line \(k): \((golden["question"] as! String).prefix(40)) \(golden["parameters"]!)"
+            XCTAssertEqual(got.count, want.count, label, file: file, line: line)
             for (g, w) in zip(got, want) {
-                XCTAssertEqual(g.answer, w["answer"] as? String, label)
-                XCTAssertEqual(g.start, w["start"] as? Int, label)
-                XCTAssertEqual(g.end, w["end"] as? Int, label)
+                XCTAssertEqual(g.answer, w["answer"] as? String, label, file: file, line: line)
+                XCTAssertEqual(g.start, w["start"] as? Int, label, file: file, line: line)
+                XCTAssertEqual(g.end, w["end"] as? Int, label, file: file, line: line)
                 let ws = (w["score"] as! NSNumber).doubleValue
                 let rel = abs(g.score - ws) / max(abs(ws), 1e-12)
                 worst = max(worst, rel)
-                XCTAssertLessThanOrEqual(rel, 1e-4, "\(label): score \(g.score) vs \(ws)")
+                XCTAssertLessThanOrEqual(rel, 1e-4, "\(label): score \(g.score) vs \(ws)", file: file, line: line)
             }
         }
-        print("pipeline parity, \(path): worst relative score error \(worst)")
+        print("pipeline parity, \(path): worst relative score error \(worst) over \(lines.count) lines")
         // One at a time gives the same answers as the batched call.
         for k in stride(from: 0, to: jobs.count, by: 7) {
             let single = try qa.answer(question: jobs[k].question, context: jobs[k].context, options: jobs[k].options)
             let both = try batched[k].get()
-            XCTAssertEqual(single.map(\.answer), both.map(\.answer))
-            for (a, b) in zip(single, both) { XCTAssertEqual(a.score, b.score, accuracy: 1e-5 * max(1, abs(b.score))) }
+            XCTAssertEqual(single.map(\.answer), both.map(\.answer), file: file, line: line)
+            for (a, b) in zip(single, both) {
+                XCTAssertEqual(a.score, b.score, accuracy: 1e-5 * max(1, abs(b.score)), file: file, line: line)
+            }
+        }
+    }
+}
+
+/// `pipeline("question-answering")` on the tiny model of every other architecture
+/// (Tests/Fixtures/architectures, with the family's fixture tokenizer), loaded as a user's
+/// folder: the same answers, offsets and scores under the pipeline's parameter sets.
+final class ArchitecturePipelineTests: XCTestCase {
+    func testEveryArchitectureAnswersAsTransformers() throws {
+        for family in ["roberta", "xlm-roberta", "electra", "distilbert", "albert"] {
+            let fixture = Golden.repositoryRoot.appendingPathComponent("Tests/Fixtures/architectures/\(family)")
+            let tokenizerName = try String(contentsOf: fixture.appendingPathComponent("TOKENIZER"), encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let folder = try TinyModel.temporaryFolder("bertqa-\(family)")
+            defer { try? FileManager.default.removeItem(at: folder) }
+            for source in [fixture.appendingPathComponent("model"),
+                           Golden.repositoryRoot.appendingPathComponent("Tests/Fixtures/tokenizers/\(tokenizerName)")] {
+                for name in try FileManager.default.contentsOfDirectory(atPath: source.path) {
+                    try FileManager.default.copyItem(at: source.appendingPathComponent(name),
+                                                     to: folder.appendingPathComponent(name))
+                }
+            }
+            let lines = try Golden.jsonLines(fixture.appendingPathComponent("pipeline.jsonl"))
+            XCTAssertEqual(lines.count, 15, family)
+            for packed in [false, true] {
+                let qa = try QuestionAnswerer(directory: folder, packedWeights: packed)
+                XCTAssertEqual(qa.loadReport.newlyInitialized, [], family)
+                try PipelineParityTests.checkLines(lines, qa, path: "\(family) \(packed ? "packed" : "sgemm")")
+            }
         }
     }
 }

@@ -104,8 +104,8 @@ struct BenchModelOptions: ParsableArguments {
     /// The model and one batch of random full windows for it, or a one-line CLI error.
     func modelAndBatch() throws -> (model: BertForQuestionAnswering, batch: BertBatch) {
         let net = try CLIError.wrap { try model.load() }
-        guard seq <= net.config.maxPositionEmbeddings else {
-            throw CLIError(description: "--seq \(seq) exceeds the model's max_position_embeddings \(net.config.maxPositionEmbeddings)")
+        guard seq <= net.config.maxSequenceLength else {
+            throw CLIError(description: "--seq \(seq) exceeds the model's positions (max_position_embeddings) \(net.config.maxSequenceLength)")
         }
         return (net, try CLIError.wrap { try randomBatch(net.config) })
     }
