@@ -190,6 +190,31 @@ final class ArchitectureParityTests: XCTestCase {
         XCTAssertLessThanOrEqual(worst.ratio, 1, "\(family) parameters after 6 steps: \(worst.name)")
     }
 
+    /// What bertqa saves is what transformers saved: the same tensor names and shapes (so
+    /// `from_pretrained` finds no missing or unexpected key; scripts/interop/export_for_hf_check.sh
+    /// has transformers load them), a config that reads back the same, and the same values.
+    func testSaveWritesWhatTransformersWrites() throws {
+        for family in Self.families {
+            let source = Self.fixture(family).appendingPathComponent("model")
+            let model = try BertForQuestionAnswering.load(from: source).model
+            let saved = try TinyModel.temporaryFolder("bertqa-save-\(family)")
+            defer { try? FileManager.default.removeItem(at: saved) }
+            try model.save(to: saved)
+            let theirs = try SafetensorsFile(contentsOf: source.appendingPathComponent("model.safetensors"))
+            let ours = try SafetensorsFile(contentsOf: saved.appendingPathComponent("model.safetensors"))
+            XCTAssertEqual(ours.names, theirs.names, family)
+            for name in theirs.names {
+                XCTAssertEqual(try ours.entry(name).shape, try theirs.entry(name).shape, "\(family) \(name)")
+                XCTAssertEqual(try ours.floats(name), try theirs.floats(name), "\(family) \(name)")
+            }
+            let config = try BertConfig.load(from: saved.appendingPathComponent("config.json"))
+            XCTAssertEqual(config, model.config, family)
+            let json = try String(contentsOf: saved.appendingPathComponent("config.json"), encoding: .utf8)
+            XCTAssertTrue(json.contains("\"model_type\": \"\(model.config.modelType.rawValue)\""), json)
+            XCTAssertTrue(json.contains(model.config.modelType.questionAnsweringClass), json)
+        }
+    }
+
     /// ALBERT's layers are one shared group: the model holds it once and its gradient is the
     /// sum over the three uses (checked against autograd above); here, that it is held once.
     func testAlbertHoldsItsSharedLayerOnce() throws {

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Shows that Hugging Face transformers loads a checkpoint bertqa saved, with no missing keys.
+"""Shows that Hugging Face transformers loads a checkpoint bertqa saved (any architecture, by
+AutoModelForQuestionAnswering), with no missing keys.
 
     scripts/interop/export_for_hf_check.sh /tmp/hf     # saves with `bertqa train`, then runs this on each
     python3 scripts/interop/check_hf_load.py /tmp/hf/tiny-bert --reference ../shared/golden/tiny-bert/reference.safetensors
@@ -7,7 +8,7 @@
 (any folder bertqa saved works). Measured: both load with no missing/unexpected/mismatched keys; logits
 within 1e-6 (MiniLM, 7.2e-7) and 6e-8 (tiny-bert) of the transformers reference.
 
-Loads SAVED_DIR with BertForQuestionAnswering.from_pretrained(output_loading_info=True) and
+Loads SAVED_DIR with AutoModelForQuestionAnswering.from_pretrained(output_loading_info=True) and
 fails unless missing_keys, unexpected_keys and mismatched_keys are all empty. When torch is
 installed it also runs the model: with --reference (a file holding input_ids, token_type_ids,
 attention_mask, start_logits, end_logits, e.g. ../shared/golden/tiny-bert/reference.safetensors
@@ -17,7 +18,7 @@ CI never runs this (it needs Python and transformers).
 import argparse
 import sys
 
-from transformers import BertConfig, BertForQuestionAnswering
+from transformers import AutoConfig, AutoModelForQuestionAnswering, BertConfig
 
 
 def main() -> int:
@@ -33,10 +34,13 @@ def main() -> int:
     except ImportError:
         have_torch = False
 
-    config = BertConfig.from_pretrained(args.saved_dir)
-    print(f"config: {config.num_hidden_layers} layers, hidden {config.hidden_size}, act {config.hidden_act}")
+    config = AutoConfig.from_pretrained(args.saved_dir)
+    print(f"config: {config.model_type}, {config.num_hidden_layers} layers, hidden {config.hidden_size}")
 
     if not have_torch:
+        if config.model_type != "bert":
+            print("torch not installed: only BERT's key names can be checked without it")
+            return 1
         # Without torch, check the key set exactly as from_pretrained would.
         from safetensors import safe_open
         with safe_open(f"{args.saved_dir}/model.safetensors", framework="numpy") as f:
@@ -47,7 +51,7 @@ def main() -> int:
         print(f"missing keys: {missing}\nunexpected keys: {unexpected}")
         return 0 if not missing and not unexpected else 1
 
-    model, info = BertForQuestionAnswering.from_pretrained(args.saved_dir, output_loading_info=True)
+    model, info = AutoModelForQuestionAnswering.from_pretrained(args.saved_dir, output_loading_info=True)
     model.eval()
     print(f"loading info: {info}")
     if info["missing_keys"] or info["unexpected_keys"] or info["mismatched_keys"]:
@@ -59,8 +63,10 @@ def main() -> int:
         from safetensors.torch import load_file
         ref = load_file(args.reference)
         with torch.no_grad():
-            out = model(input_ids=ref["input_ids"].long(), token_type_ids=ref["token_type_ids"].long(),
-                        attention_mask=ref["attention_mask"].long())
+            kw = dict(input_ids=ref["input_ids"].long(), attention_mask=ref["attention_mask"].long())
+            if config.model_type != "distilbert":
+                kw["token_type_ids"] = ref["token_type_ids"].long()
+            out = model(**kw)
         ds = (out.start_logits - ref["start_logits"]).abs().max().item()
         de = (out.end_logits - ref["end_logits"]).abs().max().item()
         print(f"max |Δ| start logits {ds:.3g}, end logits {de:.3g}")

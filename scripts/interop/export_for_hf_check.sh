@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Saves checkpoints with `bertqa train` and has Hugging Face transformers load them
+# Saves checkpoints with `bertqa train` (BERT, MiniLM and every other architecture's tiny fixture)
+# and has Hugging Face transformers load them
 # (scripts/interop/check_hf_load.py): no missing, unexpected or mismatched keys, and, for tiny-bert
 # saved after one step at learning rate 1e-30 (its weights move by ~1e-30), transformers' logits on the
 # saved folder within 1e-5 of the reference transformers computed on the original.
@@ -21,4 +22,14 @@ ONE_STEP=(--train-file Sources/bertqa/Resources/demo-train.json --max-train-samp
 
 "$BIN" train --model "$SHARED/models/all-MiniLM-L6-v2" "${ONE_STEP[@]}" --output "$OUT/minilm-qa" >/dev/null
 "$PYTHON" scripts/interop/check_hf_load.py "$OUT/minilm-qa"
-echo "saved in $OUT; transformers loaded both"
+# Every other architecture's tiny fixture (Tests/Fixtures/architectures), with its fixture tokenizer:
+# trained one step at 1e-30, saved, loaded by AutoModelForQuestionAnswering, logits against the reference.
+for family in roberta xlm-roberta electra distilbert albert; do
+    fixture=Tests/Fixtures/architectures/$family
+    folder=$(mktemp -d)
+    cp "$fixture"/model/* "Tests/Fixtures/tokenizers/$(cat "$fixture/TOKENIZER")"/* "$folder"/
+    "$BIN" train --model "$folder" "${ONE_STEP[@]}" --learning-rate 1e-30 --output "$OUT/$family" >/dev/null
+    "$PYTHON" scripts/interop/check_hf_load.py "$OUT/$family" --reference "$fixture/reference.safetensors"
+    rm -rf "$folder"
+done
+echo "saved in $OUT; transformers loaded every one"
