@@ -27,9 +27,15 @@ extension BertForQuestionAnswering {
         timed(ws.profile, .headBackward) {
             headBackward(p, g, ws, buffers, counts: counts)
         }
+        if let relative = encoder.relative, let rb = buffers.relative {  // the layers add into it
+            rb.normalized.update(repeating: 0, count: relative.rows * config.hiddenSize)
+        }
         for l in encoder.layers.indices.reversed() {
             let input = l == 0 ? ws.embeddings.hidden : ws.layers[l - 1].output
-            encoder.layers[l].backward(p, g, input: input, ws.layers[l], ws, buffers, index: l)
+            encoder.layers[l].backward(p, g, input: input, ws.layers[l], ws, buffers, index: l, relative: encoder.relative)
+        }
+        if let relative = encoder.relative {
+            timed(ws.profile, .embeddingsBackward) { relative.backward(p, g, ws, buffers) }
         }
         timed(ws.profile, .embeddingsBackward) {
             embeddings.backward(p, g, ws, buffers)
@@ -59,7 +65,7 @@ extension BertLayer {
     /// buffers.residual holds dLoss/d(this layer's output) on entry and dLoss/d(input) on return.
     func backward(_ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>,
                   input: UnsafeMutablePointer<Float>, _ a: LayerActivations, _ ws: BertWorkspace,
-                  _ s: BackwardBuffers, index: Int) {
+                  _ s: BackwardBuffers, index: Int, relative: RelativeEmbeddings? = nil) {
         let B = ws.batch, T = ws.sequence, BT = B * T
         let sa = attention.selfAttention, so = attention.output
         let C = sa.query.inFeatures, I = intermediate.dense.outFeatures
@@ -107,15 +113,71 @@ extension BertLayer {
                            weight: so.dense.weight.pointer(in: p), rows: BT, inFeatures: C, outFeatures: C)
         }
         // Attention core → d(q|k|v); then the fused projection: dInput += d(qkv) · W.
-        timed(ws.profile, .attentionBackward, flops: 4 * productFlops(BT, T, C)) {
+        if let relative, let r = ws.relative, let rb = s.relative {
+            relativeBackward(p, g, relative, r, rb, a, ws, s, index: index)
+        } else { timed(ws.profile, .attentionBackward, flops: 4 * productFlops(BT, T, C)) {
             attentionBackward(dqkv: s.qkv, dctx: s.hidden, att: a.attention, qkv: a.qkv,
                               scratch: s.attentionScratch, dropout: ws.dropout?.attentionProbabilities(index),
                               batch: B, seq: T, channels: C, heads: sa.heads)
-        }
+        } }
         timed(ws.profile, .qkvDenseBackward, flops: 2 * productFlops(BT, 3 * C, C)) {
             matmulBackward(dinp: s.residual, dweight: sa.qkv.weight.pointer(in: g), dbias: sa.qkv.bias.pointer(in: g),
                            dout: s.qkv, inp: input, weight: sa.qkv.weight.pointer(in: p),
                            rows: BT, inFeatures: C, outFeatures: 3 * C, accumulateInput: true)
+        }
+    }
+}
+
+extension BertLayer {
+    /// DeBERTa's attention core backward → d(q|k|v) in buffers.qkv, and through the position
+    /// keys and queries into this layer's query/key weights and the relative embeddings' sum.
+    func relativeBackward(_ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>,
+                          _ relative: RelativeEmbeddings, _ r: RelativeActivations, _ rb: RelativeBackwardBuffers,
+                          _ a: LayerActivations, _ ws: BertWorkspace, _ s: BackwardBuffers, index: Int) {
+        let B = ws.batch, T = ws.sequence, BT = B * T, R = relative.rows
+        let sa = attention.selfAttention, C = sa.query.inFeatures
+        let positions = relativePositions(p, relative, r, ws, index: index)  // recomputed: one slot in inference
+        let settings = relative.settings
+        timed(ws.profile, .attentionBackward, flops: 4 * productFlops(BT, T, C) + 4 * productFlops(BT, R, C)) {
+            relativeAttentionBackward(dqkv: s.qkv, dKeys: settings.contentToPosition ? rb.keys : nil,
+                                      dQueries: settings.positionToContent ? rb.queries : nil, dctx: s.hidden,
+                                      att: a.attention, qkv: a.qkv, mask: ws.additiveMask, positions: positions,
+                                      scratch: rb.scratch, dropout: ws.dropout?.attentionProbabilities(index),
+                                      batch: B, seq: T, channels: C, heads: sa.heads)
+        }
+        // pk = input·Wkᵀ + bk, pq = input·Wqᵀ + bq: into the shared weights' gradients and d(input).
+        let input = relativeInput(r, rows: R, ws, index: index)
+        var wrote = false
+        for (dout, linear, used) in [(rb.keys, sa.key, settings.contentToPosition), (rb.queries, sa.query, settings.positionToContent)]
+        where used {
+            matmulBackward(dinp: rb.dropped, dweight: linear.weight.pointer(in: g), dbias: linear.bias.pointer(in: g),
+                           dout: dout, inp: input, weight: linear.weight.pointer(in: p), rows: R, inFeatures: C,
+                           outFeatures: C, accumulateInput: wrote)
+            wrote = true
+        }
+        guard wrote else { return }
+        if let mask = ws.dropout?.relativeEmbeddings(index) {
+            dropoutBackward(dinp: rb.dropped, dout: rb.dropped, count: R * C, mask: mask)
+        }
+        addInPlace(rb.normalized, rb.dropped, count: R * C)
+    }
+}
+
+extension RelativeEmbeddings {
+    /// The summed gradient of the normalized relative embeddings → encoder.LayerNorm →
+    /// rel_embeddings.
+    func backward(_ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ ws: BertWorkspace,
+                  _ s: BackwardBuffers) {
+        guard let rb = s.relative else { return }
+        let C = embeddings.shape[1]
+        if let layerNorm {
+            layerNormBackward(dinp: rb.embeddings, dweight: layerNorm.weight.pointer(in: g),
+                              dbias: layerNorm.bias.pointer(in: g), dout: rb.normalized, inp: embeddings.pointer(in: p),
+                              weight: layerNorm.weight.pointer(in: p), mean: ws.relative!.mean, rstd: ws.relative!.rstd,
+                              rows: rows, channels: C, scratch: s.layerNormScratch)
+            addInPlace(embeddings.pointer(in: g), rb.embeddings, count: rows * C)
+        } else {
+            addInPlace(embeddings.pointer(in: g), rb.normalized, count: rows * C)
         }
     }
 }
@@ -135,12 +197,16 @@ extension BertEmbeddings {
         if let plan = ws.dropout {
             dropoutBackward(dinp: s.residual, dout: s.residual, count: B * T * E, mask: plan.embeddings)
         }
+        // DeBERTa's · mask: padding rows pass no gradient
+        if zeroesPadding {
+            for bt in 0..<(B * T) where ws.additiveMask[bt] != 0 { (s.residual + bt * E).update(repeating: 0, count: E) }
+        }
         layerNormBackward(dinp: s.hidden, dweight: layerNorm.weight.pointer(in: g), dbias: layerNorm.bias.pointer(in: g),
                           dout: s.residual, inp: ws.embeddings.sum, weight: layerNorm.weight.pointer(in: p),
                           mean: ws.embeddings.mean, rstd: ws.embeddings.rstd, rows: B * T, channels: E,
                           scratch: s.layerNormScratch)
         embeddingBackward(dwordTable: wordEmbeddings.pointer(in: g),
-                          dpositionTable: positionEmbeddings.trainable ? positionEmbeddings.pointer(in: g) : nil,
+                          dpositionTable: positionEmbeddings.flatMap { $0.trainable ? $0.pointer(in: g) : nil },
                           dtypeTable: tokenTypeEmbeddings?.pointer(in: g), dout: s.hidden,
                           ids: ws.inputIDs, types: ws.tokenTypeIDs,
                           positions: positionPaddingIndex == nil ? nil : ws.positionIDs,

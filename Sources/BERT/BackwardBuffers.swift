@@ -24,6 +24,9 @@ public final class BackwardBuffers {
     /// Per-worker T×T: attention probabilities after dropout, in the training forward.
     public let droppedProbabilities: UnsafeMutablePointer<Float>
 
+    /// DeBERTa: the relative embeddings' gradients (nil for the other architectures).
+    public let relative: RelativeBackwardBuffers?
+
     private let floats: FloatBuffer
 
     /// Floats the buffers take, for memory planning and reports.
@@ -51,6 +54,30 @@ public final class BackwardBuffers {
         layerNormScratch = take(lnCount)
         attentionScratch = take(attentionCount)
         droppedProbabilities = take(droppedCount)
+        relative = config.relativeAttention.map {
+            RelativeBackwardBuffers(rows: 2 * $0.span, channels: config.hiddenSize, maxSequence: maxSequence)
+        }
+    }
+}
+
+/// The backward of DeBERTa's relative attention: gradients of one layer's position keys and
+/// queries and of its dropped relative embeddings, the sum over layers for the normalized
+/// embeddings, and the attention backward's scratch.
+public final class RelativeBackwardBuffers {
+    public let keys: UnsafeMutablePointer<Float>        // (2S,C)
+    public let queries: UnsafeMutablePointer<Float>     // (2S,C)
+    public let dropped: UnsafeMutablePointer<Float>     // (2S,C)
+    public let normalized: UnsafeMutablePointer<Float>  // (2S,C), summed over layers
+    public let embeddings: UnsafeMutablePointer<Float>  // (2S,C), LayerNorm's input gradient
+    public let scratch: UnsafeMutablePointer<Float>
+    private let floats: FloatBuffer
+
+    init(rows R: Int, channels C: Int, maxSequence T: Int) {
+        let scratchCount = relativeAttentionBackwardScratchCount(seq: T, rows: R, channels: C)
+        floats = FloatBuffer(count: 5 * R * C + scratchCount)
+        let p = floats.pointer
+        keys = p; queries = p + R * C; dropped = p + 2 * R * C; normalized = p + 3 * R * C; embeddings = p + 4 * R * C
+        scratch = p + 5 * R * C
     }
 }
 
@@ -92,6 +119,10 @@ public struct DropoutPlan: Sendable, Equatable {
     /// On layer l's FFN output dense, before its residual LayerNorm.
     func feedForwardOutput(_ layer: Int) -> DropoutMask {
         DropoutMask(seed: seed, stream: UInt64(3 * layer + 3), probability: feedForwardProbability)
+    }
+    /// DeBERTa's pos_dropout on the relative embeddings, in layer l's attention.
+    func relativeEmbeddings(_ layer: Int) -> DropoutMask {
+        DropoutMask(seed: seed, stream: (1 << 41) + UInt64(layer), probability: hidden)
     }
     /// On the encoder's output before qa_outputs (DistilBERT).
     var head: DropoutMask { DropoutMask(seed: seed, stream: 1 << 40, probability: headProbability) }

@@ -29,6 +29,37 @@ public struct BertConfig: Sendable, Equatable {
     public var initializerRange: Double
     public var layerNormEps: Double
     public var padTokenID: Int
+    /// DeBERTa's position_biased_input: whether absolute position embeddings are added (false
+    /// in DeBERTa-v3: positions enter only through the relative attention).
+    public var positionBiasedInput: Bool
+    /// DeBERTa's disentangled attention; nil for every other architecture.
+    public var relativeAttention: RelativeAttention?
+
+    /// DeBERTa's relative-position settings (`relative_attention: true`).
+    public struct RelativeAttention: Sendable, Equatable {
+        /// position_buckets (≤ 0: none) and max_relative_positions (< 1: max_position_embeddings).
+        public var positionBuckets: Int
+        public var maxRelativePositions: Int
+        /// pos_att_type: content→position and position→content terms.
+        public var contentToPosition: Bool
+        public var positionToContent: Bool
+        /// norm_rel_ebd "layer_norm": encoder.LayerNorm over the relative embeddings.
+        public var normalizesEmbeddings: Bool
+
+        public init(positionBuckets: Int, maxRelativePositions: Int, contentToPosition: Bool = true,
+                    positionToContent: Bool = true, normalizesEmbeddings: Bool = true) {
+            self.positionBuckets = positionBuckets
+            self.maxRelativePositions = maxRelativePositions
+            self.contentToPosition = contentToPosition
+            self.positionToContent = positionToContent
+            self.normalizesEmbeddings = normalizesEmbeddings
+        }
+
+        /// S: the relative embeddings have 2S rows (att_span).
+        public var span: Int { positionBuckets > 0 ? positionBuckets : maxRelativePositions }
+        /// The score scale's factor: 1 + one per relative term.
+        public var scaleFactor: Int { 1 + (contentToPosition ? 1 : 0) + (positionToContent ? 1 : 0) }
+    }
 
     public init(
         modelType: ModelType = .bert,
@@ -36,7 +67,8 @@ public struct BertConfig: Sendable, Equatable {
         numHiddenGroups: Int = 1, numAttentionHeads: Int = 12, intermediateSize: Int = 3072, hiddenAct: Activation = .gelu,
         hiddenDropoutProb: Double = 0.1, attentionProbsDropoutProb: Double = 0.1, qaDropoutProb: Double = 0,
         maxPositionEmbeddings: Int = 512, sinusoidalPositions: Bool = false, typeVocabSize: Int = 2,
-        initializerRange: Double = 0.02, layerNormEps: Double = 1e-12, padTokenID: Int = 0
+        initializerRange: Double = 0.02, layerNormEps: Double = 1e-12, padTokenID: Int = 0,
+        positionBiasedInput: Bool = true, relativeAttention: RelativeAttention? = nil
     ) {
         self.modelType = modelType
         self.vocabSize = vocabSize
@@ -56,6 +88,8 @@ public struct BertConfig: Sendable, Equatable {
         self.initializerRange = initializerRange
         self.layerNormEps = layerNormEps
         self.padTokenID = padTokenID
+        self.positionBiasedInput = positionBiasedInput
+        self.relativeAttention = relativeAttention
     }
 
     /// bert-base-uncased's shape (HF's BertConfig defaults).
@@ -78,8 +112,14 @@ public struct BertConfig: Sendable, Equatable {
         case .distilbert: return BertConfig(modelType: .distilbert, numHiddenLayers: 6, qaDropoutProb: 0.1)
         case .albert: return BertConfig(modelType: .albert, vocabSize: 30000, embeddingSize: 128, hiddenAct: .geluNew,
                                         hiddenDropoutProb: 0, attentionProbsDropoutProb: 0)
+        case .debertaV2: return .debertaV3Base
         }
     }
+
+    /// microsoft/deberta-v3-base's shape.
+    public static let debertaV3Base = BertConfig(
+        modelType: .debertaV2, vocabSize: 128100, typeVocabSize: 0, layerNormEps: 1e-7, positionBiasedInput: false,
+        relativeAttention: RelativeAttention(positionBuckets: 256, maxRelativePositions: 512))
 
     /// What transformers' config class assumes for a field config.json leaves out.
     static func classDefaults(_ type: ModelType) -> BertConfig {
@@ -93,10 +133,16 @@ public struct BertConfig: Sendable, Equatable {
         case .albert: return BertConfig(modelType: .albert, vocabSize: 30000, hiddenSize: 4096, embeddingSize: 128,
                                         numAttentionHeads: 64, intermediateSize: 16384, hiddenAct: .geluNew,
                                         hiddenDropoutProb: 0, attentionProbsDropoutProb: 0)
+        case .debertaV2: return BertConfig(modelType: .debertaV2, vocabSize: 128100, hiddenSize: 1536, numHiddenLayers: 24,
+                                           numAttentionHeads: 24, intermediateSize: 6144, typeVocabSize: 0, layerNormEps: 1e-7)
         }
     }
 
     public var headSize: Int { hiddenSize / numAttentionHeads }
+
+    /// Whether token type ids reach the model: not in DistilBERT, nor in a DeBERTa without a
+    /// type table (type_vocab_size 0, as DeBERTa-v3).
+    public var usesTokenTypes: Bool { modelType.hasTokenTypes && typeVocabSize > 0 }
 
     /// The longest window the position table covers: max_position_embeddings, less RoBERTa's
     /// padding_idx + 1 positions before the first token (514 → 512).
@@ -146,6 +192,17 @@ public struct BertConfig: Sendable, Equatable {
         if let kind = file.positionEmbeddingType, kind != "absolute" {
             throw BertError.unsupportedConfig(field: "position_embedding_type", value: kind)
         }
+        if type == .debertaV2 {
+            for (field, value) in [("conv_kernel_size", file.convKernelSize ?? 0)] where value > 0 {
+                throw BertError.unsupportedConfig(field: field, value: "\(value) (DeBERTa-v2's convolution layer; DeBERTa-v3 has none)")
+            }
+            if let e = file.embeddingSize, e != (file.hiddenSize ?? e) {
+                throw BertError.unsupportedConfig(field: "embedding_size", value: "\(e) ≠ hidden_size (embed_proj)")
+            }
+            if file.relativeAttention == true, file.shareAttKey != true, !(file.posAttType?.names ?? []).isEmpty {
+                throw BertError.unsupportedConfig(field: "share_att_key", value: "false (separate pos_key_proj / pos_query_proj)")
+            }
+        }
         if let inner = file.innerGroupNum, inner != 1 {
             throw BertError.unsupportedConfig(field: "inner_group_num", value: "\(inner) (only 1, as every released ALBERT)")
         }
@@ -184,18 +241,42 @@ public struct BertConfig: Sendable, Equatable {
                 typeVocabSize: file.typeVocabSize ?? d.typeVocabSize,
                 initializerRange: file.initializerRange ?? d.initializerRange,
                 layerNormEps: file.layerNormEps ?? d.layerNormEps, padTokenID: file.padTokenID ?? d.padTokenID)
+            if type == .debertaV2 {
+                positionBiasedInput = file.positionBiasedInput ?? true
+                if file.relativeAttention == true {
+                    let kinds = file.posAttType?.names ?? []
+                    for kind in kinds where kind != "c2p" && kind != "p2c" {
+                        throw BertError.unsupportedConfig(field: "pos_att_type", value: kind)
+                    }
+                    let maxRelative = file.maxRelativePositions ?? -1
+                    relativeAttention = RelativeAttention(
+                        positionBuckets: file.positionBuckets ?? -1,
+                        maxRelativePositions: maxRelative < 1 ? maxPositionEmbeddings : maxRelative,
+                        contentToPosition: kinds.contains("c2p"), positionToContent: kinds.contains("p2c"),
+                        normalizesEmbeddings: (file.normRelEbd ?? "none").lowercased().split(separator: "|")
+                            .contains { $0.trimmingCharacters(in: .whitespaces) == "layer_norm" })
+                }
+            }
         }
         try validate(source: source)
     }
 
     /// Checks the sizes are positive and the heads divide the hidden size.
     public func validate(source: String = "config") throws {
-        let sizes: [(String, Int)] = [
+        var sizes: [(String, Int)] = [
             ("vocab_size", vocabSize), ("hidden_size", hiddenSize), ("num_hidden_layers", numHiddenLayers),
             ("num_attention_heads", numAttentionHeads), ("intermediate_size", intermediateSize),
-            ("max_position_embeddings", maxPositionEmbeddings), ("type_vocab_size", typeVocabSize),
+            ("max_position_embeddings", maxPositionEmbeddings),
             ("embedding_size", embeddingSize), ("num_hidden_groups", numHiddenGroups),
         ]
+        // DeBERTa may have no token type table (type_vocab_size 0); the others need one.
+        if modelType != .debertaV2 { sizes.append(("type_vocab_size", typeVocabSize)) }
+        if typeVocabSize < 0 {
+            throw BertError.invalidConfig(path: source, field: "type_vocab_size", reason: "must not be negative, got \(typeVocabSize)")
+        }
+        if let relative = relativeAttention {
+            sizes.append((relative.positionBuckets > 0 ? "position_buckets" : "max_relative_positions", relative.span))
+        }
         for (field, value) in sizes where value <= 0 {
             throw BertError.invalidConfig(path: source, field: field, reason: "must be positive, got \(value)")
         }
@@ -270,6 +351,21 @@ public struct BertConfig: Sendable, Equatable {
         if modelType == .electra || modelType == .albert { fields.append(("embedding_size", .int(embeddingSize))) }
         if modelType == .albert { fields += [("num_hidden_groups", .int(numHiddenGroups)), ("inner_group_num", .int(1))] }
         if modelType.positionsFollowPadding { fields += [("bos_token_id", .int(0)), ("eos_token_id", .int(2))] }
+        if modelType == .debertaV2 {
+            fields.removeAll { $0.0 == "position_embedding_type" || $0.0 == "use_cache" || $0.0 == "classifier_dropout" }
+            fields.append(("position_biased_input", .bool(positionBiasedInput)))
+            if let r = relativeAttention {
+                let kinds = (r.positionToContent ? ["p2c"] : []) + (r.contentToPosition ? ["c2p"] : [])
+                fields += [
+                    ("relative_attention", .bool(true)), ("position_buckets", .int(r.positionBuckets)),
+                    ("max_relative_positions", .int(r.maxRelativePositions)),
+                    ("pos_att_type", .array(kinds.map { .string($0) })), ("share_att_key", .bool(true)),
+                    ("norm_rel_ebd", .string(r.normalizesEmbeddings ? "layer_norm" : "none")),
+                ]
+            } else {
+                fields.append(("relative_attention", .bool(false)))
+            }
+        }
         return .object(fields)
     }
 
@@ -309,6 +405,15 @@ private struct ConfigFile: Decodable {
     var attentionDropout: Double?
     var qaDropout: Double?
     var sinusoidalPosEmbds: Bool?
+    // DeBERTa-v2's
+    var relativeAttention: Bool?
+    var positionBuckets: Int?
+    var maxRelativePositions: Int?
+    var posAttType: PositionAttentionTypes?
+    var shareAttKey: Bool?
+    var normRelEbd: String?
+    var positionBiasedInput: Bool?
+    var convKernelSize: Int?
 
     enum CodingKeys: String, CodingKey {
         case modelType = "model_type"
@@ -338,5 +443,28 @@ private struct ConfigFile: Decodable {
         case attentionDropout = "attention_dropout"
         case qaDropout = "qa_dropout"
         case sinusoidalPosEmbds = "sinusoidal_pos_embds"
+        case relativeAttention = "relative_attention"
+        case positionBuckets = "position_buckets"
+        case maxRelativePositions = "max_relative_positions"
+        case posAttType = "pos_att_type"
+        case shareAttKey = "share_att_key"
+        case normRelEbd = "norm_rel_ebd"
+        case positionBiasedInput = "position_biased_input"
+        case convKernelSize = "conv_kernel_size"
+    }
+}
+
+/// DeBERTa's pos_att_type: a list (["p2c", "c2p"]) or, in older configs, one "p2c|c2p" string.
+private struct PositionAttentionTypes: Decodable {
+    var names: [String]
+
+    init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let list = try? container.decode([String].self) {
+            names = list.map { $0.lowercased() }
+        } else {
+            names = try container.decode(String.self).lowercased().split(separator: "|")
+                .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
     }
 }

@@ -44,13 +44,13 @@ public final class BertForQuestionAnswering: @unchecked Sendable {
             values.update(repeating: t.name.hasSuffix("weight") ? 1 : 0)
         } else if t.name.hasSuffix("bias") {
             values.update(repeating: 0)
-        } else if t == embeddings.positionEmbeddings, config.sinusoidalPositions {
+        } else if t.name == "embeddings.position_embeddings.weight", config.sinusoidalPositions {
             Self.fillSinusoidal(values, positions: config.maxPositionEmbeddings, channels: E)
         } else {
             rng.fillNormal(values, std: Float(config.initializerRange))
             // nn.Embedding's padding_idx rows start at 0
             let padRow = t == embeddings.wordEmbeddings ? embeddings.paddingIndex
-                : t == embeddings.positionEmbeddings ? embeddings.positionPaddingIndex : nil
+                : t.name == "embeddings.position_embeddings.weight" ? embeddings.positionPaddingIndex : nil
             if let padRow { (values.baseAddress! + padRow * E).update(repeating: 0, count: E) }
         }
     }

@@ -77,9 +77,12 @@ extension BertArchitecture {
         // Packed products only in inference: a training forward reads the live parameters and
         // keeps what its backward reads.
         let packed = ws.saveForBackward || ws.dropout != nil ? nil : packed
+        if let relative = encoder.relative {
+            timed(ws.profile, .embeddings) { relative.forward(p, ws) }
+        }
         for (l, layer) in encoder.layers.enumerated() {
             let input = l == 0 ? ws.embeddings.hidden : ws.layers[l - 1].output
-            try layer.forward(p, input: input, ws.layers[l], ws, index: l, packed: packed?[l])
+            try layer.forward(p, input: input, ws.layers[l], ws, index: l, packed: packed?[l], relative: encoder.relative)
         }
         timed(ws.profile, .head) {
             headForward(p, config: config, ws)
@@ -100,13 +103,13 @@ extension BertArchitecture {
         }
         // HF's extended mask: (1 - mask) · finfo(float32).min, added to every score.
         let minValue = -Float.greatestFiniteMagnitude
-        let hasTypes = config.modelType.hasTokenTypes  // DistilBERT takes none: any given are ignored
+        let hasTypes = config.usesTokenTypes  // DistilBERT and DeBERTa-v3 take none: any given are ignored
         for i in 0..<(B * T) {
             let id = batch.inputIDs[i], type = hasTypes ? batch.tokenTypeIDs[i] : 0
             guard id >= 0, Int(id) < config.vocabSize else {
                 throw BertError.invalidInput("input_ids[\(i / T)][\(i % T)] = \(id) is outside the vocabulary (\(config.vocabSize))")
             }
-            guard type >= 0, Int(type) < config.typeVocabSize else {
+            guard !hasTypes || (type >= 0 && Int(type) < config.typeVocabSize) else {
                 throw BertError.invalidInput("token_type_ids[\(i / T)][\(i % T)] = \(type) is outside 0..<\(config.typeVocabSize)")
             }
             ws.inputIDs[i] = id
@@ -123,6 +126,10 @@ extension BertArchitecture {
                     if ws.inputIDs[i] != pad { count += 1; ws.positionIDs[i] = pad + count } else { ws.positionIDs[i] = pad }
                 }
             }
+        }
+        if let relative = ws.relative, let settings = config.relativeAttention {
+            relativePositionIndex(relative.index, seq: T, buckets: settings.positionBuckets,
+                                  maxPosition: settings.maxRelativePositions, span: settings.span)
         }
         ws.batch = B
         ws.sequence = T
@@ -154,11 +161,17 @@ extension BertEmbeddings {
         let B = ws.batch, T = ws.sequence, E = wordEmbeddings.shape[1]
         embeddingForward(out: ws.embeddings.sum, ids: ws.inputIDs, types: ws.tokenTypeIDs,
                          positions: positionPaddingIndex == nil ? nil : ws.positionIDs,
-                         wordTable: wordEmbeddings.pointer(in: p), positionTable: positionEmbeddings.pointer(in: p),
+                         wordTable: wordEmbeddings.pointer(in: p), positionTable: positionEmbeddings?.pointer(in: p),
                          typeTable: tokenTypeEmbeddings?.pointer(in: p), batch: B, seq: T, channels: E)
         layerNormForward(out: ws.embeddings.output, mean: ws.embeddings.mean, rstd: ws.embeddings.rstd,
                          inp: ws.embeddings.sum, weight: layerNorm.weight.pointer(in: p), bias: layerNorm.bias.pointer(in: p),
                          rows: B * T, channels: E, eps: layerNorm.eps)
+        // DeBERTa: embeddings · mask, padding rows 0
+        if zeroesPadding {
+            for bt in 0..<(B * T) where ws.additiveMask[bt] != 0 {
+                (ws.embeddings.output + bt * E).update(repeating: 0, count: E)
+            }
+        }
         // dropout: on the output, in place (the LayerNorm backward reads only its input)
         if let plan = ws.dropout {
             dropoutForward(ws.embeddings.output, count: B * T * E, mask: plan.embeddings)
@@ -182,26 +195,40 @@ extension BertLayer {
     /// dense outputs' biases in the LayerNorm pass after them (dropout would have to come
     /// between, so only without dropout).
     func forward(_ p: UnsafeMutablePointer<Float>, input: UnsafeMutablePointer<Float>,
-                 _ a: LayerActivations, _ ws: BertWorkspace, index: Int, packed: PackedBertLayer? = nil) throws {
+                 _ a: LayerActivations, _ ws: BertWorkspace, index: Int, packed: PackedBertLayer? = nil,
+                 relative: RelativeEmbeddings? = nil) throws {
         let B = ws.batch, T = ws.sequence, BT = B * T
         let sa = attention.selfAttention, so = attention.output
         let C = sa.query.inFeatures, I = intermediate.dense.outFeatures
         let products = LayerProducts(self, parameters: p, packed: packed, workspace: ws)
-        let qkvBias = sa.qkv.bias.pointer(in: p), qkvBiasInAttention = !ws.saveForBackward
+        let qkvBias = sa.qkv.bias.pointer(in: p), qkvBiasInAttention = !ws.saveForBackward && relative == nil
         let soBias = so.dense.bias.pointer(in: p), outBias = output.dense.bias.pointer(in: p)
         let biasInLayerNorm = ws.dropout == nil
 
         // BertSelfAttention: the fused q|k|v projection, then softmax(q·kᵀ/√d + mask)·v per head.
         try timed(ws.profile, .qkvDense, flops: productFlops(BT, 3 * C, C)) {
-            try products.qkv(out: a.qkv, input: input, rows: BT, bias: qkvBiasInAttention ? nil : qkvBias)
+            // Packed products leave the bias out: the relative attention reads q|k|v with it.
+            let biasAfter = relative != nil && !ws.saveForBackward
+            try products.qkv(out: a.qkv, input: input, rows: BT, bias: qkvBiasInAttention || biasAfter ? nil : qkvBias)
+            if biasAfter { addRowBias(a.qkv, qkvBias, rows: BT, columns: 3 * C) }
         }
         // dropout: on the probabilities (saved undropped; the backward regenerates the mask)
-        timed(ws.profile, .attention, flops: 2 * productFlops(BT, T, C)) {
+        if let relative, let r = ws.relative {
+            let positions = relativePositions(p, relative, r, ws, index: index)
+            let R = relative.rows
+            timed(ws.profile, .attention, flops: 2 * productFlops(BT, T, C) + 2 * productFlops(BT, R, C)) {
+                relativeAttentionForward(ctx: a.context, att: a.attention, qkv: a.qkv, mask: ws.additiveMask,
+                                         positions: positions, scratch: r.scratch, batch: B, seq: T, channels: C,
+                                         heads: sa.heads, saveProbabilities: ws.saveForBackward,
+                                         dropout: ws.dropout?.attentionProbabilities(index),
+                                         dropped: ws.backward?.droppedProbabilities)
+            }
+        } else { timed(ws.profile, .attention, flops: 2 * productFlops(BT, T, C)) {
             attentionForward(ctx: a.context, att: a.attention, qkv: a.qkv, mask: ws.additiveMask,
                              batch: B, seq: T, channels: C, heads: sa.heads, saveProbabilities: ws.saveForBackward,
                              dropout: ws.dropout?.attentionProbabilities(index),
                              dropped: ws.backward?.droppedProbabilities, qkvBias: qkvBiasInAttention ? qkvBias : nil)
-        }
+        } }
         // BertSelfOutput: dense, dropout:, LayerNorm(dense + input).
         try timed(ws.profile, .attentionOutputDense, flops: productFlops(BT, C, C)) {
             try products.attentionOutput(out: a.attentionResidual, input: a.context, rows: BT,
@@ -233,5 +260,54 @@ extension BertLayer {
                                      weight: output.layerNorm.weight.pointer(in: p), bias: output.layerNorm.bias.pointer(in: p),
                                      rows: BT, channels: C, eps: output.layerNorm.eps)
         }
+    }
+}
+
+extension RelativeEmbeddings {
+    /// LayerNorm(rel_embeddings) (or a copy), once per forward for every layer.
+    func forward(_ p: UnsafeMutablePointer<Float>, _ ws: BertWorkspace) {
+        guard let r = ws.relative else { return }
+        let C = embeddings.shape[1]
+        if let layerNorm {
+            layerNormForward(out: r.normalized, mean: r.mean, rstd: r.rstd, inp: embeddings.pointer(in: p),
+                             weight: layerNorm.weight.pointer(in: p), bias: layerNorm.bias.pointer(in: p),
+                             rows: rows, channels: C, eps: layerNorm.eps)
+        } else {
+            r.normalized.update(from: embeddings.pointer(in: p), count: rows * C)
+        }
+    }
+}
+
+extension BertLayer {
+    /// DeBERTa's position side of layer `index`: pos_dropout on the normalized relative
+    /// embeddings (training), then this layer's key (c2p) and query (p2c) projections of them
+    /// — the same weights as its content keys and queries (share_att_key).
+    func relativePositions(_ p: UnsafeMutablePointer<Float>, _ relative: RelativeEmbeddings, _ r: RelativeActivations,
+                           _ ws: BertWorkspace, index: Int) -> RelativeAttentionPositions {
+        let sa = attention.selfAttention, C = sa.query.inFeatures, R = relative.rows
+        let input = relativeInput(r, rows: R, ws, index: index)
+        let settings = relative.settings
+        if settings.contentToPosition {
+            matmulForward(out: r.keys[index], inp: input, weight: sa.key.weight.pointer(in: p),
+                          bias: sa.key.bias.pointer(in: p), rows: R, inFeatures: C, outFeatures: C)
+        }
+        if settings.positionToContent {
+            matmulForward(out: r.queries[index], inp: input, weight: sa.query.weight.pointer(in: p),
+                          bias: sa.query.bias.pointer(in: p), rows: R, inFeatures: C, outFeatures: C)
+        }
+        return RelativeAttentionPositions(
+            index: r.index, keys: settings.contentToPosition ? UnsafePointer(r.keys[index]) : nil,
+            queries: settings.positionToContent ? UnsafePointer(r.queries[index]) : nil, rows: R,
+            scale: 1 / (Float(sa.headSize) * Float(settings.scaleFactor)).squareRoot())
+    }
+
+    /// The relative embeddings layer `index` projects: the normalized ones, or their copy after
+    /// this layer's pos_dropout (the backward regenerates the same copy).
+    func relativeInput(_ r: RelativeActivations, rows: Int, _ ws: BertWorkspace, index: Int) -> UnsafeMutablePointer<Float> {
+        guard let mask = ws.dropout?.relativeEmbeddings(index), mask.isActive else { return r.normalized }
+        let count = rows * attention.selfAttention.query.inFeatures
+        r.dropped.update(from: r.normalized, count: count)
+        dropoutForward(r.dropped, count: count, mask: mask)
+        return r.dropped
     }
 }

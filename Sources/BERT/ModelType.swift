@@ -10,6 +10,7 @@
 /// | electra      | at embedding_size, projected to hidden_size when they differ | BERT's |
 /// | distilbert   | word + position, no token types              | DistilBERT's names, no dropout after the attention output |
 /// | albert       | at embedding_size, projected in the encoder  | one layer group shared by all layers; no dropout after the FFN |
+/// | deberta-v2   | word (+ position, + type when configured), zeroed at padding | disentangled attention over relative positions (DeBERTa-v3 too) |
 public enum ModelType: String, CaseIterable, Sendable {
     case bert
     case roberta
@@ -17,6 +18,7 @@ public enum ModelType: String, CaseIterable, Sendable {
     case electra
     case distilbert
     case albert
+    case debertaV2 = "deberta-v2"
 
     /// The base model's attribute in HF's `…ForQuestionAnswering`: every parameter name but
     /// the head's starts with it.
@@ -27,6 +29,7 @@ public enum ModelType: String, CaseIterable, Sendable {
         case .electra: return "electra"
         case .distilbert: return "distilbert"
         case .albert: return "albert"
+        case .debertaV2: return "deberta"
         }
     }
 
@@ -39,6 +42,7 @@ public enum ModelType: String, CaseIterable, Sendable {
         case .electra: return "ElectraForQuestionAnswering"
         case .distilbert: return "DistilBertForQuestionAnswering"
         case .albert: return "AlbertForQuestionAnswering"
+        case .debertaV2: return "DebertaV2ForQuestionAnswering"
         }
     }
 
@@ -58,9 +62,11 @@ struct LayerNames {
     /// Layer `index`'s names; for ALBERT, `index` is the layer group (its layers share it).
     init(_ type: ModelType, index: Int) {
         switch type {
-        case .bert, .roberta, .xlmRoberta, .electra:
+        case .bert, .roberta, .xlmRoberta, .electra, .debertaV2:
             let p = "encoder.layer.\(index)"
-            query = p + ".attention.self.query"; key = p + ".attention.self.key"; value = p + ".attention.self.value"
+            let projection = type == .debertaV2 ? "_proj" : ""  // DeBERTa's query_proj, key_proj, value_proj
+            query = p + ".attention.self.query" + projection; key = p + ".attention.self.key" + projection
+            value = p + ".attention.self.value" + projection
             attentionOutput = p + ".attention.output.dense"; attentionLayerNorm = p + ".attention.output.LayerNorm"
             intermediate = p + ".intermediate.dense"; output = p + ".output.dense"; outputLayerNorm = p + ".output.LayerNorm"
         case .distilbert:

@@ -9,7 +9,8 @@ import Kernels
 /// LayerNorm, then (ELECTRA, ALBERT) a Linear E→C into the encoder.
 public struct BertEmbeddings: Sendable {
     public let wordEmbeddings: ParameterTensor
-    public let positionEmbeddings: ParameterTensor
+    /// nil where positions enter only through relative attention (DeBERTa-v3).
+    public let positionEmbeddings: ParameterTensor?
     public let tokenTypeEmbeddings: ParameterTensor?
     public let layerNorm: LayerNormWeights
     /// ELECTRA's `embeddings_project`, ALBERT's `encoder.embedding_hidden_mapping_in`: (C,E).
@@ -19,14 +20,18 @@ public struct BertEmbeddings: Sendable {
     /// RoBERTa: positions count from padding_idx + 1 and padding tokens sit at padding_idx,
     /// whose row gets no gradient either.
     public let positionPaddingIndex: Int?
+    /// DeBERTa multiplies the LayerNorm's output by the attention mask: padding rows are 0.
+    public let zeroesPadding: Bool
 
     init(_ layout: inout ParameterLayout, _ config: BertConfig) {
         let E = config.embeddingSize
         wordEmbeddings = layout.add("embeddings.word_embeddings.weight", [config.vocabSize, E])
-        positionEmbeddings = layout.add("embeddings.position_embeddings.weight", [config.maxPositionEmbeddings, E],
-                                        trainable: !config.sinusoidalPositions)
-        tokenTypeEmbeddings = config.modelType.hasTokenTypes
+        positionEmbeddings = config.positionBiasedInput
+            ? layout.add("embeddings.position_embeddings.weight", [config.maxPositionEmbeddings, E],
+                         trainable: !config.sinusoidalPositions) : nil
+        tokenTypeEmbeddings = config.usesTokenTypes
             ? layout.add("embeddings.token_type_embeddings.weight", [config.typeVocabSize, E]) : nil
+        zeroesPadding = config.modelType == .debertaV2
         layerNorm = LayerNormWeights(&layout, "embeddings.LayerNorm", channels: E, eps: Float(config.layerNormEps))
         switch config.modelType {
         case .electra where config.projectsEmbeddings:
@@ -117,6 +122,26 @@ public struct BertLayer: Sendable {
 /// gradient is the sum over its uses, as autograd gives it.
 public struct BertEncoder: Sendable {
     public let layers: [BertLayer]
+    /// DeBERTa's relative position embeddings, shared by every layer's attention.
+    public let relative: RelativeEmbeddings?
+}
+
+/// DeBERTa's encoder.rel_embeddings (2S, C) and, with norm_rel_ebd "layer_norm", the
+/// encoder.LayerNorm over them. Each layer projects them with its own query and key weights
+/// (share_att_key) into the positions its queries and keys meet.
+public struct RelativeEmbeddings: Sendable {
+    public let embeddings: ParameterTensor
+    public let layerNorm: LayerNormWeights?
+    public let settings: BertConfig.RelativeAttention
+    /// 2S
+    public var rows: Int { embeddings.shape[0] }
+
+    init(_ layout: inout ParameterLayout, _ config: BertConfig, _ settings: BertConfig.RelativeAttention) {
+        self.settings = settings
+        embeddings = layout.add("encoder.rel_embeddings.weight", [2 * settings.span, config.hiddenSize])
+        layerNorm = settings.normalizesEmbeddings
+            ? LayerNormWeights(&layout, "encoder.LayerNorm", channels: config.hiddenSize, eps: Float(config.layerNormEps)) : nil
+    }
 }
 
 /// The whole parameter set of a `…ForQuestionAnswering`, in buffer order.
@@ -135,9 +160,10 @@ public struct BertArchitecture: Sendable {
             let G = config.numHiddenGroups
             let groups = (0..<G).map { BertLayer(&layout, LayerNames(.albert, index: $0), config) }
             // AlbertTransformer: group_idx = int(i / (num_hidden_layers / num_hidden_groups))
-            encoder = BertEncoder(layers: (0..<L).map { groups[Int(Double($0) / (Double(L) / Double(G)))] })
+            encoder = BertEncoder(layers: (0..<L).map { groups[Int(Double($0) / (Double(L) / Double(G)))] }, relative: nil)
         } else {
-            encoder = BertEncoder(layers: (0..<L).map { BertLayer(&layout, LayerNames(config.modelType, index: $0), config) })
+            let layers = (0..<L).map { BertLayer(&layout, LayerNames(config.modelType, index: $0), config) }
+            encoder = BertEncoder(layers: layers, relative: config.relativeAttention.map { RelativeEmbeddings(&layout, config, $0) })
         }
         qaOutputs = Linear(&layout, "qa_outputs", in: config.hiddenSize, out: 2)
         self.layout = layout

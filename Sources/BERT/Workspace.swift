@@ -30,6 +30,24 @@ public struct LayerActivations {
     public let outputRstd: UnsafeMutablePointer<Float>        // (B,T)
 }
 
+/// DeBERTa's relative-position activations: the position index for the current T, the
+/// (normalized) relative embeddings, and each layer's key and query projections of them.
+public struct RelativeActivations {
+    /// (T,T) at the current T: r(i,j), see `relativePositionIndex`
+    public let index: UnsafeMutablePointer<Int32>
+    /// (2S,C) LayerNorm(rel_embeddings) (or a copy without norm_rel_ebd), its mean and rstd (2S)
+    public let normalized: UnsafeMutablePointer<Float>
+    public let mean: UnsafeMutablePointer<Float>
+    public let rstd: UnsafeMutablePointer<Float>
+    /// (2S,C) one layer's input to its projections after the position dropout (training)
+    public let dropped: UnsafeMutablePointer<Float>
+    /// (2S,C) per layer (one shared slot in inference): the c2p keys and p2c queries
+    public let keys: [UnsafeMutablePointer<Float>]
+    public let queries: [UnsafeMutablePointer<Float>]
+    /// `relativeAttentionScratchCount`
+    public let scratch: UnsafeMutablePointer<Float>
+}
+
 /// QA head activations.
 public struct HeadActivations {
     /// (B,T,C) the encoder's output after DistilBERT's qa_dropout, in a training forward with
@@ -62,6 +80,8 @@ public final class BertWorkspace {
     /// One entry per layer (all pointing at the same slots when not saving for backward).
     public let layers: [LayerActivations]
     public let head: HeadActivations
+    /// DeBERTa's relative positions (nil for the other architectures).
+    public let relative: RelativeActivations?
     /// Inputs copied in by the forward (B,T), and HF's additive key mask (B,T).
     public let inputIDs: UnsafeMutablePointer<Int32>
     public let tokenTypeIDs: UnsafeMutablePointer<Int32>
@@ -108,7 +128,10 @@ public final class BertWorkspace {
         let slots = saveForBackward ? config.numHiddenLayers : 1
         let projected = config.projectsEmbeddings ? BT * C : 0
         let headDropout = saveForBackward && config.qaDropoutProb > 0 ? BT * C : 0
-        let total = 2 * BT * E + 2 * BT + projected + slots * perLayer + headDropout + BT * 2 + 4 * BT + BT
+        let R = config.relativeAttention.map { 2 * $0.span } ?? 0
+        let relativeCount = R == 0 ? 0
+            : R * C + 2 * R + R * C + 2 * slots * R * C + relativeAttentionScratchCount(seq: T, rows: R)
+        let total = 2 * BT * E + 2 * BT + projected + slots * perLayer + headDropout + BT * 2 + 4 * BT + BT + relativeCount
         floats = FloatBuffer(count: total)
 
         var cursor = floats.pointer
@@ -134,6 +157,17 @@ public final class BertWorkspace {
         head = HeadActivations(droppedInput: headDropout > 0 ? take(headDropout) : nil, logits: take(BT * 2), startLogits: take(BT), endLogits: take(BT),
                                startProbs: take(BT), endProbs: take(BT))
         additiveMask = take(BT)
+        if R > 0 {
+            let normalized = take(R * C), mean = take(R), rstd = take(R), dropped = take(R * C)
+            let keySlots = (0..<slots).map { _ in take(R * C) }, querySlots = (0..<slots).map { _ in take(R * C) }
+            relative = RelativeActivations(
+                index: UnsafeMutablePointer<Int32>.allocate(capacity: T * T), normalized: normalized, mean: mean, rstd: rstd,
+                dropped: dropped, keys: (0..<config.numHiddenLayers).map { keySlots[saveForBackward ? $0 : 0] },
+                queries: (0..<config.numHiddenLayers).map { querySlots[saveForBackward ? $0 : 0] },
+                scratch: take(relativeAttentionScratchCount(seq: T, rows: R)))
+        } else {
+            relative = nil
+        }
         backward = saveForBackward ? BackwardBuffers(config: config, maxBatch: maxBatch, maxSequence: maxSequence) : nil
         ints = UnsafeMutablePointer<Int32>.allocate(capacity: 3 * BT + 2 * maxBatch)
         ints.initialize(repeating: 0, count: 3 * BT + 2 * maxBatch)
@@ -171,6 +205,7 @@ public final class BertWorkspace {
 
     deinit {
         ints.deallocate()
+        relative?.index.deallocate()
         bf16Storage?.deallocate()
     }
 

@@ -53,11 +53,7 @@ public func attentionForward(
         }
         return
     }
-    if let qkvBias {
-        Parallel.forEachRows(B * T, costPerRow: 3 * C) { _, rows in
-            for r in rows { addInPlace(src.pointer + r * 3 * C, qkvBias, count: 3 * C) }
-        }
-    }
+    if let qkvBias { addRowBias(src.pointer, qkvBias, rows: B * T, columns: 3 * C) }
     Parallel.forEachChunk(B * NH, chunks: chunks) { worker, range in
         for pair in range {
             let b = pair / NH, h = pair % NH

@@ -1,14 +1,14 @@
 // The input embeddings: word + token type + position, summed as HF does ((word + type) +
-// position; word + position where there are no token types); the LayerNorm after it is
+// position), leaving out a table the architecture lacks; the LayerNorm after it is
 // `layerNormForward`.
 
 /// out is (B,T,C); ids, types and positions are (B,T) (already validated against the tables);
-/// wordTable is (V,C), positionTable is (P,C), typeTable is (TV,C) or nil (no token types).
-/// positions nil: token t of each row is at position t.
+/// wordTable is (V,C), positionTable is (P,C) or nil (no absolute positions: DeBERTa-v3),
+/// typeTable is (TV,C) or nil (no token types). positions nil: token t of each row is at t.
 public func embeddingForward(
     out: UnsafeMutablePointer<Float>, ids: UnsafePointer<Int32>, types: UnsafePointer<Int32>,
     positions: UnsafePointer<Int32>? = nil,
-    wordTable: UnsafePointer<Float>, positionTable: UnsafePointer<Float>, typeTable: UnsafePointer<Float>?,
+    wordTable: UnsafePointer<Float>, positionTable: UnsafePointer<Float>?, typeTable: UnsafePointer<Float>?,
     batch: Int, seq: Int, channels: Int
 ) {
     let o = SendablePointer(out)
@@ -19,22 +19,23 @@ public func embeddingForward(
     Parallel.forEachRows(batch * seq, costPerRow: C) { _, range in
         for bt in range {
             let w = wordTable + Int(idp.pointer[bt]) * C
-            let p = positionTable + (pp.map { Int($0.pointer[bt]) } ?? bt % seq) * C
+            let p = positionTable.map { $0 + (pp.map { Int($0.pointer[bt]) } ?? bt % seq) * C }
+            let ty = typeTable.map { $0 + Int(tp.pointer[bt]) * C }
             let dst = o.pointer + bt * C
             var c = 0
-            if let typeTable {
-                let ty = typeTable + Int(tp.pointer[bt]) * C
-                while c + 16 <= C {
-                    store16((load16(w + c) + load16(ty + c)) + load16(p + c), dst + c)
-                    c += 16
-                }
-                while c < C { dst[c] = (w[c] + ty[c]) + p[c]; c += 1 }
-            } else {
-                while c + 16 <= C {
-                    store16(load16(w + c) + load16(p + c), dst + c)
-                    c += 16
-                }
-                while c < C { dst[c] = w[c] + p[c]; c += 1 }
+            while c + 16 <= C {
+                var v = load16(w + c)
+                if let ty { v += load16(ty + c) }
+                if let p { v += load16(p + c) }
+                store16(v, dst + c)
+                c += 16
+            }
+            while c < C {
+                var v = w[c]
+                if let ty { v += ty[c] }
+                if let p { v += p[c] }
+                dst[c] = v
+                c += 1
             }
         }
     }

@@ -11,7 +11,7 @@ import XCTest
 /// inference snapshot), the loss, every gradient ≤ 1e-3 relative, and six optimizer steps as
 /// HF's Trainer takes them. These fixtures are in the repository: the tests never skip.
 final class ArchitectureParityTests: XCTestCase {
-    static let families = ["roberta", "xlm-roberta", "electra", "distilbert", "albert"]
+    static let families = ["roberta", "xlm-roberta", "electra", "distilbert", "albert", "deberta-v3"]
 
     static func fixture(_ family: String) -> URL {
         Golden.repositoryRoot.appendingPathComponent("Tests/Fixtures/architectures/\(family)")
@@ -19,7 +19,7 @@ final class ArchitectureParityTests: XCTestCase {
 
     func testConfigPicksTheArchitecture() throws {
         let expected: [String: ModelType] = ["roberta": .roberta, "xlm-roberta": .xlmRoberta, "electra": .electra,
-                                             "distilbert": .distilbert, "albert": .albert]
+                                             "distilbert": .distilbert, "albert": .albert, "deberta-v3": .debertaV2]
         for family in Self.families {
             let config = try BertConfig.load(from: Self.fixture(family).appendingPathComponent("model/config.json"))
             XCTAssertEqual(config.modelType, expected[family], family)
@@ -35,6 +35,10 @@ final class ArchitectureParityTests: XCTestCase {
         let roberta = try BertConfig.load(from: Self.fixture("roberta").appendingPathComponent("model/config.json"))
         XCTAssertEqual(roberta.maxSequenceLength, 512)
         XCTAssertEqual(roberta.typeVocabSize, 1)
+        let deberta = try BertConfig.load(from: Self.fixture("deberta-v3").appendingPathComponent("model/config.json"))
+        XCTAssertEqual(deberta.relativeAttention, BertConfig.RelativeAttention(positionBuckets: 8, maxRelativePositions: 512))
+        XCTAssertFalse(deberta.positionBiasedInput)
+        XCTAssertFalse(deberta.usesTokenTypes)
     }
 
     func testUnknownModelTypeNamesTheSupportedOnes() {

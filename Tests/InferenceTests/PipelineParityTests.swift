@@ -95,7 +95,7 @@ final class PipelineParityTests: XCTestCase {
 /// folder: the same answers, offsets and scores under the pipeline's parameter sets.
 final class ArchitecturePipelineTests: XCTestCase {
     func testEveryArchitectureAnswersAsTransformers() throws {
-        for family in ["roberta", "xlm-roberta", "electra", "distilbert", "albert"] {
+        for family in ["roberta", "xlm-roberta", "electra", "distilbert", "albert", "deberta-v3"] {
             let fixture = Golden.repositoryRoot.appendingPathComponent("Tests/Fixtures/architectures/\(family)")
             let tokenizerName = try String(contentsOf: fixture.appendingPathComponent("TOKENIZER"), encoding: .utf8)
                 .trimmingCharacters(in: .whitespacesAndNewlines)

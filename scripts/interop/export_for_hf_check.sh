@@ -24,7 +24,7 @@ ONE_STEP=(--train-file Sources/bertqa/Resources/demo-train.json --max-train-samp
 "$PYTHON" scripts/interop/check_hf_load.py "$OUT/minilm-qa"
 # Every other architecture's tiny fixture (Tests/Fixtures/architectures), with its fixture tokenizer:
 # trained one step at 1e-30, saved, loaded by AutoModelForQuestionAnswering, logits against the reference.
-for family in roberta xlm-roberta electra distilbert albert; do
+for family in roberta xlm-roberta electra distilbert albert deberta-v3; do
     fixture=Tests/Fixtures/architectures/$family
     folder=$(mktemp -d)
     cp "$fixture"/model/* "Tests/Fixtures/tokenizers/$(cat "$fixture/TOKENIZER")"/* "$folder"/
