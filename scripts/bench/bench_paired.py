@@ -14,6 +14,7 @@ fastest turn.
     python3 scripts/bench/bench_paired.py --against /tmp/base/bertqa ...   # two bertqa builds instead
     python3 scripts/bench/bench_paired.py --precision bf16 ...   # bertqa --precision bf16 vs PyTorch in bfloat16
     python3 scripts/bench/bench_paired.py --onnxruntime ...      # ONNX Runtime as a third side (fp32)
+    python3 scripts/bench/bench_paired.py --shapes roberta-base,deberta-v3-base   # other architectures
 
 With --onnxruntime (pip install onnxruntime onnx; 1.32 measured), the PyTorch model is exported to
 ONNX (opset 17, the same weights) and run by an ONNX Runtime session on the same threads; each pair
@@ -107,6 +108,8 @@ def main():
     p.add_argument("--pairs", type=int, default=30)
     p.add_argument("--bertqa", default=".build/release/bertqa")
     p.add_argument("--work", help="only the workloads whose name contains this (e.g. 1x384)")
+    p.add_argument("--shapes", help="comma-separated built-in shapes (roberta-base, deberta-v3-base, ... see "
+                   "scripts/bench/shapes.py) to run at 16x384 and 1x384 instead of MiniLM and BERT-base")
     p.add_argument("--pause", type=float, default=0.2, help="seconds of idle before each turn")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--against", help="another bertqa binary in PyTorch's place (\"pytorch\" in the output is this one)")
@@ -119,7 +122,9 @@ def main():
         p.error("--onnxruntime runs beside PyTorch in fp32 (not with --against or --precision bf16)")
     torch.set_num_threads(a.threads)
     summary = []
-    for name, model, batch, seq, passes in WORK:
+    work = WORK if not a.shapes else [
+        (f"{shape} infer {b}x384", shape, b, 384, passes) for shape in a.shapes.split(",") for b, passes in ((16, 1), (1, 2))]
+    for name, model, batch, seq, passes in work:
         if a.work and a.work not in name:
             continue
         ours = Bertqa(a.bertqa, model, batch, seq, a.precision)

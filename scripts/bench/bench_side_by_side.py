@@ -8,6 +8,7 @@ Prints every pair, the median ratio per workload, and the ratio of each side's f
 over all rounds (the least disturbed run of each).
 
     python3 scripts/bench/bench_side_by_side.py [--rounds 3] [--only infer|train] [--work 1x384] [--bertqa .build/release/bertqa]
+    python3 scripts/bench/bench_side_by_side.py --shapes roberta-base,deberta-v3-base   # other architectures
 
 Needs the venv of BENCHMARKS.md (torch 2.13, transformers 4.57) as PYTHON (default /work/venv/bin/python).
 """
@@ -33,11 +34,17 @@ def main():
     p.add_argument("--only", choices=["infer", "train"])
     p.add_argument("--bertqa", default=".build/release/bertqa")
     p.add_argument("--work", help="only the workloads whose name contains this (e.g. 1x384)")
+    p.add_argument("--shapes", help="comma-separated built-in shapes (roberta-base, deberta-v3-base, ... see "
+                   "scripts/bench/shapes.py): each at infer 16x384 and 1x384 and train 4x384, instead of the default work")
     a = p.parse_args()
+    work = WORK if not a.shapes else [
+        w for shape in a.shapes.split(",") for w in ((f"{shape} infer 16x384", "infer", shape, 16, 384, 2),
+                                                     (f"{shape} infer 1x384", "infer", shape, 1, 384, 5),
+                                                     (f"{shape} train 4x384", "train", shape, 4, 384, 3))]
     py = os.environ.get("PYTHON", "/work/venv/bin/python")
     ratios, best = {}, {}
     for r in range(a.rounds):
-        for name, kind, model, batch, seq, n in WORK:
+        for name, kind, model, batch, seq, n in work:
             if (a.only and kind != a.only) or (a.work and a.work not in name):
                 continue
             count = ["--iterations" if kind == "infer" else "--steps", str(n)]

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch peer of `bertqa bench infer`: BertForQuestionAnswering forward passes, fp32, eval mode,
+"""PyTorch peer of `bertqa bench infer`: the family's …ForQuestionAnswering forward passes, fp32, eval mode,
 no grad, on the same random full-length windows shape. Prints one JSON object like --json.
 With --precision bf16 (the peer of `bertqa bench infer --precision bf16`): the whole model cast to
 bfloat16 (`model.to(torch.bfloat16)`), PyTorch's fastest bf16 setup here (autocast measured
@@ -7,6 +7,8 @@ bfloat16 (`model.to(torch.bfloat16)`), PyTorch's fastest bf16 setup here (autoca
 
     python3 scripts/bench/bench_torch_infer.py --model ../shared/models/all-MiniLM-L6-v2 --batch 16 --seq 384
     python3 scripts/bench/bench_torch_infer.py --model bert-base --batch 1 --seq 384   # random weights
+    (shapes: bert-base, minilm-shape, roberta-base, xlm-roberta-base, electra-base, distilbert-base,
+    albert-base, deberta-v3-base — scripts/bench/shapes.py)
 """
 import argparse
 import json
@@ -14,17 +16,15 @@ import resource
 import time
 
 import torch
-from transformers import BertConfig, BertForQuestionAnswering
+
+import shapes
 
 
 def model_and_inputs(name, batch, seq, precision="fp32"):
     """The eval-mode model (a folder, or "bert-base" with random weights; cast to bfloat16 for
     precision "bf16"), the keyword inputs of one batch of full random windows, and the FLOPs of
     one forward pass over it."""
-    if name == "bert-base":
-        model = BertForQuestionAnswering(BertConfig())
-    else:
-        model = BertForQuestionAnswering.from_pretrained(name)
+    model, inputs_of = shapes.load(name)
     model.eval()
     if precision == "bf16":
         model = model.to(torch.bfloat16)
@@ -33,9 +33,9 @@ def model_and_inputs(name, batch, seq, precision="fp32"):
     ids = torch.randint(1000, cfg.vocab_size, (batch, seq), generator=g)
     types = (torch.arange(seq) >= seq // 4).long().expand(batch, seq)
     mask = torch.ones(batch, seq, dtype=torch.long)
-    C, I, T, L = cfg.hidden_size, cfg.intermediate_size, seq, cfg.num_hidden_layers
+    (C, I, L), T = shapes.dims(cfg), seq
     flops = L * (2 * batch * T * (4 * C * C + 2 * C * I) + 4 * batch * T * T * C) + 4 * batch * T * C
-    return model, dict(input_ids=ids, token_type_ids=types, attention_mask=mask), flops
+    return model, inputs_of(ids, types, mask), flops
 
 
 def timed_calls(call, n):

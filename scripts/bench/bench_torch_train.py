@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch peer of `bertqa bench train`: full training steps of BertForQuestionAnswering, fp32,
+"""PyTorch peer of `bertqa bench train`: full training steps of the family's …ForQuestionAnswering, fp32,
 train mode (dropout from the config), QA loss, backward, clip_grad_norm_(1.0), AdamW (lr 3e-5,
 weight decay 0.01 on the same parameters as HF's Trainer), on random full-length windows of the
 same shape and answer positions. Prints one JSON object like `bertqa bench train --json`.
@@ -14,7 +14,10 @@ import resource
 import time
 
 import torch
-from transformers import BertConfig, BertForQuestionAnswering
+from transformers.pytorch_utils import ALL_LAYERNORM_LAYERS
+from transformers.trainer_pt_utils import get_parameter_names
+
+import shapes
 
 
 def main():
@@ -27,16 +30,12 @@ def main():
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    if a.model == "bert-base":
-        model = BertForQuestionAnswering(BertConfig())
-    elif a.model == "minilm-shape":
-        model = BertForQuestionAnswering(BertConfig(hidden_size=384, num_hidden_layers=6, intermediate_size=1536))
-    else:
-        model = BertForQuestionAnswering.from_pretrained(a.model)
+    model, inputs_of = shapes.load(a.model)
     model.train()
     cfg = model.config
-    decay = [p for n, p in model.named_parameters() if not (n.endswith("bias") or "LayerNorm" in n)]
-    no_decay = [p for n, p in model.named_parameters() if n.endswith("bias") or "LayerNorm" in n]
+    decay_names = {n for n in get_parameter_names(model, ALL_LAYERNORM_LAYERS) if "bias" not in n}
+    decay = [p for n, p in model.named_parameters() if n in decay_names]
+    no_decay = [p for n, p in model.named_parameters() if n not in decay_names]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}], lr=3e-5)
     g = torch.Generator().manual_seed(42)
     ids = torch.randint(1000, cfg.vocab_size, (a.batch, a.seq), generator=g)
@@ -46,8 +45,7 @@ def main():
     ends = torch.clamp(starts + 3, max=a.seq - 1)
 
     def step():
-        out = model(input_ids=ids, token_type_ids=types, attention_mask=mask,
-                    start_positions=starts, end_positions=ends)
+        out = model(**inputs_of(ids, types, mask), start_positions=starts, end_positions=ends)
         opt.zero_grad(set_to_none=False)
         out.loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -60,7 +58,7 @@ def main():
         step()
         times.append(time.perf_counter() - t)
     mean = sum(times) / len(times)
-    C, I, T, L = cfg.hidden_size, cfg.intermediate_size, a.seq, cfg.num_hidden_layers
+    (C, I, L), T = shapes.dims(cfg), a.seq
     forward = L * (2 * a.batch * T * (4 * C * C + 2 * C * I) + 4 * a.batch * T * T * C) + 4 * a.batch * T * C
     print(json.dumps({"model": a.model, "batch": a.batch, "seq": a.seq, "steps": a.steps, "torch": torch.__version__,
                       "threads": a.threads, "attn_implementation": getattr(cfg, "_attn_implementation", None),

@@ -28,7 +28,11 @@ enum BenchModel: ExpressibleByArgument, CustomStringConvertible {
     case folder(URL)
     case shape(name: String, config: BertConfig)
 
-    static let shapes: [(name: String, config: BertConfig)] = [("bert-base", .bertBase), ("minilm-shape", .miniLML6)]
+    static let shapes: [(name: String, config: BertConfig)] = [
+        ("bert-base", .bertBase), ("minilm-shape", .miniLML6), ("roberta-base", .base(.roberta)),
+        ("xlm-roberta-base", .base(.xlmRoberta)), ("electra-base", .base(.electra)),
+        ("distilbert-base", .base(.distilbert)), ("albert-base", .base(.albert)), ("deberta-v3-base", .debertaV3Base),
+    ]
 
     init?(argument: String) {
         if let shape = Self.shapes.first(where: { $0.name == argument }) {
@@ -116,7 +120,7 @@ struct BenchModelOptions: ParsableArguments {
         let n = batch * seq
         let low = min(1000, config.vocabSize - 1)
         let ids = (0..<n).map { _ in Int32(low + Int(rng.next() % UInt64(config.vocabSize - low))) }
-        let types = (0..<n).map { Int32(($0 % seq) >= seq / 4 && config.typeVocabSize > 1 ? 1 : 0) }
+        let types = (0..<n).map { Int32(($0 % seq) >= seq / 4 && config.usesTokenTypes && config.typeVocabSize > 1 ? 1 : 0) }
         return try BertBatch(batchSize: batch, sequenceLength: seq, inputIDs: ids, tokenTypeIDs: types)
     }
 }
