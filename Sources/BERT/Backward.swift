@@ -136,7 +136,8 @@ extension BertLayer {
                           _ a: LayerActivations, _ ws: BertWorkspace, _ s: BackwardBuffers, index: Int) {
         let B = ws.batch, T = ws.sequence, BT = B * T, R = relative.rows
         let sa = attention.selfAttention, C = sa.query.inFeatures
-        let positions = relativePositions(p, relative, r, ws, index: index)  // recomputed: one slot in inference
+        // The forward's projections, kept per layer (a backward needs a training workspace).
+        let positions = savedPositions(relative, r, index: index)
         let settings = relative.settings
         timed(ws.profile, .attentionBackward, flops: 4 * productFlops(BT, T, C) + 4 * productFlops(BT, R, C)) {
             relativeAttentionBackward(dqkv: s.qkv, dKeys: settings.contentToPosition ? rb.keys : nil,
@@ -145,7 +146,8 @@ extension BertLayer {
                                       scratch: rb.scratch, dropout: ws.dropout?.attentionProbabilities(index),
                                       batch: B, seq: T, channels: C, heads: sa.heads)
         }
-        // pk = input·Wkᵀ + bk, pq = input·Wqᵀ + bq: into the shared weights' gradients and d(input).
+        // pk = input·Wkᵀ + bk, pq = input·Wqᵀ + bq: into the shared weights' gradients and d(input)
+        // (the input regenerated: the dropped copy's one slot holds the last layer's).
         let input = relativeInput(r, rows: R, ws, index: index)
         var wrote = false
         for (dout, linear, used) in [(rb.keys, sa.key, settings.contentToPosition), (rb.queries, sa.query, settings.positionToContent)]
@@ -198,9 +200,7 @@ extension BertEmbeddings {
             dropoutBackward(dinp: s.residual, dout: s.residual, count: B * T * E, mask: plan.embeddings)
         }
         // DeBERTa's · mask: padding rows pass no gradient
-        if zeroesPadding {
-            for bt in 0..<(B * T) where ws.additiveMask[bt] != 0 { (s.residual + bt * E).update(repeating: 0, count: E) }
-        }
+        if zeroesPadding { zeroPaddingRows(s.residual, ws) }
         layerNormBackward(dinp: s.hidden, dweight: layerNorm.weight.pointer(in: g), dbias: layerNorm.bias.pointer(in: g),
                           dout: s.residual, inp: ws.embeddings.sum, weight: layerNorm.weight.pointer(in: p),
                           mean: ws.embeddings.mean, rstd: ws.embeddings.rstd, rows: B * T, channels: E,

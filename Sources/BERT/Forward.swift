@@ -167,11 +167,7 @@ extension BertEmbeddings {
                          inp: ws.embeddings.sum, weight: layerNorm.weight.pointer(in: p), bias: layerNorm.bias.pointer(in: p),
                          rows: B * T, channels: E, eps: layerNorm.eps)
         // DeBERTa: embeddings · mask, padding rows 0
-        if zeroesPadding {
-            for bt in 0..<(B * T) where ws.additiveMask[bt] != 0 {
-                (ws.embeddings.output + bt * E).update(repeating: 0, count: E)
-            }
-        }
+        if zeroesPadding { zeroPaddingRows(ws.embeddings.output, ws) }
         // dropout: on the output, in place (the LayerNorm backward reads only its input)
         if let plan = ws.dropout {
             dropoutForward(ws.embeddings.output, count: B * T * E, mask: plan.embeddings)
@@ -181,6 +177,16 @@ extension BertEmbeddings {
             matmulForward(out: ws.embeddings.hidden, inp: ws.embeddings.output, weight: projection.weight.pointer(in: p),
                           bias: projection.bias.pointer(in: p), rows: B * T, inFeatures: E,
                           outFeatures: projection.outFeatures)
+        }
+    }
+}
+
+extension BertEmbeddings {
+    /// DeBERTa's `embeddings * mask` (B,T,E) in place, and its backward alike: padding rows 0.
+    func zeroPaddingRows(_ x: UnsafeMutablePointer<Float>, _ ws: BertWorkspace) {
+        let E = wordEmbeddings.shape[1]
+        for bt in 0..<(ws.batch * ws.sequence) where ws.additiveMask[bt] != 0 {
+            (x + bt * E).update(repeating: 0, count: E)
         }
     }
 }
@@ -295,10 +301,17 @@ extension BertLayer {
             matmulForward(out: r.queries[index], inp: input, weight: sa.query.weight.pointer(in: p),
                           bias: sa.query.bias.pointer(in: p), rows: R, inFeatures: C, outFeatures: C)
         }
+        return savedPositions(relative, r, index: index)
+    }
+
+    /// The positions `relativePositions` computed for layer `index`, as they lie in the
+    /// workspace (a training workspace keeps each layer's for the backward).
+    func savedPositions(_ relative: RelativeEmbeddings, _ r: RelativeActivations, index: Int) -> RelativeAttentionPositions {
+        let settings = relative.settings
         return RelativeAttentionPositions(
             index: r.index, keys: settings.contentToPosition ? UnsafePointer(r.keys[index]) : nil,
-            queries: settings.positionToContent ? UnsafePointer(r.queries[index]) : nil, rows: R,
-            scale: 1 / (Float(sa.headSize) * Float(settings.scaleFactor)).squareRoot())
+            queries: settings.positionToContent ? UnsafePointer(r.queries[index]) : nil, rows: relative.rows,
+            scale: 1 / (Float(attention.selfAttention.headSize) * Float(settings.scaleFactor)).squareRoot())
     }
 
     /// The relative embeddings layer `index` projects: the normalized ones, or their copy after

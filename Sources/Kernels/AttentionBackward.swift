@@ -32,17 +32,8 @@ public func attentionBackward(
             let dq = dst.pointer + b * T * 3 * C + h * hs, dk = dq + C, dv = dq + 2 * C
             let dOut = dc.pointer + b * T * C + h * hs
             let p = probs.pointer + pair * T * T
-            var weights = UnsafePointer(p)
-            if let drop {
-                dropoutApply(out: weightsScratch, inp: p, count: T * T, first: pair * T * T, mask: drop)
-                weights = UnsafePointer(weightsScratch)
-            }
-            // dv (T,hs) = P'ᵀ (T,T) · dctx (T,hs)
-            sgemm(transA: true, transB: false, m: T, n: hs, k: T, alpha: 1,
-                  a: weights, lda: T, b: dOut, ldb: C, beta: 0, c: dv, ldc: 3 * C)
-            // dP' (T,T) = dctx (T,hs) · vᵀ
-            sgemm(transA: false, transB: true, m: T, n: T, k: hs, alpha: 1,
-                  a: dOut, lda: C, b: v, ldb: 3 * C, beta: 0, c: dp, ldc: T)
+            let weights = valuesBackward(dv: dv, dp: dp, dctx: dOut, v: v, probs: p, weightsScratch: weightsScratch,
+                                         dropout: drop, first: pair * T * T, seq: T, headSize: hs, channels: C)
             if drop != nil {
                 for i in 0..<T {
                     softmaxDropoutBackwardRow(dp + i * T, probs: p + i * T, dropped: weights + i * T, count: T)
@@ -57,6 +48,31 @@ public func attentionBackward(
                   a: dp, lda: T, b: q, ldb: 3 * C, beta: 0, c: dk, ldc: 3 * C)
         }
     }
+}
+
+/// One (batch, head) of an attention backward, from the context back to the probabilities: P'
+/// (the probabilities as the forward applied them, regenerated into `weightsScratch` under
+/// dropout, else `probs`), dv (T,hs) = P'ᵀ·dctx and dP' (T,T) = dctx·vᵀ into dp. dv, dctx and
+/// v are head slices of their (B,T,·) buffers: dv and v with row stride 3C, dctx with C.
+/// Returns P'. Shared by `attentionBackward` and `relativeAttentionBackward`.
+@inline(__always)
+func valuesBackward(
+    dv: UnsafeMutablePointer<Float>, dp: UnsafeMutablePointer<Float>, dctx: UnsafePointer<Float>,
+    v: UnsafePointer<Float>, probs: UnsafePointer<Float>, weightsScratch: UnsafeMutablePointer<Float>,
+    dropout: DropoutMask?, first: Int, seq T: Int, headSize hs: Int, channels C: Int
+) -> UnsafePointer<Float> {
+    var weights = probs
+    if let dropout {
+        dropoutApply(out: weightsScratch, inp: probs, count: T * T, first: first, mask: dropout)
+        weights = UnsafePointer(weightsScratch)
+    }
+    // dv (T,hs) = P'ᵀ (T,T) · dctx (T,hs)
+    sgemm(transA: true, transB: false, m: T, n: hs, k: T, alpha: 1,
+          a: weights, lda: T, b: dctx, ldb: C, beta: 0, c: dv, ldc: 3 * C)
+    // dP' (T,T) = dctx (T,hs) · vᵀ
+    sgemm(transA: false, transB: true, m: T, n: T, k: hs, alpha: 1,
+          a: dctx, lda: C, b: v, ldb: 3 * C, beta: 0, c: dp, ldc: T)
+    return weights
 }
 
 /// row (N) ← probs ⊙ (row − Σ probs ⊙ row), in place: dscores from dprobs.

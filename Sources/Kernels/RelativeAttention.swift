@@ -156,15 +156,8 @@ public func relativeAttentionBackward(
             let dq = dst.pointer + b * T * 3 * C + h * hs, dk = dq + C, dv = dq + 2 * C
             let dOut = dc.pointer + b * T * C + h * hs
             let p = probs.pointer + pair * T * T
-            var weights = UnsafePointer(p)
-            if let drop {
-                dropoutApply(out: weightsScratch, inp: p, count: T * T, first: pair * T * T, mask: drop)
-                weights = UnsafePointer(weightsScratch)
-            }
-            sgemm(transA: true, transB: false, m: T, n: hs, k: T, alpha: 1,
-                  a: weights, lda: T, b: dOut, ldb: C, beta: 0, c: dv, ldc: 3 * C)
-            sgemm(transA: false, transB: true, m: T, n: T, k: hs, alpha: 1,
-                  a: dOut, lda: C, b: v, ldb: 3 * C, beta: 0, c: dp, ldc: T)
+            let weights = valuesBackward(dv: dv, dp: dp, dctx: dOut, v: v, probs: p, weightsScratch: weightsScratch,
+                                         dropout: drop, first: pair * T * T, seq: T, headSize: hs, channels: C)
             let keyMask = m.pointer + b * T
             for i in 0..<T {
                 if keyMask[i] != 0 { (dp + i * T).update(repeating: 0, count: T); continue }
