@@ -6,7 +6,7 @@ import Support
 public struct LoadReport: Sendable, Equatable {
     /// Model tensors absent from the file and freshly initialized (only `qa_outputs.*`).
     public var newlyInitialized: [String] = []
-    /// File tensors the model does not use (e.g. `pooler.*`, `embeddings.position_ids`).
+    /// File tensors the model does not use (e.g. `pooler.*`, a masked-LM head).
     public var unexpected: [String] = []
 
     public init() {}
@@ -110,12 +110,18 @@ extension BertForQuestionAnswering {
         return (model, report)
     }
 
+    /// Buffers the embeddings of every family register (`position_ids`, `token_type_ids`) that
+    /// older checkpoints saved: this model computes them, and `from_pretrained` does not report
+    /// a model buffer as unexpected, so neither does the loader.
+    static let embeddingBuffers: Set<String> = ["embeddings.position_ids", "embeddings.token_type_ids"]
+
     /// Copies every tensor of `file` that the model has into the parameter buffer (converting
     /// F16/BF16), checking shapes. Returns the model names loaded and the file names unused.
     public func loadTensors(from file: SafetensorsFile) throws -> (loaded: [String], unexpected: [String]) {
         var loaded: [String] = [], unexpected: [String] = []
         for name in file.names {
             let modelName = layout.modelName(ofFileTensor: name)
+            if Self.embeddingBuffers.contains(modelName) { continue }
             guard let t = layout[modelName] else {
                 unexpected.append(name)
                 continue

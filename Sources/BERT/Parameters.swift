@@ -64,9 +64,17 @@ public struct ParameterLayout: Sendable {
     }
 
     /// The layout name of a checkpoint tensor: `from_pretrained` accepts names with the base
-    /// model's prefix (a QA checkpoint) and without it (a base model saved alone).
+    /// model's prefix (a QA checkpoint) and without it (a base model saved alone), and renames
+    /// the `LayerNorm.gamma` / `LayerNorm.beta` of early checkpoints ported from TensorFlow
+    /// (`_fix_state_dict_key_on_load`).
     public func modelName(ofFileTensor name: String) -> String {
-        name.hasPrefix(basePrefix + ".") ? String(name.dropFirst(basePrefix.count + 1)) : name
+        var name = name.hasPrefix(basePrefix + ".") ? String(name.dropFirst(basePrefix.count + 1)) : name
+        if name.hasSuffix("LayerNorm.gamma") {
+            name = String(name.dropLast("gamma".count)) + "weight"
+        } else if name.hasSuffix("LayerNorm.beta") {
+            name = String(name.dropLast("beta".count)) + "bias"
+        }
+        return name
     }
 
     mutating func add(_ name: String, _ shape: [Int], decays: Bool = true, trainable: Bool = true,

@@ -219,6 +219,22 @@ final class ArchitectureParityTests: XCTestCase {
         }
     }
 
+    /// The legacy `pytorch_model.bin` each family's `save_pretrained(safe_serialization=False)`
+    /// writes (fp16 here) loads through the restricted unpickler to the same parameters, bit
+    /// for bit, with the same report as the safetensors file: every HF name is found in both.
+    func testLegacyBinLoadsTheSameParameters() throws {
+        for family in Self.families {
+            let (fromSafetensors, expected) = try BertForQuestionAnswering.load(from: Self.fixture(family).appendingPathComponent("model"))
+            let bin = Self.fixture(family).appendingPathComponent("model-bin")
+            XCTAssertTrue(FileManager.default.fileExists(atPath: bin.appendingPathComponent("pytorch_model.bin").path), family)
+            let (fromBin, report) = try BertForQuestionAnswering.load(from: bin)
+            XCTAssertEqual(report, expected, family)
+            XCTAssertEqual(report.newlyInitialized, [], family)
+            XCTAssertEqual(fromBin.config, fromSafetensors.config, family)
+            XCTAssertEqual(fromBin.parameters.buffer.map(\.bitPattern), fromSafetensors.parameters.buffer.map(\.bitPattern), family)
+        }
+    }
+
     /// ALBERT's layers are one shared group: the model holds it once and its gradient is the
     /// sum over the three uses (checked against autograd above); here, that it is held once.
     func testAlbertHoldsItsSharedLayerOnce() throws {

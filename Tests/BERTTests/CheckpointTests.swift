@@ -73,8 +73,9 @@ final class CheckpointTests: XCTestCase {
         }
     }
 
-    /// Writes the saved model's tensors minus those `drop` rejects, as F32 or BF16.
-    private func rewriteWeights(dtype: SafetensorsDType = .F32, drop: (String) -> Bool) throws {
+    /// Writes the saved model's tensors minus those `drop` rejects, renamed, as F32 or BF16.
+    private func rewriteWeights(dtype: SafetensorsDType = .F32, rename: (String) -> String = { $0 },
+                                drop: (String) -> Bool) throws {
         let url = folder.appendingPathComponent("model.safetensors")
         let st = try SafetensorsFile(contentsOf: url)
         var payloads: [(String, [Int], [UInt8])] = []
@@ -89,7 +90,7 @@ final class CheckpointTests: XCTestCase {
                     bytes += [UInt8(b & 0xFF), UInt8((b >> 8) & 0xFF), UInt8((b >> 16) & 0xFF), UInt8(b >> 24)]
                 }
             }
-            payloads.append((name, try st.entry(name).shape, bytes))
+            payloads.append((rename(name), try st.entry(name).shape, bytes))
         }
         try withRawBuffers(payloads.map(\.2)) { buffers in
             let tensors = zip(payloads, buffers).map { p, b in
@@ -145,6 +146,44 @@ final class CheckpointTests: XCTestCase {
         let (loaded, _) = try BertForQuestionAnswering.load(from: folder)
         let expected = model.parameters.buffer.map { $0.bitPattern & 0xFFFF_0000 }
         XCTAssertEqual(bits(loaded), expected)
+    }
+
+    /// Early checkpoints ported from TensorFlow name LayerNorm's parameters gamma and beta;
+    /// `from_pretrained` renames them, and so does the loader: nothing missing or unused.
+    func testLegacyGammaBetaNamesLoad() throws {
+        let model = try BertForQuestionAnswering(config: Self.small, seed: 4)
+        try model.save(to: folder)
+        try rewriteWeights(rename: {
+            $0.replacingOccurrences(of: "LayerNorm.weight", with: "LayerNorm.gamma")
+                .replacingOccurrences(of: "LayerNorm.bias", with: "LayerNorm.beta")
+        }) { _ in false }
+        let names = try SafetensorsFile(contentsOf: folder.appendingPathComponent("model.safetensors")).names
+        XCTAssertTrue(names.contains("bert.embeddings.LayerNorm.gamma"))
+        XCTAssertFalse(names.contains { $0.hasSuffix("LayerNorm.weight") })
+        let (loaded, report) = try BertForQuestionAnswering.load(from: folder)
+        XCTAssertEqual(report, LoadReport())
+        XCTAssertEqual(bits(loaded), bits(model))
+    }
+
+    /// Older checkpoints carry the embeddings' `position_ids` buffer (int64): used silently, as
+    /// `from_pretrained` does; a pooler the QA model lacks is reported as unused.
+    func testSavedBuffersAreNotReportedButThePoolerIs() throws {
+        let model = try BertForQuestionAnswering(config: Self.small, seed: 5)
+        try model.save(to: folder)
+        let extra = folder.appendingPathComponent("extra.safetensors")
+        let positions = (0..<Int64(Self.small.maxPositionEmbeddings)).flatMap { i in withUnsafeBytes(of: i.littleEndian, Array.init) }
+        let pooler = [UInt8](repeating: 0, count: 32 * 32 * 4)
+        try withRawBuffers([positions, pooler]) { b in
+            try SafetensorsWriter.write([
+                .init(name: "bert.embeddings.position_ids", dtype: .I64, shape: [1, Self.small.maxPositionEmbeddings], bytes: b[0]),
+                .init(name: "bert.pooler.dense.weight", dtype: .F32, shape: [32, 32], bytes: b[1]),
+            ], to: extra)
+        }
+        let files = try BertForQuestionAnswering.weightFiles(in: folder) + [try SafetensorsFile(contentsOf: extra)]
+        let (loaded, report) = try BertForQuestionAnswering.load(config: model.config, weights: files)
+        XCTAssertEqual(report.unexpected, ["bert.pooler.dense.weight"])
+        XCTAssertEqual(report.newlyInitialized, [])
+        XCTAssertEqual(bits(loaded), bits(model))
     }
 
     func testMissingFilesAndCorruptWeights() throws {
