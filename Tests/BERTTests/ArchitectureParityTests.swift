@@ -235,6 +235,25 @@ final class ArchitectureParityTests: XCTestCase {
         }
     }
 
+    /// DistilBERT with `sinusoidal_pos_embds`: the fixed table a fresh model builds is
+    /// transformers' `create_sinusoidal_embeddings` (fixture from make_architectures.py), and it
+    /// is frozen (no gradient, no optimizer state), as HF's `requires_grad = False` makes it.
+    func testDistilBertSinusoidalPositionsAreTransformersTable() throws {
+        var config = try BertConfig.load(from: Self.fixture("distilbert").appendingPathComponent("model/config.json"))
+        config.sinusoidalPositions = true
+        config.maxPositionEmbeddings = 40
+        let model = try BertForQuestionAnswering(config: config, seed: 7)
+        let ref = try SafetensorsFile(contentsOf: Self.fixture("distilbert").appendingPathComponent("sinusoidal.safetensors"))
+        let want = try ref.floats("position_embeddings")
+        guard let table = model.embeddings.positionEmbeddings else { return XCTFail("no position table") }
+        XCTAssertEqual(table.shape, [40, 32])
+        XCTAssertLessThanOrEqual(maxAbsDifference(Array(table.buffer(in: model.parameters.pointer)), want), 1e-7)
+        XCTAssertFalse(table.trainable)
+        let fresh = try BertForQuestionAnswering(config: config, seed: 8)
+        XCTAssertEqual(Array(fresh.embeddings.positionEmbeddings!.buffer(in: fresh.parameters.pointer)),
+                       Array(table.buffer(in: model.parameters.pointer)), "the table does not depend on the seed")
+    }
+
     /// ALBERT's layers are one shared group: the model holds it once and its gradient is the
     /// sum over the three uses (checked against autograd above); here, that it is held once.
     func testAlbertHoldsItsSharedLayerOnce() throws {
