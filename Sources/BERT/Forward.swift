@@ -77,7 +77,7 @@ extension BertArchitecture {
         // Packed products only in inference: a training forward reads the live parameters and
         // keeps what its backward reads.
         let packed = ws.saveForBackward || ws.dropout != nil ? nil : packed
-        if let relative = encoder.relative {
+        if let relative = encoder.relative, packed?.first?.relativePositions == nil {
             timed(ws.profile, .embeddings) { relative.forward(p, ws) }
         }
         for (l, layer) in encoder.layers.enumerated() {
@@ -220,7 +220,9 @@ extension BertLayer {
         }
         // dropout: on the probabilities (saved undropped; the backward regenerates the mask)
         if let relative, let r = ws.relative {
-            let positions = relativePositions(p, relative, r, ws, index: index)
+            // An inference snapshot projected its positions once; otherwise project them now.
+            let positions = packed?.relativePositions.map { self.positions(relative, index: r.index, keys: $0.keys, queries: $0.queries) }
+                ?? relativePositions(p, relative, r, ws, index: index)
             let R = relative.rows
             timed(ws.profile, .attention, flops: 2 * productFlops(BT, T, C) + 2 * productFlops(BT, R, C)) {
                 relativeAttentionForward(ctx: a.context, att: a.attention, qkv: a.qkv, mask: ws.additiveMask,
@@ -273,13 +275,20 @@ extension RelativeEmbeddings {
     /// LayerNorm(rel_embeddings) (or a copy), once per forward for every layer.
     func forward(_ p: UnsafeMutablePointer<Float>, _ ws: BertWorkspace) {
         guard let r = ws.relative else { return }
+        normalize(p, out: r.normalized, mean: r.mean, rstd: r.rstd)
+    }
+
+    /// (2S,C) LayerNorm(rel_embeddings) into `out` (its mean and rstd, 2S each, kept for the
+    /// backward), or a copy without norm_rel_ebd.
+    func normalize(_ p: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>,
+                   rstd: UnsafeMutablePointer<Float>) {
         let C = embeddings.shape[1]
         if let layerNorm {
-            layerNormForward(out: r.normalized, mean: r.mean, rstd: r.rstd, inp: embeddings.pointer(in: p),
+            layerNormForward(out: out, mean: mean, rstd: rstd, inp: embeddings.pointer(in: p),
                              weight: layerNorm.weight.pointer(in: p), bias: layerNorm.bias.pointer(in: p),
                              rows: rows, channels: C, eps: layerNorm.eps)
         } else {
-            r.normalized.update(from: embeddings.pointer(in: p), count: rows * C)
+            out.update(from: embeddings.pointer(in: p), count: rows * C)
         }
     }
 }
@@ -290,27 +299,39 @@ extension BertLayer {
     /// — the same weights as its content keys and queries (share_att_key).
     func relativePositions(_ p: UnsafeMutablePointer<Float>, _ relative: RelativeEmbeddings, _ r: RelativeActivations,
                            _ ws: BertWorkspace, index: Int) -> RelativeAttentionPositions {
+        let input = relativeInput(r, rows: relative.rows, ws, index: index)
+        projectPositions(p, input, relative, keys: r.keys[index], queries: r.queries[index])
+        return savedPositions(relative, r, index: index)
+    }
+
+    /// (2S,C) → this layer's c2p keys and p2c queries of the relative embeddings `input`
+    /// (each only where the config's pos_att_type asks for it).
+    func projectPositions(_ p: UnsafeMutablePointer<Float>, _ input: UnsafePointer<Float>, _ relative: RelativeEmbeddings,
+                          keys: UnsafeMutablePointer<Float>, queries: UnsafeMutablePointer<Float>) {
         let sa = attention.selfAttention, C = sa.query.inFeatures, R = relative.rows
-        let input = relativeInput(r, rows: R, ws, index: index)
-        let settings = relative.settings
-        if settings.contentToPosition {
-            matmulForward(out: r.keys[index], inp: input, weight: sa.key.weight.pointer(in: p),
+        if relative.settings.contentToPosition {
+            matmulForward(out: keys, inp: input, weight: sa.key.weight.pointer(in: p),
                           bias: sa.key.bias.pointer(in: p), rows: R, inFeatures: C, outFeatures: C)
         }
-        if settings.positionToContent {
-            matmulForward(out: r.queries[index], inp: input, weight: sa.query.weight.pointer(in: p),
+        if relative.settings.positionToContent {
+            matmulForward(out: queries, inp: input, weight: sa.query.weight.pointer(in: p),
                           bias: sa.query.bias.pointer(in: p), rows: R, inFeatures: C, outFeatures: C)
         }
-        return savedPositions(relative, r, index: index)
     }
 
     /// The positions `relativePositions` computed for layer `index`, as they lie in the
     /// workspace (a training workspace keeps each layer's for the backward).
     func savedPositions(_ relative: RelativeEmbeddings, _ r: RelativeActivations, index: Int) -> RelativeAttentionPositions {
+        positions(relative, index: r.index, keys: r.keys[index], queries: r.queries[index])
+    }
+
+    /// The relative attention's position side from projections lying at `keys` / `queries`.
+    func positions(_ relative: RelativeEmbeddings, index: UnsafePointer<Int32>, keys: UnsafePointer<Float>,
+                   queries: UnsafePointer<Float>) -> RelativeAttentionPositions {
         let settings = relative.settings
         return RelativeAttentionPositions(
-            index: r.index, keys: settings.contentToPosition ? UnsafePointer(r.keys[index]) : nil,
-            queries: settings.positionToContent ? UnsafePointer(r.queries[index]) : nil, rows: relative.rows,
+            index: index, keys: settings.contentToPosition ? keys : nil,
+            queries: settings.positionToContent ? queries : nil, rows: relative.rows,
             scale: 1 / (Float(attention.selfAttention.headSize) * Float(settings.scaleFactor)).squareRoot())
     }
 

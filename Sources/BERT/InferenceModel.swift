@@ -6,12 +6,32 @@ import Kernels
 /// them (as in the sgemm inference path). The intermediate layer's bias and activation: in bf16
 /// inside the product, which hands the output dense a bf16 input directly; in fp32 by bertqa's
 /// own pass after it (`biasActivationInPlace`), as oneDNN's GELU post-op ran slower here.
+///
+/// DeBERTa's layers also keep their position projections: in eval mode the c2p keys and p2c
+/// queries of LayerNorm(rel_embeddings) depend on the weights alone, so the snapshot computes
+/// them once instead of in every forward (two (2S,C)×(C,C) products per layer).
 struct PackedBertLayer: Sendable {
     let qkv: PackedLinear
     let attentionOutput: PackedLinear
     let intermediate: PackedLinear
     let output: PackedLinear
+    var relativePositions: ProjectedPositions?
     var precision: InferencePrecision { qkv.precision }
+
+    /// (2S,C) each: one layer's keys and queries of the relative embeddings, in fp32.
+    struct ProjectedPositions: Sendable {
+        let storage: FloatBuffer
+        let rows: Int, channels: Int
+        var keys: UnsafePointer<Float> { UnsafePointer(storage.pointer) }
+        var queries: UnsafePointer<Float> { UnsafePointer(storage.pointer + rows * channels) }
+
+        init(_ layer: BertLayer, _ relative: RelativeEmbeddings, normalized: UnsafePointer<Float>, _ p: UnsafeMutablePointer<Float>) {
+            rows = relative.rows
+            channels = layer.attention.selfAttention.query.inFeatures
+            storage = FloatBuffer(count: 2 * rows * channels)
+            layer.projectPositions(p, normalized, relative, keys: storage.pointer, queries: storage.pointer + rows * channels)
+        }
+    }
 
     init(_ layer: BertLayer, _ p: UnsafePointer<Float>, precision: InferencePrecision) throws {
         let sa = layer.attention.selfAttention, C = sa.query.inFeatures, I = layer.intermediate.dense.outFeatures
@@ -98,6 +118,20 @@ public final class BertInferenceModel: Sendable {
                     throw BertError.invalidInput("bf16 inference needs a CPU with AMX or avx512_bf16 instructions; "
                         + "this one runs \(GEMM.instructionSets): use fp32 (\(error))")
                 }
+            }
+        }
+        if let relative = architecture.encoder.relative, let layers = packed {
+            let R = relative.rows, normalized = FloatBuffer(count: R * config.hiddenSize)
+            let statistics = FloatBuffer(count: 2 * R)
+            relative.normalize(parameters.pointer, out: normalized.pointer, mean: statistics.pointer, rstd: statistics.pointer + R)
+            var byOffset: [Int: PackedBertLayer.ProjectedPositions] = [:]
+            packed = zip(architecture.encoder.layers, layers).map { layer, packedLayer in
+                let key = layer.attention.selfAttention.qkv.weight.offset
+                let projected = byOffset[key] ?? .init(layer, relative, normalized: normalized.pointer, parameters.pointer)
+                byOffset[key] = projected
+                var withPositions = packedLayer
+                withPositions.relativePositions = projected
+                return withPositions
             }
         }
         self.packedLayers = packed
