@@ -7,7 +7,8 @@
 //   Support      (JSON, atomic files, memory)     Foundation only
 //   Kernels      (BLAS + SIMD numeric kernels)    knows nothing of text
 //   BERT         (config, weights, layers)        builds on Kernels
-//   Inference    (QA pipeline, SQuAD evaluation)  joins the two sides
+//   Hub          (the Hugging Face Hub and its cache) files only: knows no model
+//   Inference    (QA pipeline, SQuAD evaluation)  joins the two sides; takes folders or Hub ids
 //   Training     (Trainer, AdamW, the fine-tune job) builds on Inference: the job evaluates
 //                after each epoch, as HF's Trainer does, with the same evaluator
 //   Server and the CLI sit on top.
@@ -80,6 +81,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         // pytorch_model.bin is a zip (its pickle is read by our own restricted unpickler).
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        // The Hub's downloads (redirects, Range, streaming to disk) and their checksums.
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // The fake Hub's header names (Hummingbird's own HTTP types).
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // oneDNN (Debian: libdnnl-dev) for every matrix product, and the OpenMP runtime it runs
@@ -96,7 +102,14 @@ let package = Package(
         .target(name: "Kernels", dependencies: ["CDNNL"], swiftSettings: fastMath),
         .target(name: "BERT", dependencies: ["Kernels", "Support", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
                 swiftSettings: fastMath),
-        .target(name: "Inference", dependencies: ["BERT", "Kernels", "SQuAD", "Tokenization", "Support"]),
+        // Models by Hub id: huggingface_hub's cache layout, shared with Python tools.
+        .target(name: "Hub", dependencies: [
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+        .target(name: "Inference", dependencies: ["BERT", "Kernels", "SQuAD", "Tokenization", "Support", "Hub"]),
         .target(name: "Training", dependencies: ["BERT", "SQuAD", "Tokenization", "Kernels", "Inference", "Support"], swiftSettings: fastMath),
         // The HTTP service; only the CLI imports it.
         .target(
@@ -111,14 +124,21 @@ let package = Package(
         .executableTarget(
             name: "bertqa",
             dependencies: [
-                "Tokenization", "SQuAD", "Kernels", "BERT", "Inference", "Training", "Server", "Support",
+                "Tokenization", "SQuAD", "Kernels", "BERT", "Inference", "Training", "Server", "Support", "Hub",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             // The demo's SQuAD sample (CC BY-SA 4.0).
             resources: [.copy("Resources/demo-train.json"), .copy("Resources/demo-dev.json"), .copy("Resources/SQUAD-LICENSE.txt")]
         ),
-        // Test-only helpers: find ../shared, read JSON lines, compare arrays, run kernels on one thread.
-        .target(name: "TestSupport", dependencies: ["Kernels"], path: "Tests/TestSupport"),
+        // Test-only helpers: find ../shared, read JSON lines, compare arrays, run kernels on one
+        // thread, a fake Hugging Face Hub on loopback.
+        .target(name: "TestSupport", dependencies: ["Kernels", .product(name: "Hummingbird", package: "hummingbird"),
+                                                    .product(name: "HTTPTypes", package: "swift-http-types"),
+                                                    .product(name: "Logging", package: "swift-log"),
+                                                    .product(name: "Crypto", package: "swift-crypto")],
+                path: "Tests/TestSupport"),
+        .testTarget(name: "HubTests", dependencies: ["Hub", "TestSupport"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "Support", "TestSupport"]),
         .testTarget(name: "SQuADTests", dependencies: ["SQuAD", "Tokenization", "Support", "TestSupport"]),
         .testTarget(name: "SupportTests", dependencies: ["Support"]),

@@ -16,6 +16,7 @@ struct BertQA: AsyncParsableCommand {
             TokenizeCommand.self,
             ScoreCommand.self,
             BenchCommand.self,
+            DownloadCommand.self,
         ]
     )
 }

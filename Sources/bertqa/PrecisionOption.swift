@@ -33,9 +33,9 @@ struct PrecisionOption: ParsableArguments {
 
     /// The checkpoint folder's tokenizer and model, ready to answer in the chosen precision;
     /// what loading found (an untrained QA head) is said once on stderr, as transformers does.
-    func answerer(_ directory: String) throws -> QuestionAnswerer {
+    func answerer(_ directory: URL) throws -> QuestionAnswerer {
         let answerer = try CLIError.wrap {
-            try QuestionAnswerer(directory: URL(fileURLWithPath: directory), precision: precision, packedWeights: packedWeights)
+            try QuestionAnswerer(directory: directory, precision: precision, packedWeights: packedWeights)
         }
         for message in answerer.loadReport.messages {
             FileHandle.standardError.write(Data(("warning: " + message + "\n").utf8))

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Inference
 import Support
 #if canImport(Glibc)
 import Glibc
@@ -48,3 +49,22 @@ struct BufferedOutput {
         buffer.removeAll(keepingCapacity: true)
     }
 }
+
+/// `--revision`, beside every `--model`: which branch, tag or commit of a Hub id.
+struct RevisionOption: ParsableArguments {
+    @Option(help: "With a Hub id for --model: the branch, tag or commit (default: main).")
+    var revision: String?
+
+    /// The folder `--model` names: itself, or the Hub id's snapshot in the Hugging Face cache
+    /// (downloaded when missing; HF_HUB_OFFLINE=1 for the cache only).
+    func folder(_ model: String) throws -> URL {
+        try CLIError.wrap { try ModelLocation.folder(for: model, revision: revision) }
+    }
+
+    func folder(_ model: String) async throws -> URL {
+        do { return try await ModelLocation.folder(for: model, revision: revision) } catch { throw CLIError(description: "\(error)") }
+    }
+}
+
+/// `--model`'s help, the same everywhere.
+let modelHelp = "Model folder (Hugging Face layout) or Hub id (org/name), taken from or downloaded into the Hugging Face cache."

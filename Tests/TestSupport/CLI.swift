@@ -22,15 +22,21 @@ public enum CLI {
     }
 
     /// Runs `bertqa args...` with `stdin` as standard input; waits for it to exit.
-    public static func run(_ args: [String], stdin: String = "", timeout: TimeInterval = 300) throws -> Result {
-        try run(args, stdinData: Data(stdin.utf8), timeout: timeout)
+    public static func run(_ args: [String], stdin: String = "", timeout: TimeInterval = 300,
+                           environment: [String: String] = [:]) throws -> Result {
+        try run(args, stdinData: Data(stdin.utf8), timeout: timeout, environment: environment)
     }
 
     /// Runs `bertqa args...` with raw bytes (which need not be UTF-8) as standard input.
-    public static func run(_ args: [String], stdinData: Data, timeout: TimeInterval = 300) throws -> Result {
+    /// `environment` adds to (or overrides) the test process's own variables.
+    public static func run(_ args: [String], stdinData: Data, timeout: TimeInterval = 300,
+                           environment: [String: String] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = binary
         process.arguments = args
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let inPipe = Pipe(), outPipe = Pipe(), errPipe = Pipe()
         process.standardInput = inPipe
         process.standardOutput = outPipe

@@ -46,8 +46,10 @@ struct AnswerCommand: ParsableCommand {
         """
     )
 
-    @Option(help: "Model folder (Hugging Face layout: config.json; model.safetensors, sharded safetensors or pytorch_model.bin; the tokenizer files).")
+    @Option(help: ArgumentHelp(modelHelp + " A folder holds config.json; model.safetensors, sharded safetensors or pytorch_model.bin; the tokenizer files."))
     var model: String
+
+    @OptionGroup var revisionOption: RevisionOption
 
     @Option(help: "The question.")
     var question: String?
@@ -70,7 +72,7 @@ struct AnswerCommand: ParsableCommand {
     }
 
     func run() throws {
-        let answerer = try precisionOption.answerer(model)
+        let answerer = try precisionOption.answerer(revisionOption.folder(model))
         let options = answerOptions.options
         if let question, let context {
             let answers = try CLIError.wrap { try answerer.answer(question: question, context: context, options: options) }

@@ -12,7 +12,9 @@ struct BenchAnswerCommand: ParsableCommand {
         abstract: "QuestionAnswerer throughput: one question at a time vs batched."
     )
 
-    @Option(help: "Model folder (Hugging Face layout).") var model: String
+    @Option(help: ArgumentHelp(modelHelp)) var model: String
+
+    @OptionGroup var revisionOption: RevisionOption
     @Option(help: "SQuAD JSON file whose questions are answered.") var data: String
     @Option(parsing: .unconditional, help: "Questions to answer.") var questions = 200
     @Option(parsing: .unconditional, help: "Questions per batched call.") var batchSize = 64
@@ -24,7 +26,7 @@ struct BenchAnswerCommand: ParsableCommand {
     }
 
     func run() throws {
-        let answerer = try CLIError.wrap { try QuestionAnswerer(directory: URL(fileURLWithPath: model)) }
+        let answerer = try CLIError.wrap { try QuestionAnswerer(directory: revisionOption.folder(model)) }
         let jobs = try CLIError.wrap { try Self.jobs(data, limit: questions) }
         if let windowsPerForward { answerer.maxWindowsPerForward = max(1, windowsPerForward) }
         // Warm-up: first-call costs (workspace planning, page faults) are not part of either figure.

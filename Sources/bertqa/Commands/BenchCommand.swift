@@ -22,10 +22,10 @@ struct BenchCommand: ParsableCommand {
     )
 }
 
-/// The model a bench verb runs: a checkpoint folder, or a built-in shape with seeded random
-/// weights (no download, the same work as the real model).
+/// The model a bench verb runs: a checkpoint folder or Hub id, or a built-in shape with seeded
+/// random weights (no download, the same work as the real model).
 enum BenchModel: ExpressibleByArgument, CustomStringConvertible {
-    case folder(URL)
+    case folder(String)
     case shape(name: String, config: BertConfig)
 
     static let shapes: [(name: String, config: BertConfig)] = [
@@ -38,20 +38,20 @@ enum BenchModel: ExpressibleByArgument, CustomStringConvertible {
         if let shape = Self.shapes.first(where: { $0.name == argument }) {
             self = .shape(name: shape.name, config: shape.config)
         } else {
-            self = .folder(URL(fileURLWithPath: argument))
+            self = .folder(argument)
         }
     }
 
     var description: String {
         switch self {
-        case .folder(let url): url.path
+        case .folder(let model): model
         case .shape(let name, _): name
         }
     }
 
-    func load() throws -> BertForQuestionAnswering {
+    func load(revision: RevisionOption) throws -> BertForQuestionAnswering {
         switch self {
-        case .folder(let url): try BertForQuestionAnswering.load(from: url).model
+        case .folder(let model): try BertForQuestionAnswering.load(from: revision.folder(model)).model
         case .shape(_, let config): try BertForQuestionAnswering(config: config, seed: 0)
         }
     }
@@ -81,10 +81,12 @@ struct CeilingOption: ParsableArguments {
 /// What `bench infer` and `bench train` share: the model (folder or built-in shape), the batch
 /// shape, the machine's ceiling for the % figure, and JSON output.
 struct BenchModelOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("A model folder, or a built-in shape with random weights.",
+    @Option(help: ArgumentHelp("A model folder or Hub id, or a built-in shape with random weights.",
                                discussion: "Built-in shapes: \(BenchModel.shapes.map(\.name).joined(separator: ", ")).",
                                valueName: "folder-or-shape"))
     var model: BenchModel
+
+    @OptionGroup var revisionOption: RevisionOption
 
     @Option(parsing: .unconditional, help: "Windows per batch.")
     var batch: Int = 16
@@ -107,7 +109,7 @@ struct BenchModelOptions: ParsableArguments {
 
     /// The model and one batch of random full windows for it, or a one-line CLI error.
     func modelAndBatch() throws -> (model: BertForQuestionAnswering, batch: BertBatch) {
-        let net = try CLIError.wrap { try model.load() }
+        let net = try CLIError.wrap { try model.load(revision: revisionOption) }
         guard seq <= net.config.maxSequenceLength else {
             throw CLIError(description: "--seq \(seq) exceeds the model's positions (max_position_embeddings) \(net.config.maxSequenceLength)")
         }

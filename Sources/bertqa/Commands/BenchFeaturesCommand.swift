@@ -12,8 +12,10 @@ struct BenchFeaturesCommand: ParsableCommand {
         abstract: "SQuAD feature building throughput: training windows of --train and evaluation windows of --dev."
     )
 
-    @Option(help: "Model folder with the tokenizer files.")
+    @Option(help: ArgumentHelp(modelHelp))
     var model: String
+
+    @OptionGroup var revisionOption: RevisionOption
 
     @Option(help: "SQuAD file whose questions become training features.")
     var train: String
@@ -34,7 +36,7 @@ struct BenchFeaturesCommand: ParsableCommand {
     func run() throws {
         let loadStart = DispatchTime.now().uptimeNanoseconds
         let (builder, trainSet, devSet) = try CLIError.wrap {
-            (FeatureBuilder(tokenizer: try Tokenizers.load(directory: URL(fileURLWithPath: model))),
+            (FeatureBuilder(tokenizer: try Tokenizers.load(directory: revisionOption.folder(model))),
              try SQuADDataset.load(URL(fileURLWithPath: train)),
              try SQuADDataset.load(URL(fileURLWithPath: dev)))
         }

@@ -11,8 +11,10 @@ struct BenchTokenizeCommand: ParsableCommand {
         abstract: "Tokenizer throughput on the questions and contexts of a SQuAD file."
     )
 
-    @Option(help: "Model folder with the tokenizer files.")
+    @Option(help: ArgumentHelp(modelHelp))
     var model: String
+
+    @OptionGroup var revisionOption: RevisionOption
 
     @Option(help: "SQuAD JSON file whose questions and contexts are tokenized.")
     var data: String
@@ -31,7 +33,7 @@ struct BenchTokenizeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let tokenizer = try CLIError.wrap { try Tokenizers.load(directory: URL(fileURLWithPath: model), general: general) }
+        let tokenizer = try CLIError.wrap { try Tokenizers.load(directory: revisionOption.folder(model), general: general) }
         let kind = String(describing: type(of: tokenizer))
         let texts = try CLIError.wrap { try Self.squadTexts(data) }
         let bytes = texts.reduce(0) { $0 + $1.utf8.count }

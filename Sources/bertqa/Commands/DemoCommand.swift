@@ -19,7 +19,8 @@ struct DemoCommand: ParsableCommand {
         """
     )
 
-    @Option(help: "Pretrained BERT folder; default: all-MiniLM-L6-v2 fetched into the cache.") var model: String?
+    @Option(help: "Pretrained model folder or Hub id; default: all-MiniLM-L6-v2 fetched once.") var model: String?
+    @OptionGroup var revisionOption: RevisionOption
     @Option(help: "Where the fine-tuned model goes (default: <cache>/demo-model).") var output: String?
     @Option(help: "Cache folder for the pretrained model (default: $BERTQA_CACHE or ~/.cache/bertqa).") var cache: String?
     @Option(parsing: .unconditional, help: "Training epochs.") var epochs = 3
@@ -38,7 +39,7 @@ struct DemoCommand: ParsableCommand {
         try CLIError.wrap {
             let cacheURL = cache.map { URL(fileURLWithPath: $0) } ?? ModelFetcher.defaultCache
             say("== 1. pretrained model")
-            let modelURL = try model.map { URL(fileURLWithPath: $0) } ?? ModelFetcher(cache: cacheURL, say: say).model()
+            let modelURL = try model.map { try revisionOption.folder($0) } ?? ModelFetcher(cache: cacheURL, say: say).model()
             guard let trainURL = Bundle.module.url(forResource: "demo-train", withExtension: "json"),
                   let devURL = Bundle.module.url(forResource: "demo-dev", withExtension: "json") else {
                 throw CLIError(description: "the built-in SQuAD sample is missing from the bertqa resources")

@@ -16,7 +16,9 @@ struct EvaluateCommand: ParsableCommand {
         """
     )
 
-    @Option(help: "Model folder (Hugging Face layout).") var model: String
+    @Option(help: ArgumentHelp(modelHelp)) var model: String
+
+    @OptionGroup var revisionOption: RevisionOption
     @Option(help: "SQuAD JSON file (v1.1 or v2.0).") var data: String
     @Option(parsing: .unconditional, help: "Only the first N questions.") var limit: Int?
     @Option(help: "Folder for predictions.json and nbest_predictions.json.") var output: String?
@@ -39,7 +41,7 @@ struct EvaluateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let folder = URL(fileURLWithPath: model)
+        let folder = try revisionOption.folder(model)
         let (evaluation, outputURL) = try CLIError.wrap { () -> (SQuADEvaluation, URL?) in
             let tokenizer = try Tokenizers.load(directory: folder)
             let (model, report) = try BertInferenceModel.load(from: folder, precision: precisionOption.precision,

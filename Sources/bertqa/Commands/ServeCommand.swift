@@ -17,8 +17,10 @@ struct ServeCommand: AsyncParsableCommand {
         """
     )
 
-    @Option(help: "Model folder (Hugging Face layout).")
+    @Option(help: ArgumentHelp(modelHelp))
     var model: String
+
+    @OptionGroup var revisionOption: RevisionOption
 
     @Option(help: "Address to listen on.")
     var host = "127.0.0.1"
@@ -41,7 +43,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let answerer = try precisionOption.answerer(model)
+        let answerer = try precisionOption.answerer(await revisionOption.folder(model))
         let options = ServerOptions(host: host, port: port, maxBodyBytes: maxBodyBytes, maxBatchJobs: maxBatch)
         let host = self.host
         try await AnswerServer.run(engine: answerer, options: options) { port in

@@ -20,8 +20,10 @@ struct TokenizeCommand: ParsableCommand {
         """
     )
 
-    @Option(name: .long, help: "Model folder with its tokenizer: tokenizer.json, or the slow files (vocab.txt, vocab.json + merges.txt, spm.model, spiece.model, sentencepiece.bpe.model), with tokenizer_config.json.")
+    @Option(name: .long, help: "Model folder or Hub id (org/name) with its tokenizer: tokenizer.json, or the slow files (vocab.txt, vocab.json + merges.txt, spm.model, spiece.model, sentencepiece.bpe.model), with tokenizer_config.json.")
     var model: String
+
+    @OptionGroup var revisionOption: RevisionOption
 
     @Option(name: .long, parsing: .unconditional, help: "Default max_length for pairs that do not give one.")
     var maxLength: Int = 384
@@ -35,7 +37,7 @@ struct TokenizeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let tokenizer = try CLIError.wrap { try Tokenizers.load(directory: URL(fileURLWithPath: model)) }
+        let tokenizer = try CLIError.wrap { try Tokenizers.load(directory: revisionOption.folder(model)) }
         var output = BufferedOutput()
         var failures = LineFailures()
         for (number, text) in InputLines() {

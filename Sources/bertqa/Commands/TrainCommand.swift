@@ -18,7 +18,9 @@ struct TrainCommand: ParsableCommand {
         """
     )
 
-    @Option(help: "Pretrained model folder (Hugging Face layout).") var model: String
+    @Option(help: ArgumentHelp("Pretrained model: " + modelHelp)) var model: String
+
+    @OptionGroup var revisionOption: RevisionOption
     @Option(help: "SQuAD JSON to train on.") var trainFile: String
     @Option(help: "SQuAD JSON for the validation loss (and --eval-metrics).") var validationFile: String?
     @Option(help: "Output folder.") var output: String
@@ -45,12 +47,22 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Continue from the latest complete checkpoint in --output.") var resume = false
     @Option(parsing: .unconditional, help: "Stop after N optimizer steps (smoke tests).") var maxSteps: Int?
 
-    var job: FineTuneJob {
-        var job = FineTuneJob(model: URL(fileURLWithPath: model), trainFile: URL(fileURLWithPath: trainFile),
+    func job() throws -> FineTuneJob {
+        var job = FineTuneJob(model: try revisionOption.folder(model), trainFile: URL(fileURLWithPath: trainFile),
                               validationFile: validationFile.map { URL(fileURLWithPath: $0) },
                               output: URL(fileURLWithPath: output))
         job.maxTrainSamples = maxTrainSamples
         job.maxEvalSamples = maxEvalSamples
+        job.options = options
+        job.evalMetrics = evalMetrics
+        job.evalBatchSize = evalBatchSize
+        job.resume = resume
+        job.stopAfterSteps = maxSteps
+        return job
+    }
+
+    /// The Trainer's options, from the flags (checked before anything is fetched or read).
+    var options: TrainingOptions {
         var o = TrainingOptions()
         o.epochs = epochs
         o.batchSize = batchSize
@@ -68,16 +80,11 @@ struct TrainCommand: ParsableCommand {
         o.saveTotalLimit = saveTotalLimit
         o.dynamicPadding = dynamicPadding
         o.groupByLength = groupByLength
-        job.options = o
-        job.evalMetrics = evalMetrics
-        job.evalBatchSize = evalBatchSize
-        job.resume = resume
-        job.stopAfterSteps = maxSteps
-        return job
+        return o
     }
 
     func validate() throws {
-        do { try job.options.validate() } catch { throw ValidationError("\(error)") }
+        do { try options.validate() } catch { throw ValidationError("\(error)") }
         if let n = maxTrainSamples, n < 1 { throw ValidationError("--max-train-samples must be at least 1") }
         if let n = maxEvalSamples, n < 1 { throw ValidationError("--max-eval-samples must be at least 1") }
         if let n = maxSteps, n < 1 { throw ValidationError("--max-steps must be at least 1") }
@@ -86,6 +93,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        let job = try job()
         let summary = try CLIError.wrap {
             try FineTune.run(job) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
         }

