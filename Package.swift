@@ -127,9 +127,10 @@ let package = Package(
                 "Tokenization", "SQuAD", "Kernels", "BERT", "Inference", "Training", "Server", "Support", "Hub",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
-            // The demo's SQuAD sample (CC BY-SA 4.0).
-            resources: [.copy("Resources/demo-train.json"), .copy("Resources/demo-dev.json"), .copy("Resources/SQUAD-LICENSE.txt")]
+            // The seed job's SQuAD subsets for the demo (CC BY-SA 4.0), zipped.
+            resources: [.copy("Resources/seed-squad.zip"), .copy("Resources/SQUAD-LICENSE.txt")]
         ),
         // Test-only helpers: find ../shared, read JSON lines, compare arrays, run kernels on one
         // thread, a fake Hugging Face Hub on loopback.

@@ -6,8 +6,8 @@ import XCTest
 /// The user-facing commands end to end on a random tiny model (runs anywhere): `answer`,
 /// `evaluate`, `train`, `demo`, `score`, `bench infer`, and their one-line errors.
 final class CommandTests: XCTestCase {
-    let devSample = Golden.repositoryRoot.appendingPathComponent("Sources/bertqa/Resources/demo-dev.json").path
-    let trainSample = Golden.repositoryRoot.appendingPathComponent("Sources/bertqa/Resources/demo-train.json").path
+    let devSample = Golden.repositoryRoot.appendingPathComponent("Tests/Fixtures/squad/sample-dev.json").path
+    let trainSample = Golden.repositoryRoot.appendingPathComponent("Tests/Fixtures/squad/sample-train.json").path
 
     func json(_ text: String) -> Any? { try? JSONSerialization.jsonObject(with: Data(text.utf8)) }
 
@@ -130,14 +130,36 @@ final class CommandTests: XCTestCase {
         XCTAssertFalse(training.stderr.contains("Train the model before using it"), training.stderr)
     }
 
+    /// The demo's quick plan cut to two steps, data unpacked from the built-in archive into a fresh
+    /// cache; the report's verdicts must follow the answers it prints (a tiny untrained model
+    /// rarely answers right, and the report must not say it did).
     func testDemoRunsEndToEndWithAGivenModel() throws {
         let model = try CLITestModel.folder().path
         let output = try TinyModel.temporaryFolder("bertqa-demo")
-        let result = try CLI.run(["demo", "--model", model, "--output", output.path, "--epochs", "1", "--max-steps", "2"])
+        let cache = try TinyModel.temporaryFolder("bertqa-demo-cache")
+        let result = try CLI.run(["demo", "--quick", "--model", model, "--output", output.path,
+                                  "--cache", cache.path, "--max-steps", "2"])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(result.stdout.contains("bertqa demo summary"), result.stdout)
-        XCTAssertTrue(result.stdout.contains("Who developed the theory of relativity?"), result.stdout)
         XCTAssertTrue(result.stderr.contains("exact_match"), result.stderr)
+        XCTAssertTrue(result.stdout.contains("1000 train questions"), result.stdout)
+        let unpacked = try FileManager.default.contentsOfDirectory(atPath: cache.path)
+        XCTAssertTrue(unpacked.contains { $0.hasPrefix("seed-squad-") }, "\(unpacked)")
+
+        // Each question's line: `Q → "answer" (score s): verdict`, the verdict true to the answer.
+        let expected = ["Who developed the theory of relativity?": ["Albert Einstein"],
+                        "Where is the Eiffel Tower located?": ["Paris", "Champ de Mars"]]
+        var right = 0
+        for (question, accepted) in expected {
+            let line = try XCTUnwrap(result.stdout.split(separator: "\n").first { $0.contains(question + " →") },
+                                     result.stdout)
+            let answer = line.split(separator: "\"").dropFirst().first.map(String.init) ?? ""
+            let isRight = accepted.contains { answer.contains($0) }
+            XCTAssertEqual(line.hasSuffix(": as the seed expects"), isRight, String(line))
+            if isRight { right += 1 }
+        }
+        let verdict = right == 2 ? "both answered as the seed expects" : "\(right) of 2 answered as the seed expects"
+        XCTAssertTrue(result.stdout.contains("answers          " + verdict), result.stdout)
     }
 
     /// `bench infer`: the issue's JSON fields, and `--on-request` (one line of pass times per line

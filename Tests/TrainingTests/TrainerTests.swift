@@ -17,7 +17,7 @@ final class TrainerTests: XCTestCase {
     static let features: [TrainingFeature] = {
         let root = Golden.repositoryRoot
         let tokenizer = try! BertTokenizer(directory: root.appendingPathComponent("Tests/Fixtures/minilm-tokenizer"))
-        let data = try! SQuADDataset.load(root.appendingPathComponent("Sources/bertqa/Resources/demo-train.json")).prefix(40)
+        let data = try! SQuADDataset.load(root.appendingPathComponent("Tests/Fixtures/squad/sample-train.json")).prefix(40)
         return try! FeatureBuilder(tokenizer: tokenizer, options: FeatureOptions(maxLength: 128, stride: 32))
             .trainingFeatures(data.examples)
     }()

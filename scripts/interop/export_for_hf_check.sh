@@ -14,7 +14,7 @@ PYTHON=${PYTHON:-python3}
 OUT=${1:-$(mktemp -d)}
 swift build -c release --product bertqa >/dev/null
 BIN=.build/release/bertqa
-ONE_STEP=(--train-file Sources/bertqa/Resources/demo-train.json --max-train-samples 8 --epochs 1
+ONE_STEP=(--train-file Tests/Fixtures/squad/sample-train.json --max-train-samples 8 --epochs 1
           --batch-size 8 --max-length 128 --stride 32 --max-steps 1)
 
 "$BIN" train --model "$SHARED/golden/tiny-bert/model" "${ONE_STEP[@]}" --learning-rate 1e-30 --output "$OUT/tiny-bert" >/dev/null

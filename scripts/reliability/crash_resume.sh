@@ -13,7 +13,7 @@ swift build -c release --product bertqa >/dev/null
 BIN=.build/release/bertqa
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
-ARGS=(--model "$MODEL" --train-file Sources/bertqa/Resources/demo-train.json --max-train-samples 96
+ARGS=(--model "$MODEL" --train-file Tests/Fixtures/squad/sample-train.json --max-train-samples 96
       --epochs 2 --batch-size 8 --max-length 128 --stride 32 --save-steps 1 --logging-steps 4 --seed 3)
 
 "$BIN" train "${ARGS[@]}" --output "$WORK/reference" >/dev/null 2>&1
