@@ -78,7 +78,7 @@ public struct PostProcessResult: Sendable {
         for (name, text) in files {
             let url = directory.appendingPathComponent(name)
             do {
-                try Data(text.utf8).write(to: url)
+                try Data(text.utf8).write(to: url, options: .atomic)  // never half a file
             } catch {
                 throw .unreadableFile(path: url.path, reason: "cannot write: \(error.localizedDescription)")
             }

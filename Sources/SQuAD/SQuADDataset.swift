@@ -82,6 +82,16 @@ public struct SQuADDataset: Sendable {
         return copy
     }
 
+    /// The examples whose id is in `ids`, in the file's order (to score predictions made for a
+    /// part of the file).
+    public func only(ids: Set<String>) -> SQuADDataset {
+        var copy = self
+        copy.examples = examples.filter { ids.contains($0.id) }
+        copy.answerIssues = answerIssues.filter { ids.contains($0.exampleId) }
+        copy.duplicateIds = duplicateIds.filter { ids.contains($0) }
+        return copy
+    }
+
     /// The examples in a seeded random order (Fisher–Yates driven by SplitMix64).
     /// Deterministic for a seed on every platform; it is not numpy's permutation, so the
     /// order differs from HF `Dataset.shuffle(seed:)`.

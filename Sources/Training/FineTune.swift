@@ -22,8 +22,12 @@ public struct FineTuneJob: Sendable {
     public var evalBatchSize = 32
     /// Continue from the latest complete checkpoint in `output` when there is one.
     public var resume = false
-    /// Stop after this many optimizer steps (tests, smoke runs).
+    /// Stop after this many optimizer steps without changing the plan or the schedule (a test's
+    /// stand-in for an interrupted run); `options.maxSteps` is HF's `max_steps`.
     public var stopAfterSteps: Int?
+    /// Train into an `output` folder that already holds files (HF's `overwrite_output_dir`);
+    /// otherwise such a folder is refused unless `resume` continues from it.
+    public var overwriteOutputDir = false
 
     public init(model: URL, trainFile: URL, validationFile: URL?, output: URL) {
         self.model = model
@@ -68,6 +72,7 @@ public enum FineTune {
     /// Runs the job; `say` receives progress lines for people.
     public static func run(_ job: FineTuneJob, say: @escaping (String) -> Void) throws -> FineTuneSummary {
         try job.options.validate()
+        try checkOutput(job, say: say)
         let tokenizer = try Tokenizers.load(directory: job.model)
         let (model, report) = try BertForQuestionAnswering.load(from: job.model, seed: job.options.seed)
         try QuestionAnswerer.checkVocabulary(tokenizer, fits: model.config, in: job.model)
@@ -116,7 +121,10 @@ public enum FineTune {
             resumeFrom = Checkpoints.latest(in: job.output)
             if resumeFrom == nil { say("no complete checkpoint in \(job.output.path); starting from the beginning") }
         }
-        say("\(trainer.totalSteps) optimizer steps (\(job.options.epochs) epochs × \(trainer.stepsPerEpoch)), batch \(job.options.batchSize), lr \(job.options.learningRate)")
+        let plan = job.options.maxSteps == nil
+            ? "\(job.options.epochs) epochs × \(trainer.stepsPerEpoch)"
+            : "max steps, over \(trainer.plannedEpochs) epoch\(trainer.plannedEpochs == 1 ? "" : "s") of \(trainer.stepsPerEpoch)"
+        say("\(trainer.totalSteps) optimizer step\(trainer.totalSteps == 1 ? "" : "s") (\(plan)), batch \(job.options.batchSize), lr \(job.options.learningRate)")
         let started = DispatchTime.now().uptimeNanoseconds
         let state = try trainer.run(resume: resumeFrom)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
@@ -135,6 +143,28 @@ public enum FineTune {
         let results = try JSONValueEncoder.pythonText(summary, indent: 2, sortKeys: true) + "\n"
         try AtomicFile.write(Data(results.utf8), to: job.output.appendingPathComponent("train_results.json"))
         return summary
+    }
+
+    /// HF's rule: an output folder that holds files is not trained into unless the user says so
+    /// (`overwriteOutputDir`) or continues its run (`resume`). Overwriting removes the earlier
+    /// run's checkpoints, which would otherwise be taken for this run's.
+    static func checkOutput(_ job: FineTuneJob, say: (String) -> Void) throws {
+        let path = job.output.path
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else { return }
+        guard isFolder.boolValue else {
+            throw TrainingError.io(path: path, reason: "the output exists and is not a folder")
+        }
+        let contents = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        guard !contents.isEmpty, !job.resume else { return }
+        guard job.overwriteOutputDir else {
+            throw TrainingError.io(path: path, reason: "the output folder is not empty; pass --overwrite-output-dir to train into it anyway, or --resume to continue its run")
+        }
+        let checkpoints = Checkpoints.folder(job.output)
+        if FileManager.default.fileExists(atPath: checkpoints.path) {
+            try? FileManager.default.removeItem(at: checkpoints)
+            say("removed the earlier run's checkpoints in \(checkpoints.path) (--overwrite-output-dir)")
+        }
     }
 
     static func tokenizerFiles(in folder: URL) -> [URL] {

@@ -67,7 +67,13 @@ public final class Trainer {
     /// Batches per epoch and optimizer steps in all.
     public var batchesPerEpoch: Int { (train.count + options.batchSize - 1) / options.batchSize }
     public var stepsPerEpoch: Int { (batchesPerEpoch + options.gradientAccumulationSteps - 1) / options.gradientAccumulationSteps }
-    public var totalSteps: Int { stepsPerEpoch * options.epochs }
+    /// Optimizer steps in all: `maxSteps` when set (HF's `max_steps` overrides the epochs), else
+    /// every epoch's.
+    public var totalSteps: Int { options.maxSteps ?? stepsPerEpoch * options.epochs }
+    /// Epochs begun: with `maxSteps`, as many as its steps need, as HF's Trainer counts them.
+    public var plannedEpochs: Int {
+        options.maxSteps.map { ($0 + stepsPerEpoch - 1) / stepsPerEpoch } ?? options.epochs
+    }
 
     /// The batches of `epoch`, in order: a function of (seed, epoch) only.
     func batches(epoch: Int) -> [[Int]] {
@@ -105,7 +111,7 @@ public final class Trainer {
         var windowLoss: Double = 0, windowSteps = 0, windowSequences = 0
         var windowStart = DispatchTime.now().uptimeNanoseconds
 
-        epochs: while state.epoch < options.epochs {
+        epochs: while state.epoch < plannedEpochs && state.step < totalSteps {
             let plan = batches(epoch: state.epoch)
             while state.batchInEpoch < plan.count {
                 // One optimizer step over up to `gradientAccumulationSteps` batches.
@@ -133,7 +139,13 @@ public final class Trainer {
                 windowSteps += 1
                 let epochProgress = Double(state.epoch) + Double(state.batchInEpoch) / Double(plan.count)
 
-                if state.step % options.loggingSteps == 0 || state.step == totalSteps {
+                // The end of training is an epoch's end too (HF validates and saves there), also
+                // when `maxSteps` stops it within an epoch.
+                let finished = state.step >= totalSteps
+                let stopping = finished || stopAfterSteps.map { state.step >= $0 } ?? false
+                // The first step is logged (a short run is not silent), and the last one, so that a
+                // final training loss always exists.
+                if state.step % options.loggingSteps == 0 || state.step == 1 || stopping {
                     let now = DispatchTime.now().uptimeNanoseconds
                     let seconds = Double(now - windowStart) / 1e9
                     let elapsed = Double(now - started) / 1e9
@@ -149,25 +161,27 @@ public final class Trainer {
                     let rate = Double(state.step - stepsAtStart) / max(elapsed, 1e-9)
                     log.progress(step: state.step, totalSteps: totalSteps, eta: Double(totalSteps - state.step) / max(rate, 1e-9))
                 }
-                let epochDone = state.batchInEpoch >= plan.count
+                let epochDone = state.batchInEpoch >= plan.count || finished
                 if epochDone {
-                    state.epoch += 1
-                    state.batchInEpoch = 0
+                    if state.batchInEpoch >= plan.count {
+                        state.epoch += 1
+                        state.batchInEpoch = 0
+                    }
                     let evalLoss = try validationLoss()
                     if let evalLoss {
                         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-                        log.record(LogEntry(step: state.step, epoch: Double(state.epoch), loss: nil, learningRate: nil,
+                        log.record(LogEntry(step: state.step, epoch: epochProgress, loss: nil, learningRate: nil,
                                             gradNorm: nil, evalLoss: evalLoss, sequencesPerSecond: nil,
                                             elapsedSeconds: elapsed), totalSteps: totalSteps, eta: nil)
                     }
-                    try onEpochEnd?(state.epoch, state.step)
+                    try onEpochEnd?(Int(epochProgress.rounded(.up)), state.step)
                 }
                 if epochDone || (options.saveSteps > 0 && state.step % options.saveSteps == 0) {
                     state.logHistory = log.history
                     lastCheckpoint = try Checkpoints.save(model: model, optimizer: optimizer, state: state, output: output,
                                                           keep: options.saveTotalLimit, tokenizerFiles: tokenizerFiles).path
                 }
-                if let stop = stopAfterSteps, state.step >= stop { break epochs }
+                if stopping { break epochs }
                 if epochDone { continue epochs }
             }
         }

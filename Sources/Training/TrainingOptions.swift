@@ -3,6 +3,9 @@ import Foundation
 /// Settings of a fine-tuning run, named after HF's `TrainingArguments` / `run_qa.py`.
 public struct TrainingOptions: Codable, Sendable, Equatable {
     public var epochs = 3
+    /// HF's `max_steps`: when set, training runs exactly this many optimizer steps, however
+    /// many epochs that takes (the last one possibly partial), and the schedule runs over them.
+    public var maxSteps: Int?
     public var batchSize = 16
     public var gradientAccumulationSteps = 1
     public var learningRate = 3e-5
@@ -30,6 +33,7 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case seed, stride
         case epochs = "num_train_epochs"
+        case maxSteps = "max_steps"
         case batchSize = "per_device_train_batch_size"
         case gradientAccumulationSteps = "gradient_accumulation_steps"
         case learningRate = "learning_rate"
@@ -51,6 +55,7 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
             if !ok { throw TrainingError.invalidOption(message) }
         }
         try check(epochs >= 1, "epochs must be at least 1, got \(epochs)")
+        try check(maxSteps.map { $0 >= 1 } ?? true, "max steps must be at least 1, got \(maxSteps ?? 0)")
         try check(batchSize >= 1, "batch size must be at least 1, got \(batchSize)")
         try check(gradientAccumulationSteps >= 1, "gradient accumulation steps must be at least 1")
         try check(learningRate > 0 && learningRate.isFinite, "learning rate must be positive, got \(learningRate)")

@@ -38,6 +38,17 @@ final class CommandTests: XCTestCase {
         XCTAssertNotNil(out[3]?["answer"])
     }
 
+    /// `--version`: the release, the code paths (oneDNN's and the kernels') and the CPU.
+    func testVersionNamesTheCodePathsAndTheCPU() throws {
+        let result = try CLI.run(["--version"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.count, 3, result.stdout)
+        XCTAssertTrue(lines[0].hasPrefix("bertqa "), result.stdout)
+        XCTAssertTrue(lines[1].hasPrefix("oneDNN ") && lines[1].contains("kernels "), result.stdout)
+        XCTAssertTrue(lines[2].hasPrefix("CPU: ") && lines[2].contains("core"), result.stdout)
+    }
+
     func testEvaluateWritesPredictionsAndPrintsMetrics() throws {
         let model = try CLITestModel.folder().path
         let output = try TinyModel.temporaryFolder("bertqa-eval")
@@ -54,6 +65,17 @@ final class CommandTests: XCTestCase {
         // Like evaluate-v1.1.py: unanswered questions score 0 (and are named on stderr).
         XCTAssertEqual(scored.status, 0, scored.stderr)
         XCTAssertNotNil((json(scored.stdout) as? [String: Any])?["exact_match"], scored.stdout)
+        XCTAssertTrue(scored.stderr.contains("have no prediction and scored 0; --only-predicted"), scored.stderr)
+        // The metrics saved beside the predictions are the ones printed; scoring only the predicted
+        // questions gives them again, and says how many of the file's questions that was.
+        let saved = try String(contentsOf: output.appendingPathComponent("metrics.json"), encoding: .utf8)
+        XCTAssertEqual(saved, result.stdout)
+        let only = try CLI.run(["score", "--data", devSample, "--only-predicted",
+                                "--predictions", output.appendingPathComponent("predictions.json").path])
+        XCTAssertEqual(only.status, 0, only.stderr)
+        XCTAssertEqual(only.stdout, result.stdout)
+        XCTAssertTrue(only.stderr.contains("scored 12 of the"), only.stderr)
+        XCTAssertFalse(only.stderr.contains("Unanswered"), only.stderr)
     }
 
     func testTrainThenAnswerWithTheSavedModel() throws {
@@ -84,6 +106,17 @@ final class CommandTests: XCTestCase {
                                    "--max-length", "128", "--stride", "32", "--resume"])
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         XCTAssertTrue(resumed.stderr.contains("resumed from"), resumed.stderr)
+        // Without --resume, a folder holding a run is not trained into unless the user says so.
+        let again = ["train", "--model", model, "--train-file", trainSample, "--output", output.path,
+                     "--max-train-samples", "8", "--batch-size", "8", "--max-length", "128", "--stride", "32", "--max-steps", "1"]
+        let refused = try CLI.run(again)
+        XCTAssertEqual(refused.status, 1, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("--overwrite-output-dir"), refused.stderr)
+        let overwritten = try CLI.run(again + ["--overwrite-output-dir"])
+        XCTAssertEqual(overwritten.status, 0, overwritten.stderr)
+        XCTAssertTrue(overwritten.stderr.contains("removed the earlier run's checkpoints"), overwritten.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: output.appendingPathComponent("checkpoints").path),
+                       ["checkpoint-1"])
         // Fixed padding: one step of 8 windows is exactly 8 × 128 token positions.
         let fixed = try CLI.run(["train", "--model", model, "--train-file", trainSample,
                                  "--output", TinyModel.temporaryFolder("bertqa-cli-fixed").path,
@@ -91,6 +124,10 @@ final class CommandTests: XCTestCase {
                                  "--stride", "32", "--no-dynamic-padding", "--max-steps", "1"])
         XCTAssertEqual(fixed.status, 0, fixed.stderr)
         XCTAssertEqual((json(fixed.stdout) as? [String: Any])?["train_padded_tokens"] as? Int, 8 * 128, fixed.stdout)
+        // HF's max_steps: one step in all, planned as one (not a cut of the epoch's), its loss logged.
+        XCTAssertEqual((json(fixed.stdout) as? [String: Any])?["steps"] as? Int, 1, fixed.stdout)
+        XCTAssertNotNil((json(fixed.stdout) as? [String: Any])?["final_train_loss"] as? Double, fixed.stdout)
+        XCTAssertTrue(fixed.stderr.contains("1 optimizer step (max steps"), fixed.stderr)
     }
 
     /// A checkpoint without a QA head (a base model): `answer` says once on stderr that the head

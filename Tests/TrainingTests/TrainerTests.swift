@@ -141,4 +141,47 @@ final class TrainerTests: XCTestCase {
         let seed = LinearSchedule(baseLR: 3e-5, warmupSteps: 0, totalSteps: 768)
         XCTAssertEqual(seed.learningRate(at: 49), 2.80859375e-05, accuracy: 1e-15)   // HF's log at step 50
     }
+
+    /// HF's `max_steps` (Tests/Fixtures/trainer/max-steps.json, from HF's Trainer by
+    /// scripts/fixtures/make_trainer_max_steps.py): 10 windows in batches of 4 are 3 steps per
+    /// epoch; max_steps 7 runs three epochs, the last one step long, with the schedule (and its
+    /// warmup ratio) over 7 steps and an evaluation at the end; max_steps 3 is exactly one epoch;
+    /// without it the 3 epochs decide. Every logged step, epoch and learning rate, and where the
+    /// evaluations fall, as the Trainer's log_history has them.
+    func testMaxStepsPlansAsHFTrainer() throws {
+        let url = Golden.repositoryRoot.appendingPathComponent("Tests/Fixtures/trainer/max-steps.json")
+        let fixture = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        let runs = try XCTUnwrap(fixture["runs"] as? [[String: Any]])
+        XCTAssertEqual(runs.count, 3)
+        for run in runs {
+            let maxSteps = try XCTUnwrap(run["max_steps"] as? Int)
+            var o = options()
+            o.epochs = 3
+            o.batchSize = 4
+            o.learningRate = 1e-3
+            o.warmupRatio = 0.3
+            o.loggingSteps = 1
+            o.maxSteps = maxSteps > 0 ? maxSteps : nil
+            let trainer = try Trainer(model: try freshModel(), train: Array(Self.features.prefix(10)),
+                                      validation: Array(Self.features.prefix(4)), options: o,
+                                      output: try TinyModel.temporaryFolder("bertqa-max-steps"), padId: 0)
+            let state = try trainer.run()
+            let label = "max_steps \(maxSteps)"
+            XCTAssertEqual(state.step, run["global_step"] as? Int, label)
+            let expected = try XCTUnwrap(run["log"] as? [[String: Any]])
+            XCTAssertEqual(state.logHistory.count, expected.count, "\(label): \(state.logHistory)")
+            for (ours, theirs) in zip(state.logHistory, expected) {
+                let step = try XCTUnwrap(theirs["step"] as? Int)
+                XCTAssertEqual(ours.step, step, label)
+                XCTAssertEqual(ours.epoch, try XCTUnwrap(theirs["epoch"] as? Double), accuracy: 1e-9, "\(label) step \(step)")
+                if theirs["kind"] as? String == "eval" {
+                    XCTAssertNotNil(ours.evalLoss, "\(label): an evaluation at step \(step)")
+                } else {
+                    XCTAssertNotNil(ours.loss, "\(label): a training log at step \(step)")
+                    let lr = try XCTUnwrap(theirs["learning_rate"] as? Double)
+                    XCTAssertEqual(try XCTUnwrap(ours.learningRate), lr, accuracy: 1e-12 + 1e-9 * lr, "\(label) step \(step)")
+                }
+            }
+        }
+    }
 }

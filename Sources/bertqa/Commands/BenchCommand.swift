@@ -151,8 +151,8 @@ func decimals(_ x: Double, _ places: Int = 2) -> JSONValue {
     return .double((x * scale).rounded() / scale)
 }
 
-/// What every bench report names first: the cores and the product library's code paths.
+/// What every bench report names first: the CPU, the cores and the product library's code paths.
 var machineJSON: [(key: String, value: JSONValue)] {
-    [("cores", .int(ProcessInfo.processInfo.activeProcessorCount)),
+    [("cpu", .string(HostCPU.current.description)), ("cores", .int(ProcessInfo.processInfo.activeProcessorCount)),
      ("gemm_library", .string(GEMM.library)), ("instruction_sets", .string(GEMM.instructionSets))]
 }

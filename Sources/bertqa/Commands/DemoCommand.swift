@@ -32,7 +32,8 @@ struct DemoCommand: ParsableCommand {
     @Flag(help: "A smoke run of about ten minutes on 2 cores: \(Plan.quick.summary).") var quick = false
     @Option(parsing: .unconditional, help: "Training epochs (default: the plan's).") var epochs: Int?
     @Option(parsing: .unconditional, help: "Peak learning rate (default: the plan's).") var learningRate: Double?
-    @Option(parsing: .unconditional, help: "Stop after N optimizer steps (tests).") var maxSteps: Int?
+    @Option(parsing: .unconditional, help: "Train N optimizer steps in all, overriding the epochs (HF's max_steps).") var maxSteps: Int?
+    @Flag(help: "Train into a non-empty --output anyway (the default output is the demo's own and always replaced).") var overwriteOutputDir = false
 
     /// What a run trains and scores on, and how.
     struct Plan {
@@ -88,7 +89,8 @@ struct DemoCommand: ParsableCommand {
             job.options.learningRate = plan.learningRate
             job.options.warmupRatio = plan.warmupRatio
             job.options.loggingSteps = quick ? 10 : 50
-            job.stopAfterSteps = maxSteps
+            job.options.maxSteps = maxSteps
+            job.overwriteOutputDir = overwriteOutputDir || output == nil
             let summary = try FineTune.run(job, say: say)
 
             say("\n== 3. evaluating on \(plan.devQuestions) dev questions (run_qa-style decoding, official SQuAD v1.1 metric)")

@@ -3,6 +3,7 @@ import BERT
 import Foundation
 import Inference
 import SQuAD
+import Support
 import Tokenization
 
 /// `bertqa evaluate`: run_qa-style scoring of a model on a SQuAD file.
@@ -12,7 +13,8 @@ struct EvaluateCommand: ParsableCommand {
         abstract: "Score a model on a SQuAD v1.1 or v2.0 file (run_qa-style post-processing + official metric).",
         discussion: """
         Prints the official script's JSON ({"exact_match", "f1"} for v1.1; the full dict for v2.0).
-        With --output, writes predictions.json, nbest_predictions.json (and null_odds.json for v2) there.
+        With --output, writes predictions.json, nbest_predictions.json (and null_odds.json for v2) there,
+        and metrics.json (what it prints).
         """
     )
 
@@ -21,7 +23,7 @@ struct EvaluateCommand: ParsableCommand {
     @OptionGroup var revisionOption: RevisionOption
     @Option(help: "SQuAD JSON file (v1.1 or v2.0).") var data: String
     @Option(parsing: .unconditional, help: "Only the first N questions.") var limit: Int?
-    @Option(help: "Folder for predictions.json and nbest_predictions.json.") var output: String?
+    @Option(help: "Folder for predictions.json, nbest_predictions.json and metrics.json.") var output: String?
     @Option(parsing: .unconditional, help: "Windows per model batch.") var batchSize = 32
     @Option(parsing: .unconditional, help: "Tokens per window.") var maxLength = 384
     @Option(parsing: .unconditional, help: "Tokens of overlap between windows.") var stride = 128
@@ -65,7 +67,11 @@ struct EvaluateCommand: ParsableCommand {
                                                 nullScoreDiffThreshold: nullScoreDiffThreshold),
                 progress: progress.update)
             progress.finish()
-            if let outputURL { try evaluation.result.write(to: outputURL, versionTwo: dataset.isVersion2) }
+            if let outputURL {
+                try evaluation.result.write(to: outputURL, versionTwo: dataset.isVersion2)
+                // The metrics as printed, beside the predictions they score.
+                try AtomicFile.write(Data((evaluation.metricsJSON + "\n").utf8), to: outputURL.appendingPathComponent("metrics.json"))
+            }
             return (evaluation, outputURL)
         }
         print(evaluation.metricsJSON)

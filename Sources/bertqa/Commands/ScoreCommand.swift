@@ -10,7 +10,10 @@ struct ScoreCommand: ParsableCommand {
         discussion: """
         v1.1 prints {"exact_match", "f1"}; v2.0 prints exact, f1, total, HasAns_*, NoAns_* and, with
         --na-prob, best_exact/best_f1 and their thresholds. v2.0 is used when the file's version says
-        so, when a question has no answer, or with --version-2.
+        so, when a question has no answer, or with --version-2. As the official scripts do, every
+        question of --data counts, a question without a prediction scoring 0; --only-predicted scores
+        just the questions the predictions answer (e.g. those of `evaluate --limit N`), and says how
+        many of the file's that is.
         """
     )
 
@@ -29,10 +32,23 @@ struct ScoreCommand: ParsableCommand {
     @Flag(name: .customLong("version-2"), help: "Score with the SQuAD v2.0 script whatever the file says.")
     var version2 = false
 
+    @Flag(help: "Score only the questions that have a prediction (the official scripts score every question).")
+    var onlyPredicted = false
+
+    private func say(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+
     func run() throws {
         let output = try CLIError.wrap { () throws -> String in
-            let dataset = try SQuADDataset.load(URL(fileURLWithPath: data))
+            var dataset = try SQuADDataset.load(URL(fileURLWithPath: data))
             let answers = try loadPredictions(URL(fileURLWithPath: predictions))
+            if onlyPredicted {
+                let questions = dataset.examples.count
+                dataset = dataset.only(ids: Set(answers.keys))
+                say("scored \(dataset.examples.count) of the \(questions) questions in \(data): those with a prediction (--only-predicted)")
+                if dataset.examples.isEmpty {
+                    throw CLIError(description: "none of the \(answers.count) predictions in \(predictions) is for a question of \(data)")
+                }
+            }
             if version2 || naProb != nil || dataset.isVersion2 {
                 let probabilities = try naProb.map { try NoAnswerProbabilities.load(URL(fileURLWithPath: $0)) }
                 return try SQuADMetrics.evaluateV2(dataset: dataset, predictions: answers,
@@ -41,8 +57,9 @@ struct ScoreCommand: ParsableCommand {
             }
             let result = try SQuADMetrics.evaluateV1(dataset: dataset, predictions: answers)
             // The official script warns about each unanswered question on stderr.
-            for id in result.unanswered {
-                FileHandle.standardError.write(Data("Unanswered question \(id) will receive score 0.\n".utf8))
+            for id in result.unanswered { say("Unanswered question \(id) will receive score 0.") }
+            if result.unanswered.count > 1 {
+                say("\(result.unanswered.count) of the \(dataset.examples.count) questions have no prediction and scored 0; --only-predicted scores only the predicted ones")
             }
             return result.json
         }

@@ -45,7 +45,8 @@ struct TrainCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Batch windows of similar length together.") var groupByLength = true
     @Flag(help: "Compute EM/F1 on the validation file after each epoch.") var evalMetrics = false
     @Flag(help: "Continue from the latest complete checkpoint in --output.") var resume = false
-    @Option(parsing: .unconditional, help: "Stop after N optimizer steps (smoke tests).") var maxSteps: Int?
+    @Option(parsing: .unconditional, help: "Train N optimizer steps in all, overriding --epochs; the schedule runs over them (HF's max_steps).") var maxSteps: Int?
+    @Flag(help: "Train into a non-empty --output anyway (its old checkpoints are removed).") var overwriteOutputDir = false
 
     func job() throws -> FineTuneJob {
         var job = FineTuneJob(model: try revisionOption.folder(model), trainFile: URL(fileURLWithPath: trainFile),
@@ -57,7 +58,7 @@ struct TrainCommand: ParsableCommand {
         job.evalMetrics = evalMetrics
         job.evalBatchSize = evalBatchSize
         job.resume = resume
-        job.stopAfterSteps = maxSteps
+        job.overwriteOutputDir = overwriteOutputDir
         return job
     }
 
@@ -65,6 +66,7 @@ struct TrainCommand: ParsableCommand {
     var options: TrainingOptions {
         var o = TrainingOptions()
         o.epochs = epochs
+        o.maxSteps = maxSteps
         o.batchSize = batchSize
         o.gradientAccumulationSteps = gradientAccumulationSteps
         o.learningRate = learningRate
@@ -87,7 +89,6 @@ struct TrainCommand: ParsableCommand {
         do { try options.validate() } catch { throw ValidationError("\(error)") }
         if let n = maxTrainSamples, n < 1 { throw ValidationError("--max-train-samples must be at least 1") }
         if let n = maxEvalSamples, n < 1 { throw ValidationError("--max-eval-samples must be at least 1") }
-        if let n = maxSteps, n < 1 { throw ValidationError("--max-steps must be at least 1") }
         if evalBatchSize < 1 { throw ValidationError("--eval-batch-size must be at least 1") }
         if evalMetrics && validationFile == nil { throw ValidationError("--eval-metrics needs --validation-file") }
     }
