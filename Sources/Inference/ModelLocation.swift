@@ -28,6 +28,14 @@ public enum ModelLocation {
         if revision != nil {
             throw InferenceError.invalidOption("--revision names a Hub revision, and '\(model)' is a local path")
         }
+        // Said in the user's terms before any loader names a file inside it.
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: model, isDirectory: &isFolder) else {
+            throw InferenceError.model("model folder \(model) does not exist: give a model folder (config.json, weights, tokenizer files) or a Hub id such as deepset/roberta-base-squad2")
+        }
+        guard isFolder.boolValue else {
+            throw InferenceError.model("\(model) is a file: give the model's folder (config.json, weights, tokenizer files) or a Hub id")
+        }
         return URL(fileURLWithPath: model)
     }
 

@@ -68,9 +68,11 @@ final class CLIBadInputTests: XCTestCase {
         let root = try BrokenInputs.root()
         var cases = [
             Case(label: "missing model folder", args: ["answer", "--model", root.appendingPathComponent("nowhere").path,
-                                                       "--question", "Who?", "--context", "Einstein."], mention: "nowhere"),
+                                                       "--question", "Who?", "--context", "Einstein."], mention: "nowhere does not exist: give a model folder"),
+            Case(label: "missing model folder (train)", args: ["train", "--model", "/nonexistent", "--train-file", root.appendingPathComponent("good.json").path,
+                                                               "--output", root.appendingPathComponent("out-missing").path], mention: "model folder /nonexistent does not exist"),
             Case(label: "model path is a file", args: ["answer", "--model", root.appendingPathComponent("good.json").path,
-                                                       "--question", "Who?", "--context", "Einstein."], mention: "good.json"),
+                                                       "--question", "Who?", "--context", "Einstein."], mention: "good.json is a file: give the model's folder"),
         ]
         for (name, mention) in BrokenInputs.modelCases {
             let model = root.appendingPathComponent(name).path
