@@ -22,9 +22,6 @@ public struct FineTuneJob: Sendable {
     public var evalBatchSize = 32
     /// Continue from the latest complete checkpoint in `output` when there is one.
     public var resume = false
-    /// Stop after this many optimizer steps without changing the plan or the schedule (a test's
-    /// stand-in for an interrupted run); `options.maxSteps` is HF's `max_steps`.
-    public var stopAfterSteps: Int?
     /// Train into an `output` folder that already holds files (HF's `overwrite_output_dir`);
     /// otherwise such a folder is refused unless `resume` continues from it.
     public var overwriteOutputDir = false
@@ -102,7 +99,6 @@ public enum FineTune {
 
         let trainer = try Trainer(model: model, train: trainFeatures, validation: validationFeatures,
                                   options: job.options, output: job.output, padId: tokenizer.padId)
-        trainer.stopAfterSteps = job.stopAfterSteps
         trainer.tokenizerFiles = tokenizerFiles(in: job.model)
         var lastEval: SQuADEvaluation? = nil
         if job.evalMetrics, let validation {
