@@ -14,16 +14,21 @@ public struct ServerOptions: Sendable {
     public var maxBodyBytes = 1 << 20
     /// Most questions the model answers in one batch.
     public var maxBatchJobs = 64
+    /// What `GET /info` answers: the model, its precision, and what loading it found (an
+    /// untrained QA head is said there as on the command line).
+    public var info: JSONValue = .object([])
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20, maxBatchJobs: Int = 64) {
+    public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20, maxBatchJobs: Int = 64,
+                info: JSONValue = .object([])) {
         self.host = host
         self.port = port
         self.maxBodyBytes = maxBodyBytes
         self.maxBatchJobs = maxBatchJobs
+        self.info = info
     }
 }
 
-/// The HTTP service: `POST /answer`, `GET /health`, `GET /metrics`.
+/// The HTTP service: `POST /answer`, `GET /health`, `GET /info`, `GET /metrics`.
 /// Runs until SIGINT/SIGTERM, then finishes in-flight requests and returns.
 public enum AnswerServer {
     public static func run(engine: any QuestionAnswering, options: ServerOptions,
@@ -37,6 +42,11 @@ public enum AnswerServer {
         router.get("health") { _, _ -> Response in
             metrics.record(route: "/health", status: 200, seconds: 0)
             return json(.ok, "{\"status\":\"ok\"}")
+        }
+        let info = options.info.compactText
+        router.get("info") { _, _ -> Response in
+            metrics.record(route: "/info", status: 200, seconds: 0)
+            return json(.ok, info)
         }
         router.get("metrics") { _, _ -> Response in
             var headers = HTTPFields()
@@ -59,7 +69,13 @@ public enum AnswerServer {
             onServerRunning: { channel in onReady(channel.localAddress?.port ?? options.port) },
             logger: logger
         )
-        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        do {
+            try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        } catch let error as IOError {
+            throw ServerStartError(host: options.host, port: options.port, errno: error.errnoCode)
+        } catch let error as SocketAddressError {
+            throw ServerStartError(host: options.host, port: options.port, reason: "\(error)")
+        }
     }
 
     private static func answer(_ request: Request, batcher: Batcher, maxBody: Int) async -> Response {
@@ -75,19 +91,21 @@ public enum AnswerServer {
         let parsed: AnswerRequest
         do {
             parsed = try AnswerRequest.parse(Data(body.readableBytesView))
+        } catch let failure as AnswerRequestError {
+            return json(.badRequest, AnswerRequest.errorJSON(failure.description, id: failure.id).compactText)
         } catch {
             return self.error(.badRequest, "\(error)")
         }
-        let results = await batcher.answer(parsed.jobs)
+        let results = await batcher.answer(parsed.items.map(\.job))
         var items: [String] = []
-        for (k, result) in results.enumerated() {
+        for (k, (result, item)) in zip(results, parsed.items).enumerated() {
             switch result {
             case .success(let answers):
-                items.append(answers.pipelineJSON.compactText)
+                items.append(AnswerRequest.json(answers, id: item.id).compactText)
             case .failure(let failure):
                 let prefix = parsed.isBatch ? "inputs[\(k)]: " : ""
                 let status: HTTPResponse.Status = failure is InferenceError ? .badRequest : .internalServerError
-                return error(status, prefix + "\(failure)")
+                return json(status, AnswerRequest.errorJSON(prefix + "\(failure)", id: item.id).compactText)
             }
         }
         return json(.ok, parsed.isBatch ? "[" + items.joined(separator: ",") + "]" : items[0])
@@ -101,5 +119,27 @@ public enum AnswerServer {
 
     static func error(_ status: HTTPResponse.Status, _ message: String) -> Response {
         json(status, JSONValue.object([("error", .string(message))]).compactText)
+    }
+}
+
+/// The server could not listen where it was asked to, said in the user's terms.
+public struct ServerStartError: Error, CustomStringConvertible {
+    public let description: String
+
+    init(host: String, port: Int, errno: Int32) {
+        switch errno {
+        case EADDRINUSE:
+            description = "port \(port) on \(host) is already in use by another program: stop it, or choose another with --port (0 picks a free one)"
+        case EADDRNOTAVAIL:
+            description = "cannot listen on \(host): it is not an address of this machine (127.0.0.1: this machine only; 0.0.0.0: every interface)"
+        case EACCES:
+            description = "port \(port) needs more privileges than this user has: choose a port above 1023"
+        default:
+            description = "cannot listen on \(host):\(port): \(String(cString: strerror(errno)))"
+        }
+    }
+
+    init(host: String, port: Int, reason: String) {
+        description = "cannot listen on \(host):\(port): the address does not resolve (\(reason))"
     }
 }

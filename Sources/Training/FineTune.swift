@@ -25,6 +25,9 @@ public struct FineTuneJob: Sendable {
     /// Train into an `output` folder that already holds files (HF's `overwrite_output_dir`);
     /// otherwise such a folder is refused unless `resume` continues from it.
     public var overwriteOutputDir = false
+    /// Whether the Trainer's step lines and progress bar go to stderr (`--quiet`: no; the
+    /// log file and the loss curve are written either way).
+    public var showSteps = true
 
     public init(model: URL, trainFile: URL, validationFile: URL?, output: URL) {
         self.model = model
@@ -100,6 +103,7 @@ public enum FineTune {
         let trainer = try Trainer(model: model, train: trainFeatures, validation: validationFeatures,
                                   options: job.options, output: job.output, padId: tokenizer.padId)
         trainer.tokenizerFiles = tokenizerFiles(in: job.model)
+        trainer.showSteps = job.showSteps
         var lastEval: SQuADEvaluation? = nil
         if job.evalMetrics, let validation {
             trainer.onEpochEnd = { epoch, _ in

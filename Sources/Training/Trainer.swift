@@ -32,6 +32,11 @@ public final class Trainer {
     let train: [TrainingFeature]
     let validation: [TrainingFeature]
     let log: TrainingLog
+    /// Whether step lines and the progress bar go to stderr (the log file is written anyway).
+    public var showSteps: Bool {
+        get { log.echo }
+        set { log.echo = newValue }
+    }
     let optimizer: AdamW
     let gradients: FloatBuffer
     let workspace: BertWorkspace

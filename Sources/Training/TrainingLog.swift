@@ -13,6 +13,8 @@ final class TrainingLog {
     private let curve: URL
     private let terminal = isatty(2) == 1
     private var progressShown = false
+    /// Step lines and the progress bar on stderr; off, only the files are written.
+    var echo = true
 
     init(output: URL) throws {
         jsonl = output.appendingPathComponent("training_log.jsonl")
@@ -52,7 +54,7 @@ final class TrainingLog {
     }
 
     func progress(step: Int, totalSteps: Int, eta: Double) {
-        guard terminal else { return }
+        guard terminal, echo else { return }
         let width = 30
         let done = totalSteps > 0 ? width * step / totalSteps : 0
         let bar = String(repeating: "#", count: done) + String(repeating: ".", count: width - done)
@@ -62,6 +64,7 @@ final class TrainingLog {
 
     func line(_ text: String) {
         clearProgress()
+        guard echo else { return }
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }
 

@@ -23,12 +23,28 @@ struct InputLines: Sequence, IteratorProtocol {
                 defer { start = buffer.count }
                 return line(buffer[start...])
             }
-            buffer.removeFirst(start)
-            start = 0
-            var chunk = [UInt8](repeating: 0, count: 1 << 16)
-            let n = chunk.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
-            if n <= 0 { atEnd = true } else { buffer.append(contentsOf: chunk[0 ..< n]) }
+            readChunk()
         }
+    }
+
+    /// Whether the next line can be had without waiting: one is buffered, input is at its end,
+    /// or what is ready to read completes one. Reads only what is ready (never blocks).
+    mutating func lineReady() -> Bool {
+        while true {
+            if atEnd || buffer[start...].contains(UInt8(ascii: "\n")) { return true }
+            var ready = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
+            guard poll(&ready, 1, 0) > 0 else { return false }
+            readChunk()
+        }
+    }
+
+    /// Appends what one read(2) gives (blocks until something arrives); notes the end of input.
+    private mutating func readChunk() {
+        buffer.removeFirst(start)
+        start = 0
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        let n = chunk.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+        if n <= 0 { atEnd = true } else { buffer.append(contentsOf: chunk[0 ..< n]) }
     }
 
     private mutating func line(_ bytes: ArraySlice<UInt8>) -> (number: Int, text: Result<String, CLIError>) {

@@ -3,6 +3,7 @@ import BERT
 import Foundation
 import Inference
 import Kernels
+import Tokenization
 
 extension InferencePrecision: ExpressibleByArgument {}
 
@@ -23,6 +24,11 @@ struct PrecisionOption: ParsableArguments {
         if precision == .bf16 && !packedWeights {
             throw ValidationError("--precision bf16 needs packed weights; drop --no-packed-weights")
         }
+        // oneDNN 2.6 has bf16 matrix kernels from AVX-512 up (fast with avx512_bf16 or AMX):
+        // say so before anything loads, rather than let a kernel fail mid-way.
+        if precision == .bf16 && !HostCPU.current.flags.contains("avx512f") {
+            throw ValidationError("--precision bf16 needs a CPU with AVX-512 (best with avx512_bf16 or AMX); this one is \(HostCPU.current.description): use --precision fp32 (the default)")
+        }
     }
 
     /// An inference snapshot of `model` in the chosen precision (a one-line CLI error when the
@@ -34,12 +40,21 @@ struct PrecisionOption: ParsableArguments {
     /// The checkpoint folder's tokenizer and model, ready to answer in the chosen precision;
     /// what loading found (an untrained QA head) is said once on stderr, as transformers does.
     func answerer(_ directory: URL) throws -> QuestionAnswerer {
+        let started = Date()
         let answerer = try CLIError.wrap {
             try QuestionAnswerer(directory: directory, precision: precision, packedWeights: packedWeights)
         }
-        for message in answerer.loadReport.messages {
-            FileHandle.standardError.write(Data(("warning: " + message + "\n").utf8))
-        }
+        for message in answerer.loadReport.messages { Console.warn(message) }
+        Self.describe(answerer.model, tokenizer: answerer.tokenizer, from: directory, seconds: Date().timeIntervalSince(started))
         return answerer
+    }
+
+    /// With --verbose: what was loaded, from where, how, and how long it took.
+    static func describe(_ model: BertInferenceModel, tokenizer: any QATokenizer, from directory: URL, seconds: Double) {
+        let c = model.config
+        Console.detail(String(format: "loaded %@ in %.2f s: %@, %d layers, hidden %d, %d heads, vocabulary %d (tokenizer %@); %@ products%@",
+                              directory.path, seconds, c.modelType.rawValue, c.numHiddenLayers, c.hiddenSize,
+                              c.numAttentionHeads, c.vocabSize, String(describing: type(of: tokenizer)),
+                              model.precision.rawValue, model.hasPackedWeights ? " on packed weights" : ""))
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Inference
 import Support
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -58,13 +59,83 @@ struct RevisionOption: ParsableArguments {
     /// The folder `--model` names: itself, or the Hub id's snapshot in the Hugging Face cache
     /// (downloaded when missing; HF_HUB_OFFLINE=1 for the cache only).
     func folder(_ model: String) throws -> URL {
-        try CLIError.wrap { try ModelLocation.folder(for: model, revision: revision) }
+        let folder = try CLIError.wrap { try ModelLocation.folder(for: model, revision: revision) }
+        say(model, folder)
+        return folder
     }
 
     func folder(_ model: String) async throws -> URL {
-        do { return try await ModelLocation.folder(for: model, revision: revision) } catch { throw CLIError(description: "\(error)") }
+        let folder: URL
+        do { folder = try await ModelLocation.folder(for: model, revision: revision) } catch { throw CLIError(description: "\(error)") }
+        say(model, folder)
+        return folder
+    }
+
+    /// With --verbose: where a Hub id was found.
+    private func say(_ model: String, _ folder: URL) {
+        if folder.path != URL(fileURLWithPath: model).path { Console.detail("\(model) is \(folder.path)") }
     }
 }
 
-/// `--model`'s help, the same everywhere.
-let modelHelp = "Model folder (Hugging Face layout) or Hub id (org/name), taken from or downloaded into the Hugging Face cache."
+/// `--model` and `--revision`, the same in every command that takes a model.
+struct ModelOption: ParsableArguments {
+    @Option(help: ArgumentHelp("Model folder (as save_pretrained writes it) or Hub id (org/name).",
+                               valueName: "folder-or-hub-id"))
+    var model: String
+
+    @OptionGroup var revisionOption: RevisionOption
+
+    /// The folder `--model` names (a Hub id's snapshot, downloaded when missing).
+    func folder() throws -> URL { try revisionOption.folder(model) }
+    func folder() async throws -> URL { try await revisionOption.folder(model) }
+}
+
+
+/// What the CLI says on stderr besides its results, one line at a time. `--quiet` keeps only
+/// warnings (errors are thrown and printed by the parser's exit path), `--verbose` adds details.
+/// Set once, before any work starts; read from any thread after.
+enum Console {
+    enum Level: Int { case quiet, normal, verbose }
+    private static let current = Atomic<Int>(Level.normal.rawValue)
+    static var level: Level {
+        get { Level(rawValue: current.load(ordering: .relaxed)) ?? .normal }
+        set { current.store(newValue.rawValue, ordering: .relaxed) }
+    }
+
+    /// A progress or report line (not with --quiet).
+    static func say(_ line: String) { if level != .quiet { write(line) } }
+    /// Always said: something the user should know about the result.
+    static func warn(_ line: String) { write("warning: " + line) }
+    /// Only with --verbose.
+    static func detail(_ line: String) { if level == .verbose { write(line) } }
+
+    static func write(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+}
+
+/// `--quiet` / `--verbose`, on every command that reports on stderr.
+struct VerbosityOptions: ParsableArguments {
+    @Flag(name: [.short, .long], help: "Say nothing on stderr but warnings and errors.")
+    var quiet = false
+
+    @Flag(name: [.short, .long], help: "Also say what was loaded from where, and timings.")
+    var verbose = false
+
+    func validate() throws {
+        if quiet && verbose { throw ValidationError("--quiet and --verbose cannot go together") }
+    }
+
+    /// Sets `Console.level` for this run.
+    func apply() { Console.level = quiet ? .quiet : verbose ? .verbose : .normal }
+}
+
+/// One name per setting across commands, with the spellings users bring as aliases. The
+/// pipeline's parameter names lead (the same as `serve`'s JSON parameters); run_qa.py's and the
+/// tokenizer's spellings are accepted too.
+enum OptionNames {
+    /// Tokens per window: the pipeline's max_seq_len; run_qa's max_seq_length; the tokenizer's max_length.
+    static let maxSeqLen: NameSpecification = [.customLong("max-seq-len"), .customLong("max-seq-length"), .customLong("max-length")]
+    /// Overlap between windows: doc_stride in both the pipeline and run_qa; the tokenizer's stride.
+    static let docStride: NameSpecification = [.customLong("doc-stride"), .customLong("stride")]
+    /// Longest answer in tokens: the pipeline's max_answer_len; run_qa's max_answer_length.
+    static let maxAnswerLen: NameSpecification = [.customLong("max-answer-len"), .customLong("max-answer-length")]
+}

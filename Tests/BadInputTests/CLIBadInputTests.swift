@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 import TestSupport
 import XCTest
 
@@ -137,9 +138,9 @@ final class CLIBadInputTests: XCTestCase {
             Case(label: "empty question on stdin", args: ["answer", "--model", model],
                  stdin: "{\"question\": \"Who?\", \"context\": \"Einstein.\"}\n{\"question\": \"\", \"context\": \"x\"}\n", mention: "line 2: the question is empty"),
             Case(label: "raw NUL byte on stdin", args: ["answer", "--model", model],
-                 stdin: "{\"question\": \"Who?\", \"context\": \"Ein\u{0}stein.\"}\n", mention: "line 1: not a JSON object"),
+                 stdin: "{\"question\": \"Who?\", \"context\": \"Ein\u{0}stein.\"}\n", mention: "line 1: not JSON"),
             Case(label: "wrong types on stdin", args: ["answer", "--model", model],
-                 stdin: "{\"question\": 5, \"context\": \"Einstein.\"}\n", mention: "line 1: expected"),
+                 stdin: "{\"question\": 5, \"context\": \"Einstein.\"}\n", mention: "line 1: \"question\" must be a string"),
             Case(label: "tokenize: question longer than max_length", args: ["tokenize", "--model", model],
                  stdin: "{\"question\": \"\(longQuestion)\", \"context\": \"x\", \"max_length\": 32, \"stride\": 0}\n", mention: "too long"),
             Case(label: "tokenize: stride at the window's room", args: ["tokenize", "--model", model],
@@ -199,7 +200,7 @@ final class CLIBadInputTests: XCTestCase {
             Case(label: "evaluate: zero batch size", args: ["evaluate", "--model", model, "--data", good, "--batch-size", "0"], mention: "batch-size"),
             Case(label: "evaluate: negative limit", args: ["evaluate", "--model", model, "--data", good, "--limit", "-1"], mention: "limit"),
             Case(label: "evaluate: stride at max-length", args: ["evaluate", "--model", model, "--data", good, "--max-length", "32", "--stride", "40"], mention: "stride"),
-            Case(label: "tokenize: zero max-length", args: ["tokenize", "--model", model, "--max-length", "0"], mention: "max-length"),
+            Case(label: "tokenize: zero max-length", args: ["tokenize", "--model", model, "--max-length", "0"], mention: "max-seq-len"),
             Case(label: "serve: negative port", args: ["serve", "--model", model, "--port", "-1"], mention: "port"),
             Case(label: "serve: zero max batch", args: ["serve", "--model", model, "--max-batch", "0"], mention: "max-batch"),
             Case(label: "bench infer: zero batch", args: ["bench", "infer", "--model", model, "--batch", "0"], mention: "batch"),
@@ -217,4 +218,70 @@ final class CLIBadInputTests: XCTestCase {
         ]
         try check(cases)
     }
+
+    /// Errors said in the user's terms: what is wrong and what to do, not what failed inside.
+    func testErrorsInTheUsersTerms() throws {
+        let root = try BrokenInputs.root()
+        let model = root.appendingPathComponent("good-model").path
+        let good = root.appendingPathComponent("good.json").path
+        let busy = try ListeningSocket()
+        defer { busy.close() }
+        var cases = [
+            Case(label: "misspelt option", args: ["answer", "--model", model, "--qustion", "Who?", "--context", "Einstein."],
+                 mention: "Unknown option '--qustion'. Did you mean '--question'?"),
+            Case(label: "misspelt window option", args: ["evaluate", "--model", model, "--data", good, "--max-seq-lenn", "128"],
+                 mention: "Did you mean '--max-seq-len'?"),
+            Case(label: "a line that is not JSON", args: ["answer", "--model", model], stdin: "garbage\n",
+                 mention: "line 1: not JSON: expected an object such as {\"question\""),
+            Case(label: "a misspelt parameter on a line", args: ["answer", "--model", model],
+                 stdin: "{\"question\": \"Who?\", \"context\": \"Einstein.\", \"topk\": 3}\n", mention: "unknown field \"topk\""),
+            Case(label: "a parameter of the wrong type on a line", args: ["answer", "--model", model],
+                 stdin: "{\"inputs\": {\"question\": \"Who?\", \"context\": \"E.\"}, \"parameters\": {\"top_k\": \"two\"}}\n",
+                 mention: "parameter \"top_k\" must be an integer"),
+            Case(label: "serve: port in use", args: ["serve", "--model", model, "--port", String(busy.port)],
+                 mention: "port \(busy.port) on 127.0.0.1 is already in use"),
+            Case(label: "serve: host not of this machine", args: ["serve", "--model", model, "--host", "192.0.2.1", "--port", "0"],
+                 mention: "192.0.2.1: it is not an address of this machine"),
+            Case(label: "answer: missing --context-file", args: ["answer", "--model", model, "--question", "Who?",
+                                                               "--context-file", root.appendingPathComponent("nowhere.txt").path],
+                 mention: "does not exist"),
+            Case(label: "answer: --context and --context-file", args: ["answer", "--model", model, "--question", "Who?",
+                                                                     "--context", "E.", "--context-file", good],
+                 mention: "not both"),
+            Case(label: "--quiet with --verbose", args: ["evaluate", "--model", model, "--data", good, "--quiet", "--verbose"],
+                 mention: "cannot go together"),
+        ]
+        if !HostCPU.current.flags.contains("avx512f") {
+            cases.append(Case(label: "bf16 on a CPU without AVX-512", args: ["answer", "--model", model, "--precision", "bf16",
+                                                                            "--question", "Who?", "--context", "E."],
+                              mention: "--precision bf16 needs a CPU with AVX-512"))
+        } else {
+            print("(the bf16 refusal row runs on CPUs without AVX-512 only; this one has it)")
+        }
+        try check(cases)
+    }
+}
+
+/// A TCP socket listening on a free loopback port, to make that port busy.
+struct ListeningSocket {
+    let fd: Int32
+    let port: Int
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                bind(fd, raw, length) == 0 && listen(fd, 1) == 0 && getsockname(fd, raw, &length) == 0
+            }
+        }
+        guard fd >= 0, bound else { throw POSIXError(.EADDRNOTAVAIL) }
+        self.fd = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func close() { _ = Glibc.close(fd) }
 }

@@ -13,8 +13,12 @@ final class ServerTests: XCTestCase {
     var base: URL!
 
     override func setUpWithError() throws {
-        let model = try CLITestModel.folder()
-        process = Process()
+        (process, base) = try Self.start(model: CLITestModel.folder())
+    }
+
+    /// `bertqa serve --model MODEL --port 0` started, and the address it listens on.
+    static func start(model: URL) throws -> (Process, URL) {
+        let process = Process()
         process.executableURL = CLI.binary
         process.arguments = ["serve", "--model", model.path, "--port", "0", "--max-body-bytes", "65536"]
         let out = Pipe()
@@ -30,13 +34,12 @@ final class ServerTests: XCTestCase {
             buffer.append(chunk)
             if let text = String(data: buffer, encoding: .utf8), let range = text.range(of: "http://") {
                 let rest = text[range.lowerBound...].prefix { !$0.isNewline }
-                if text[range.lowerBound...].contains("\n") { base = URL(string: String(rest)); break }
+                if text[range.lowerBound...].contains("\n"), let base = URL(string: String(rest)) { return (process, base) }
             }
         }
         // A server that does not start is a failure, not a skip.
-        guard base != nil else {
-            throw ServerDidNotStart(description: "bertqa serve did not start: \(String(decoding: buffer, as: UTF8.self))")
-        }
+        process.terminate()
+        throw ServerDidNotStart(description: "bertqa serve did not start: \(String(decoding: buffer, as: UTF8.self))")
     }
 
     override func tearDown() {
@@ -95,9 +98,40 @@ final class ServerTests: XCTestCase {
         XCTAssertEqual(members.map(\.key), ["score", "start", "end", "answer"])
     }
 
+    /// GET /info names the model and how it runs; the pipeline's call as one object (what
+    /// `answer` reads on stdin) works as a body too, and an "id" comes back first.
+    func testInfoAndTheFlatShapeWithAnId() throws {
+        let (status, data) = try request("info")
+        XCTAssertEqual(status, 200)
+        let info = try JSONValue.parse(data)
+        XCTAssertEqual(info["model_type"], .string("bert"))
+        XCTAssertEqual(info["precision"], .string("fp32"))
+        XCTAssertEqual(info["warnings"], .array([]))
+        let context = "Albert Einstein developed the theory of relativity."
+        let (flatStatus, flat) = try request("answer", method: "POST", body: Data(#"{"question": "Who?", "context": "\#(context)", "id": "x1", "top_k": null}"#.utf8))
+        XCTAssertEqual(flatStatus, 200, String(decoding: flat, as: UTF8.self))
+        guard case .object(let members) = try JSONValue.parse(flat) else { return XCTFail("not an object") }
+        XCTAssertEqual(members.map(\.key), ["id", "score", "start", "end", "answer"])
+        let (_, envelope) = try request("answer", method: "POST", body: Data(#"{"inputs": {"question": "Who?", "context": "\#(context)"}}"#.utf8))
+        XCTAssertEqual(JSONValue.object(Array(members.dropFirst())), try JSONValue.parse(envelope))
+    }
+
+    /// A checkpoint without a QA head: /info carries the warning the command line prints.
+    func testInfoWarnsOfAnUntrainedHead() throws {
+        let (headless, headlessBase) = try Self.start(model: CLITestModel.headless())
+        defer { headless.terminate(); headless.waitUntilExit() }
+        base = headlessBase
+        let (status, data) = try request("info")
+        XCTAssertEqual(status, 200)
+        guard case .array(let warnings)? = try JSONValue.parse(data)["warnings"] else { return XCTFail(String(decoding: data, as: UTF8.self)) }
+        XCTAssertEqual(warnings.count, 1)
+        guard case .string(let warning)? = warnings.first else { return XCTFail() }
+        XCTAssertTrue(warning.contains("newly initialized"), warning)
+    }
+
     func testBadRequestsGet400And413AndServerSurvives() throws {
         let cases: [(String, String)] = [
-            ("{not json", "malformed"),
+            ("{not json", "not JSON"),
             ("[1,2]", "object"),
             (#"{"inputs": {"question": "q"}}"#, "context"),
             (#"{"inputs": {"question": 5, "context": "c"}}"#, "string"),

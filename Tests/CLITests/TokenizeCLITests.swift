@@ -17,7 +17,7 @@ final class TokenizeCLITests: XCTestCase {
         let result = try CLI.run(["tokenize", "--model", model], stdin: input)
         // Every line is answered in place; the failed ones make the exit status 1.
         XCTAssertEqual(result.status, 1, result.stderr)
-        XCTAssertTrue(result.stderr.contains("3 of 5 input lines failed (first: line 3: not a JSON object)"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("3 of 5 input lines failed (first: line 3: not JSON: expected {\"text\": T}"), result.stderr)
         let lines = result.stdout.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
         XCTAssertEqual(lines.count, 5)
         XCTAssertEqual(lines[0]["input_ids"] as? [Int], [101, 7592, 1010, 2088, 999, 102])

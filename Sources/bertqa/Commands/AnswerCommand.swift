@@ -8,13 +8,14 @@ struct AnswerOptionGroup: ParsableArguments {
     @Option(name: .long, parsing: .unconditional, help: "Answers to return, best first.")
     var topK: Int = 1
 
-    @Option(name: .long, parsing: .unconditional, help: "Longest answer, in tokens.")
+    @Option(name: OptionNames.maxAnswerLen, parsing: .unconditional, help: "Longest answer, in tokens.")
     var maxAnswerLen: Int = 15
 
-    @Option(name: .long, parsing: .unconditional, help: "Tokens per window, special tokens included.")
+    @Option(name: OptionNames.maxSeqLen, parsing: .unconditional, help: "Tokens per window, special tokens included.")
     var maxSeqLen: Int = 384
 
-    @Option(name: .long, parsing: .unconditional, help: "Tokens of overlap between windows of a long context (default: min(max-seq-len/2, 128)).")
+    @Option(name: OptionNames.docStride, parsing: .unconditional,
+            help: "Tokens of overlap between windows of a long context (default: min(max-seq-len/2, 128)).")
     var docStride: Int?
 
     @Flag(name: .long, help: "Allow the empty answer when the model finds none.")
@@ -33,23 +34,27 @@ struct AnswerOptionGroup: ParsableArguments {
     }
 }
 
-/// `bertqa answer`: one question from flags, or JSON lines `{question, context}` on stdin.
+/// `bertqa answer`: one question from flags, or JSON lines on stdin answered as they arrive.
 struct AnswerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "answer",
         abstract: "Answer questions about contexts with a fine-tuned model.",
+        usage: "bertqa answer --model <folder-or-hub-id> [--question <q> --context <c>]\n[<options>]",
         discussion: """
-        With --question and --context: prints one JSON answer {score, start, end, answer} (a list when
-        several). Without them: reads JSON lines {"question": Q, "context": C} on stdin and prints one
-        JSON line per input, batching the model work; a bad line gives {"error": "..."}, the other lines
-        are still answered, and the run then exits with status 1 and a summary on stderr.
+        With --question and --context (or --context-file): prints one JSON answer {score, start, \
+        end, answer}, or a list with --top-k above 1.
+
+        Without them: reads JSON lines on stdin and prints one line per input line, in order, as \
+        soon as it is answered. A line is {"question": Q, "context": C} with an optional "id" \
+        (echoed in the answer) and the pipeline's parameters (top_k, doc_stride, max_answer_len, \
+        max_seq_len, handle_impossible_answer, align_to_words), or the Hugging Face Inference API's \
+        {"inputs": {...} or [...], "parameters": {...}}, as `serve` takes it. The flags give the \
+        defaults. A blank line gives null; a bad line gives {"error": "..."}, the other lines are \
+        still answered, and the run exits with status 1 and a summary on stderr.
         """
     )
 
-    @Option(help: ArgumentHelp(modelHelp + " A folder holds config.json; model.safetensors, sharded safetensors or pytorch_model.bin; the tokenizer files."))
-    var model: String
-
-    @OptionGroup var revisionOption: RevisionOption
+    @OptionGroup var modelOption: ModelOption
 
     @Option(help: "The question.")
     var question: String?
@@ -57,66 +62,114 @@ struct AnswerCommand: ParsableCommand {
     @Option(help: "The context to find the answer in.")
     var context: String?
 
-    @Option(parsing: .unconditional, help: "Questions answered per model batch when reading stdin.")
-    var batchSize: Int = 32
+    @Option(help: "A UTF-8 text file holding the context (for contexts too long for the command line).")
+    var contextFile: String?
+
+    @Option(parsing: .unconditional, help: "Windows per forward pass (4–8 ran fastest on 2 cores).")
+    var batchSize: Int = 8
 
     @OptionGroup var answerOptions: AnswerOptionGroup
 
     @OptionGroup var precisionOption: PrecisionOption
 
+    @OptionGroup var verbosity: VerbosityOptions
+
+    /// Most questions gathered from stdin into one batched call: enough to fill the forward
+    /// passes, few enough that early lines are printed soon.
+    static let questionsPerCall = 64
+
     func validate() throws {
-        if (question == nil) != (context == nil) {
-            throw ValidationError("give both --question and --context, or neither (then JSON lines are read from stdin)")
-        }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
     }
 
+    /// Which of --question, --context and --context-file go together: checked once parsing is
+    /// done, so that a misspelt option (`--qustion`) is reported as such, not as a missing one.
+    func checkInputOptions() throws {
+        if context != nil && contextFile != nil { throw ValidationError("give --context or --context-file, not both") }
+        let hasContext = context != nil || contextFile != nil
+        if question != nil && !hasContext {
+            throw ValidationError("--question needs --context or --context-file")
+        }
+        if question == nil && hasContext {
+            throw ValidationError("--context and --context-file need --question (without all of them, JSON lines are read from stdin)")
+        }
+    }
+
     func run() throws {
-        let answerer = try precisionOption.answerer(revisionOption.folder(model))
-        let options = answerOptions.options
-        if let question, let context {
-            let answers = try CLIError.wrap { try answerer.answer(question: question, context: context, options: options) }
+        try checkInputOptions()
+        verbosity.apply()
+        let contextText = try contextFile.map(Self.readContext) ?? context
+        let answerer = try precisionOption.answerer(modelOption.folder())
+        answerer.maxWindowsPerForward = batchSize
+        let defaults = answerOptions.options
+        if let question, let contextText {
+            let answers = try CLIError.wrap { try answerer.answer(question: question, context: contextText, options: defaults) }
             print(answers.pipelineJSON.compactText)
             return
         }
+        if isatty(0) == 1 {
+            Console.say("reading JSON lines on stdin, e.g. {\"question\": \"Who …?\", \"context\": \"…\"}; Ctrl-D ends")
+        }
         var output = BufferedOutput()
         var failures = LineFailures()
-        var pending: [(line: Int, job: Result<AnswerJob, CLIError>)] = []
+        // Lines read but not yet answered; nil: a blank line.
+        var pending: [(line: Int, request: Result<AnswerRequest, AnswerRequestError>?)] = []
         func flush() {
-            let jobs = pending.compactMap { try? $0.job.get() }
+            let jobs = pending.flatMap { (try? $0.request?.get())?.items.map(\.job) ?? [] }
             var results = answerer.answer(jobs).makeIterator()
-            for item in pending {
-                var error: String?
-                switch item.job {
-                case .failure(let failure): error = failure.description
-                case .success:
-                    switch results.next()! {
-                    case .success(let answers): output.write(answers.pipelineJSON.compactText + "\n")
-                    case .failure(let failure): error = "\(failure)"
+            for (line, request) in pending {
+                switch request {
+                case nil:
+                    output.write("null\n")
+                    failures.record(line: line, error: nil)
+                case .failure(let failure)?:
+                    output.write(AnswerRequest.errorJSON(failure.description, id: failure.id).compactText + "\n")
+                    failures.record(line: line, error: failure.description)
+                case .success(let request)?:
+                    var firstError: String?
+                    let outputs = request.items.map { item -> JSONValue in
+                        switch results.next()! {
+                        case .success(let answers): return AnswerRequest.json(answers, id: item.id)
+                        case .failure(let failure):
+                            firstError = firstError ?? "\(failure)"
+                            return AnswerRequest.errorJSON("\(failure)", id: item.id)
+                        }
                     }
+                    output.write((request.isBatch ? JSONValue.array(outputs) : outputs[0]).compactText + "\n")
+                    failures.record(line: line, error: firstError)
                 }
-                if let error { output.write(errorJSON(error) + "\n") }
-                failures.record(line: item.line, error: error)
             }
             output.flush()
             pending.removeAll()
         }
-        for (number, text) in InputLines() {
-            if case .success(let line) = text, line.allSatisfy(\.isWhitespace) { continue }
-            pending.append((number, text.flatMap { Self.parse($0, options) }))
-            if pending.count >= batchSize { flush() }
+        let started = Date()
+        var lines = InputLines()
+        while let (number, text) = lines.next() {
+            switch text {
+            case .success(let line) where line.allSatisfy(\.isWhitespace): pending.append((number, nil))
+            case .success(let line): pending.append((number, Result { try AnswerRequest.parse(Data(line.utf8), defaults: defaults) }
+                .mapError { $0 as? AnswerRequestError ?? AnswerRequestError("\($0)") }))
+            case .failure(let error): pending.append((number, .failure(AnswerRequestError(error.description))))
+            }
+            // Answer what has arrived when no further line is waiting: a line typed or piped
+            // alone is answered at once, a file goes through in full batches.
+            if pending.count >= Self.questionsPerCall || !lines.lineReady() { flush() }
         }
         flush()
+        Console.detail(String(format: "answered %d line%@ in %.2f s", failures.total, failures.total == 1 ? "" : "s", Date().timeIntervalSince(started)))
         try failures.check()
     }
 
-    static func parse(_ line: String, _ options: AnswerOptions) -> Result<AnswerJob, CLIError> {
-        guard let object = try? JSONValue.parse(Data(line.utf8)), case .object = object else {
-            return .failure(CLIError(description: "not a JSON object"))
+    static func readContext(_ path: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            var isFolder: ObjCBool = false
+            let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isFolder)
+            throw CLIError(description: exists && isFolder.boolValue ? "--context-file \(path) is a folder: give a text file"
+                           : exists ? "--context-file \(path) cannot be read (permissions?)" : "--context-file \(path) does not exist")
         }
-        guard case .string(let question)? = object["question"], case .string(let context)? = object["context"] else {
-            return .failure(CLIError(description: "expected {\"question\": string, \"context\": string}"))
+        guard let text = String(validating: data, as: UTF8.self) else {
+            throw CLIError(description: "--context-file \(path) is not UTF-8 text")
         }
-        return .success(AnswerJob(question: question, context: context, options: options))
+        return text
     }
 }

@@ -9,12 +9,11 @@ import Training
 struct BenchAnswerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "answer",
-        abstract: "QuestionAnswerer throughput: one question at a time vs batched."
+        abstract: "Answering throughput: one question at a time vs batched.",
+        usage: "bertqa bench answer --model <folder-or-hub-id> --data <squad.json>\n[<options>]"
     )
 
-    @Option(help: ArgumentHelp(modelHelp)) var model: String
-
-    @OptionGroup var revisionOption: RevisionOption
+    @OptionGroup var modelOption: ModelOption
     @Option(help: "SQuAD JSON file whose questions are answered.") var data: String
     @Option(parsing: .unconditional, help: "Questions to answer.") var questions = 200
     @Option(parsing: .unconditional, help: "Questions per batched call.") var batchSize = 64
@@ -26,7 +25,7 @@ struct BenchAnswerCommand: ParsableCommand {
     }
 
     func run() throws {
-        let answerer = try CLIError.wrap { try QuestionAnswerer(directory: revisionOption.folder(model)) }
+        let answerer = try CLIError.wrap { try QuestionAnswerer(directory: modelOption.folder()) }
         let jobs = try CLIError.wrap { try Self.jobs(data, limit: questions) }
         if let windowsPerForward { answerer.maxWindowsPerForward = max(1, windowsPerForward) }
         // Warm-up: first-call costs (workspace planning, page faults) are not part of either figure.

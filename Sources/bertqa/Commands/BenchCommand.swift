@@ -88,10 +88,10 @@ struct BenchModelOptions: ParsableArguments {
 
     @OptionGroup var revisionOption: RevisionOption
 
-    @Option(parsing: .unconditional, help: "Windows per batch.")
+    @Option(name: [.customLong("batch-size"), .customLong("batch")], parsing: .unconditional, help: "Windows per batch.")
     var batch: Int = 16
 
-    @Option(parsing: .unconditional, help: "Tokens per window.")
+    @Option(name: [.customLong("max-seq-len"), .customLong("seq")], parsing: .unconditional, help: "Tokens per window (all windows full).")
     var seq: Int = 384
 
     @OptionGroup var ceiling: CeilingOption
@@ -103,15 +103,15 @@ struct BenchModelOptions: ParsableArguments {
     var profile = false
 
     func validate() throws {
-        if batch < 1 { throw ValidationError("--batch must be at least 1") }
-        if seq < 1 { throw ValidationError("--seq must be at least 1") }
+        if batch < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if seq < 1 { throw ValidationError("--max-seq-len must be at least 1") }
     }
 
     /// The model and one batch of random full windows for it, or a one-line CLI error.
     func modelAndBatch() throws -> (model: BertForQuestionAnswering, batch: BertBatch) {
         let net = try CLIError.wrap { try model.load(revision: revisionOption) }
         guard seq <= net.config.maxSequenceLength else {
-            throw CLIError(description: "--seq \(seq) exceeds the model's positions (max_position_embeddings) \(net.config.maxSequenceLength)")
+            throw CLIError(description: "--max-seq-len \(seq) exceeds the model's positions (max_position_embeddings) \(net.config.maxSequenceLength)")
         }
         return (net, try CLIError.wrap { try randomBatch(net.config) })
     }

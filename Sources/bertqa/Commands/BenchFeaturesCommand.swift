@@ -9,13 +9,11 @@ import Tokenization
 struct BenchFeaturesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "features",
-        abstract: "SQuAD feature building throughput: training windows of --train and evaluation windows of --dev."
+        abstract: "SQuAD feature building throughput: training windows of --train and evaluation windows of --dev.",
+        usage: "bertqa bench features --model <folder-or-hub-id> --train <squad.json>\n--dev <squad.json> [<options>]"
     )
 
-    @Option(help: ArgumentHelp(modelHelp))
-    var model: String
-
-    @OptionGroup var revisionOption: RevisionOption
+    @OptionGroup var modelOption: ModelOption
 
     @Option(help: "SQuAD file whose questions become training features.")
     var train: String
@@ -36,7 +34,7 @@ struct BenchFeaturesCommand: ParsableCommand {
     func run() throws {
         let loadStart = DispatchTime.now().uptimeNanoseconds
         let (builder, trainSet, devSet) = try CLIError.wrap {
-            (FeatureBuilder(tokenizer: try Tokenizers.load(directory: revisionOption.folder(model))),
+            (FeatureBuilder(tokenizer: try Tokenizers.load(directory: modelOption.folder())),
              try SQuADDataset.load(URL(fileURLWithPath: train)),
              try SQuADDataset.load(URL(fileURLWithPath: dev)))
         }

@@ -12,15 +12,18 @@ struct BenchGemmCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gemm",
         abstract: "Matrix-product speed at BERT-layer shapes (rows × in → out), as the model runs them.",
+        usage: "bertqa bench gemm [--shapes <shapes>] [<options>]",
         discussion: """
-        Default shapes: MiniLM-L6 at one 384-token window (q|k|v, attention output, FFN up, FFN down)
-        and the same for 16 windows. Compare with scripts/bench/bench_torch_gemm.py (PyTorch/MKL).
-        Inference's path (weights packed once) by default; --no-packed-weights: training's (sgemm).
+        Default shapes: MiniLM-L6 at one 384-token window (q|k|v, attention output, FFN up, FFN \
+        down) and the same for 16 windows. Compare with scripts/bench/bench_torch_gemm.py \
+        (PyTorch/MKL). Inference's path (weights packed once) by default; --no-packed-weights: \
+        training's (sgemm).
         """
     )
 
-    @Option(parsing: .unconditional, help: "Shapes as rows×in×out, comma-separated, sizes 1–65536 (e.g. 384x384x1152,6144x384x1536).")
-    var shapes = GemmShapes.miniLM
+    @Option(parsing: .unconditional,
+            help: "Shapes as rows×in×out, comma-separated, sizes 1–65536, e.g. 384x384x1152,6144x384x1536 (default: MiniLM-L6's four products at 1 and 16 windows).")
+    var shapes: GemmShapes?
 
     @Option(parsing: .unconditional, help: "Seconds to time each shape.")
     var seconds = 1.0
@@ -38,7 +41,7 @@ struct BenchGemmCommand: ParsableCommand {
 
     func run() throws {
         var results: [JSONValue] = []
-        for (rows, inF, outF) in shapes.shapes {
+        for (rows, inF, outF) in (shapes ?? .miniLM).shapes {
             var random = SeededGenerator(seed: 1)
             func values(_ n: Int) -> [Float] { (0..<n).map { _ in Float.random(in: -1 ... 1, using: &random) } }
             let x = values(rows * inF), w = values(outF * inF), b = values(outF)

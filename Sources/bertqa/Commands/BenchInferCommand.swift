@@ -10,7 +10,8 @@ import Training
 struct BenchInferCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "infer",
-        abstract: "Inference speed: forward passes of a BERT QA model on random full-length windows."
+        abstract: "Inference speed: forward passes of a BERT QA model on random full-length windows.",
+        usage: "bertqa bench infer --model <folder-or-shape> [<options>]"
     )
 
     @OptionGroup var shape: BenchModelOptions

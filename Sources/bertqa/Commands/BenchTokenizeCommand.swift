@@ -8,13 +8,11 @@ import Tokenization
 struct BenchTokenizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenize",
-        abstract: "Tokenizer throughput on the questions and contexts of a SQuAD file."
+        abstract: "Tokenizer throughput on the questions and contexts of a SQuAD file.",
+        usage: "bertqa bench tokenize --model <folder-or-hub-id> --data <squad.json>\n[<options>]"
     )
 
-    @Option(help: ArgumentHelp(modelHelp))
-    var model: String
-
-    @OptionGroup var revisionOption: RevisionOption
+    @OptionGroup var modelOption: ModelOption
 
     @Option(help: "SQuAD JSON file whose questions and contexts are tokenized.")
     var data: String
@@ -33,7 +31,7 @@ struct BenchTokenizeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let tokenizer = try CLIError.wrap { try Tokenizers.load(directory: revisionOption.folder(model), general: general) }
+        let tokenizer = try CLIError.wrap { try Tokenizers.load(directory: modelOption.folder(), general: general) }
         let kind = String(describing: type(of: tokenizer))
         let texts = try CLIError.wrap { try Self.squadTexts(data) }
         let bytes = texts.reduce(0) { $0 + $1.utf8.count }

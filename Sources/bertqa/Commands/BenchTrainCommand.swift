@@ -12,7 +12,8 @@ import Training
 struct BenchTrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Training speed: forward + loss + backward + clip + AdamW steps on random full-length windows."
+        abstract: "Training speed: forward + loss + backward + clip + AdamW steps on random full-length windows.",
+        usage: "bertqa bench train --model <folder-or-shape> [<options>]"
     )
 
     @OptionGroup var shape: BenchModelOptions

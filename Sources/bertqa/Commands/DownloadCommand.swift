@@ -10,11 +10,14 @@ struct DownloadCommand: ParsableCommand {
         commandName: "download",
         abstract: "Fetch a model by Hub id into the Hugging Face cache, or the official SQuAD files.",
         discussion: """
-        bertqa download deepset/roberta-base-squad2     the files a model needs (config, tokenizer, weights)
-        bertqa download squad --output data             SQuAD v1.1 and v2.0 train/dev, sha256-checked
+        Examples:
+          bertqa download deepset/roberta-base-squad2
+              the files a model needs (config, tokenizer, weights)
+          bertqa download squad --output data
+              SQuAD v1.1 and v2.0 train/dev, sha256-checked
 
-        Models go where huggingface_hub puts them (HF_HUB_CACHE, else HF_HOME/hub, else
-        ~/.cache/huggingface/hub), so Python tools and bertqa share one copy; HF_ENDPOINT and
+        Models go where huggingface_hub puts them (HF_HUB_CACHE, else HF_HOME/hub, else \
+        ~/.cache/huggingface/hub), so Python tools and bertqa share one copy; HF_ENDPOINT and \
         HF_TOKEN (or the token file `huggingface-cli login` writes) are honoured. Prints the folder.
         """
     )

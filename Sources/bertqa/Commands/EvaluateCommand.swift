@@ -11,44 +11,51 @@ struct EvaluateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluate",
         abstract: "Score a model on a SQuAD v1.1 or v2.0 file (run_qa-style post-processing + official metric).",
+        usage: "bertqa evaluate --model <folder-or-hub-id> --data <squad.json>\n[<options>]",
         discussion: """
-        Prints the official script's JSON ({"exact_match", "f1"} for v1.1; the full dict for v2.0).
-        With --output, writes predictions.json, nbest_predictions.json (and null_odds.json for v2) there,
-        and metrics.json (what it prints).
+        Prints the official script's JSON ({"exact_match", "f1"} for v1.1; the full dict for v2.0). \
+        With --output, writes predictions.json, nbest_predictions.json (and null_odds.json for v2) \
+        there, and metrics.json (what it prints).
         """
     )
 
-    @Option(help: ArgumentHelp(modelHelp)) var model: String
-
-    @OptionGroup var revisionOption: RevisionOption
+    @OptionGroup var modelOption: ModelOption
     @Option(help: "SQuAD JSON file (v1.1 or v2.0).") var data: String
     @Option(parsing: .unconditional, help: "Only the first N questions.") var limit: Int?
     @Option(help: "Folder for predictions.json, nbest_predictions.json and metrics.json.") var output: String?
-    @Option(parsing: .unconditional, help: "Windows per model batch.") var batchSize = 32
-    @Option(parsing: .unconditional, help: "Tokens per window.") var maxLength = 384
-    @Option(parsing: .unconditional, help: "Tokens of overlap between windows.") var stride = 128
+    @Option(parsing: .unconditional, help: "Windows per forward pass.") var batchSize = 32
+    @Option(name: OptionNames.maxSeqLen, parsing: .unconditional, help: "Tokens per window.") var maxSeqLen = 384
+    @Option(name: OptionNames.docStride, parsing: .unconditional,
+            help: "Tokens of overlap between windows (default: min(max-seq-len/2, 128)).") var docStride: Int?
     @Option(parsing: .unconditional, help: "Candidates per window and n-best list size.") var nBestSize = 20
-    @Option(parsing: .unconditional, help: "Longest answer, in tokens.") var maxAnswerLength = 30
+    @Option(name: OptionNames.maxAnswerLen, parsing: .unconditional, help: "Longest answer, in tokens (run_qa's default).") var maxAnswerLen = 30
     @Option(parsing: .unconditional, help: "SQuAD v2: answer empty when null score − best span score exceeds this.") var nullScoreDiffThreshold = 0.0
-    @Flag(help: "Pad every batch to --max-length, as run_qa does (slower; identical n-best ranking to HF).") var padToMaxLength = false
+    @Flag(help: "Pad every batch to --max-seq-len, as run_qa does (slower; the n-best ranking of HF exactly).") var padToMaxLength = false
 
     @OptionGroup var precisionOption: PrecisionOption
+    @OptionGroup var verbosity: VerbosityOptions
+
+    /// The overlap used: the one given, else the pipeline's default.
+    var stride: Int { docStride ?? min(maxSeqLen / 2, 128) }
 
     func validate() throws {
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
-        if maxLength < 8 { throw ValidationError("--max-length must be at least 8") }
-        if stride < 0 || stride >= maxLength { throw ValidationError("--stride must be in 0..<max-length") }
-        if nBestSize < 1 || maxAnswerLength < 1 { throw ValidationError("--n-best-size and --max-answer-length must be at least 1") }
+        if maxSeqLen < 8 { throw ValidationError("--max-seq-len must be at least 8") }
+        if stride < 0 || stride >= maxSeqLen { throw ValidationError("--doc-stride must be in 0..<max-seq-len (\(maxSeqLen))") }
+        if nBestSize < 1 || maxAnswerLen < 1 { throw ValidationError("--n-best-size and --max-answer-len must be at least 1") }
     }
 
     func run() throws {
-        let folder = try revisionOption.folder(model)
+        verbosity.apply()
+        let folder = try modelOption.folder()
         let (evaluation, outputURL) = try CLIError.wrap { () -> (SQuADEvaluation, URL?) in
+            let loading = Date()
             let tokenizer = try Tokenizers.load(directory: folder)
             let (model, report) = try BertInferenceModel.load(from: folder, precision: precisionOption.precision,
                                                               packedWeights: precisionOption.packedWeights)
-            for message in report.messages { FileHandle.standardError.write(Data(("warning: " + message + "\n").utf8)) }
+            for message in report.messages { Console.warn(message) }
+            PrecisionOption.describe(model, tokenizer: tokenizer, from: folder, seconds: Date().timeIntervalSince(loading))
             var dataset = try SQuADDataset.load(URL(fileURLWithPath: data))
             if let limit { dataset = dataset.prefix(limit) }
             let outputURL = output.map { URL(fileURLWithPath: $0) }
@@ -61,9 +68,9 @@ struct EvaluateCommand: ParsableCommand {
             }
             let progress = Progress(label: "evaluating")
             let evaluation = try SQuADEvaluator.evaluate(
-                model: model, tokenizer: tokenizer, dataset: dataset, maxLength: maxLength, stride: stride,
+                model: model, tokenizer: tokenizer, dataset: dataset, maxLength: maxSeqLen, stride: stride,
                 batchSize: batchSize, padToMaxLength: padToMaxLength,
-                postProcess: PostProcessOptions(nBestSize: nBestSize, maxAnswerLength: maxAnswerLength,
+                postProcess: PostProcessOptions(nBestSize: nBestSize, maxAnswerLength: maxAnswerLen,
                                                 nullScoreDiffThreshold: nullScoreDiffThreshold),
                 progress: progress.update)
             progress.finish()
@@ -76,7 +83,7 @@ struct EvaluateCommand: ParsableCommand {
         }
         print(evaluation.metricsJSON)
         let where_ = outputURL.map { "; predictions in \($0.path)" } ?? ""
-        FileHandle.standardError.write(Data(String(format: "%d windows in %.1f s%@\n", evaluation.features, evaluation.seconds, where_).utf8))
+        Console.say(String(format: "%d windows in %.1f s%@", evaluation.features, evaluation.seconds, where_))
     }
 }
 
@@ -90,6 +97,7 @@ final class Progress {
     init(label: String) { self.label = label }
 
     func update(_ done: Int, _ total: Int) {
+        if Console.level == .quiet { return }
         let fraction = total > 0 ? Double(done) / Double(total) : 1
         let elapsed = Date().timeIntervalSince(started)
         let eta = fraction > 0 ? elapsed / fraction - elapsed : 0

@@ -7,13 +7,14 @@ struct ScoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "score",
         abstract: "Score predictions against a SQuAD file, printing what evaluate-v1.1.py / evaluate-v2.0.py print.",
+        usage: "bertqa score --data <squad.json> --predictions <predictions.json>\n[<options>]",
         discussion: """
-        v1.1 prints {"exact_match", "f1"}; v2.0 prints exact, f1, total, HasAns_*, NoAns_* and, with
-        --na-prob, best_exact/best_f1 and their thresholds. v2.0 is used when the file's version says
-        so, when a question has no answer, or with --version-2. As the official scripts do, every
-        question of --data counts, a question without a prediction scoring 0; --only-predicted scores
-        just the questions the predictions answer (e.g. those of `evaluate --limit N`), and says how
-        many of the file's that is.
+        v1.1 prints {"exact_match", "f1"}; v2.0 prints exact, f1, total, HasAns_*, NoAns_* and, with \
+        --na-prob, best_exact/best_f1 and their thresholds. v2.0 is used when the file's version \
+        says so, when a question has no answer, or with --version-2. As the official scripts do, \
+        every question of --data counts, a question without a prediction scoring 0; --only-predicted \
+        scores just the questions the predictions answer (e.g. those of `evaluate --limit N`), and \
+        says how many of the file's that is.
         """
     )
 
@@ -35,9 +36,12 @@ struct ScoreCommand: ParsableCommand {
     @Flag(help: "Score only the questions that have a prediction (the official scripts score every question).")
     var onlyPredicted = false
 
-    private func say(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+    @OptionGroup var verbosity: VerbosityOptions
+
+    private func say(_ line: String) { Console.say(line) }
 
     func run() throws {
+        verbosity.apply()
         let output = try CLIError.wrap { () throws -> String in
             var dataset = try SQuADDataset.load(URL(fileURLWithPath: data))
             let answers = try loadPredictions(URL(fileURLWithPath: predictions))

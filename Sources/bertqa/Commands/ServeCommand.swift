@@ -2,27 +2,31 @@ import ArgumentParser
 import Foundation
 import Inference
 import Server
+import Support
 
 /// `bertqa serve`: the HTTP API.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve the model over HTTP: POST /answer, GET /health, GET /metrics.",
+        abstract: "Serve the model over HTTP: POST /answer, GET /health, /info, /metrics.",
+        usage: "bertqa serve --model <folder-or-hub-id> [--port <port>] [<options>]",
         discussion: """
-        POST /answer takes the Hugging Face Inference API schema:
-          {"inputs": {"question": Q, "context": C}, "parameters": {"top_k": 1, "doc_stride": 128,
-           "max_answer_len": 15, "max_seq_len": 384, "handle_impossible_answer": false, "align_to_words": true}}
-        and answers {"answer", "score", "start", "end"} (a list when top_k > 1). "inputs" may be a list.
+        POST /answer takes the Hugging Face Inference API's body:
+          {"inputs": {"question": Q, "context": C}, "parameters": {"top_k": 1,
+           "doc_stride": 128, "max_answer_len": 15, "max_seq_len": 384,
+           "handle_impossible_answer": false, "align_to_words": true}}
+        ("inputs" may be a list), or the same as one object, as `answer` reads it:
+          {"question": Q, "context": C, "top_k": 3}
+
+        It answers {"score", "start", "end", "answer"} (a list when top_k > 1), led by "id" when the \
+        input has one. GET /info says which model runs and how (and warns of an untrained QA head). \
         Concurrent requests are batched for the model. SIGINT/SIGTERM shut down gracefully.
         """
     )
 
-    @Option(help: ArgumentHelp(modelHelp))
-    var model: String
+    @OptionGroup var modelOption: ModelOption
 
-    @OptionGroup var revisionOption: RevisionOption
-
-    @Option(help: "Address to listen on.")
+    @Option(help: "Address to listen on (0.0.0.0: every interface).")
     var host = "127.0.0.1"
 
     @Option(parsing: .unconditional, help: "Port to listen on (0 picks a free one).")
@@ -31,21 +35,39 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "Largest request body in bytes; larger ones get 413.")
     var maxBodyBytes = 1 << 20
 
-    @Option(parsing: .unconditional, help: "Most questions per model batch.")
-    var maxBatch = 64
+    @Option(parsing: .unconditional, help: "Windows per forward pass.")
+    var batchSize = 8
+
+    @Option(name: [.customLong("max-batch-questions"), .customLong("max-batch")], parsing: .unconditional,
+            help: "Most questions, from concurrent requests, gathered into one batch.")
+    var maxBatchQuestions = 64
 
     @OptionGroup var precisionOption: PrecisionOption
+
+    @OptionGroup var verbosity: VerbosityOptions
 
     func validate() throws {
         if !(0...65535).contains(port) { throw ValidationError("--port must be in 0...65535") }
         if maxBodyBytes < 1 { throw ValidationError("--max-body-bytes must be positive") }
-        if maxBatch < 1 { throw ValidationError("--max-batch must be at least 1") }
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if maxBatchQuestions < 1 { throw ValidationError("--max-batch-questions must be at least 1") }
     }
 
     func run() async throws {
-        let answerer = try precisionOption.answerer(await revisionOption.folder(model))
-        let options = ServerOptions(host: host, port: port, maxBodyBytes: maxBodyBytes, maxBatchJobs: maxBatch)
+        verbosity.apply()
+        let answerer = try precisionOption.answerer(await modelOption.folder())
+        answerer.maxWindowsPerForward = batchSize
+        let info = JSONValue.object([
+            ("model", .string(modelOption.model)),
+            ("model_type", .string(answerer.model.config.modelType.rawValue)),
+            ("precision", .string(precisionOption.precision.rawValue)),
+            ("warnings", .array(answerer.loadReport.messages.map(JSONValue.string))),
+            ("version", .string(BertQA.version)),
+        ])
+        let options = ServerOptions(host: host, port: port, maxBodyBytes: maxBodyBytes, maxBatchJobs: maxBatchQuestions,
+                                    info: info)
         let host = self.host
+        // A port in use or a wrong host is a ServerStartError, said in the user's terms.
         try await AnswerServer.run(engine: answerer, options: options) { port in
             // Tests and scripts read this line to learn the port.
             // Written straight to fd 1 so it is not held in stdio's buffer.

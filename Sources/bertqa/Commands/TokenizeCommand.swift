@@ -8,36 +8,37 @@ struct TokenizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenize",
         abstract: "Tokenize JSON lines from stdin: {\"text\"} or {\"question\", \"context\", \"max_length\", \"stride\"}.",
+        usage: "bertqa tokenize --model <folder-or-hub-id> [<options>] < lines.jsonl",
         discussion: """
         Each input line gives one output line:
-          {"text": T}                                   -> {"input_ids": [...], "offsets": [[s,e], ...]}
+          {"text": T}
+              -> {"input_ids": [...], "offsets": [[s,e], ...]}
           {"question": Q, "context": C, "max_length": N, "stride": S}
-                                                        -> {"windows": [{"input_ids", "token_type_ids"*, "offsets"}, ...]}
-        A line that cannot be tokenized gives {"error": "..."} and the run goes on; it then exits with
-        status 1 and a summary on stderr.
-        Offsets are character offsets (Unicode scalars, as Python counts them).
-        * token_type_ids only where the tokenizer's class returns them (not RoBERTa, XLM-R, DistilBERT).
+              -> {"windows": [{"input_ids", "token_type_ids"*, "offsets"}, ...]}
+        * token_type_ids only where the tokenizer's class returns them (not RoBERTa, XLM-R, \
+        DistilBERT).
+
+        A line that cannot be tokenized gives {"error": "..."} and the run goes on; it then exits \
+        with status 1 and a summary on stderr. Offsets are character offsets (Unicode scalars, as \
+        Python counts them).
         """
     )
 
-    @Option(name: .long, help: "Model folder or Hub id (org/name) with its tokenizer: tokenizer.json, or the slow files (vocab.txt, vocab.json + merges.txt, spm.model, spiece.model, sentencepiece.bpe.model), with tokenizer_config.json.")
-    var model: String
+    @OptionGroup var modelOption: ModelOption
 
-    @OptionGroup var revisionOption: RevisionOption
-
-    @Option(name: .long, parsing: .unconditional, help: "Default max_length for pairs that do not give one.")
+    @Option(name: OptionNames.maxSeqLen, parsing: .unconditional, help: "Tokens per window, for pairs that give no \"max_length\".")
     var maxLength: Int = 384
 
-    @Option(name: .long, parsing: .unconditional, help: "Default stride for pairs that do not give one.")
+    @Option(name: OptionNames.docStride, parsing: .unconditional, help: "Overlap between windows, for pairs that give no \"stride\".")
     var stride: Int = 128
 
     func validate() throws {
-        if maxLength < 4 { throw ValidationError("--max-length must be at least 4") }
-        if stride < 0 { throw ValidationError("--stride must not be negative") }
+        if maxLength < 4 { throw ValidationError("--max-seq-len must be at least 4") }
+        if stride < 0 { throw ValidationError("--doc-stride must not be negative") }
     }
 
     func run() throws {
-        let tokenizer = try CLIError.wrap { try Tokenizers.load(directory: revisionOption.folder(model)) }
+        let tokenizer = try CLIError.wrap { try Tokenizers.load(directory: modelOption.folder()) }
         var output = BufferedOutput()
         var failures = LineFailures()
         for (number, text) in InputLines() {
@@ -63,8 +64,11 @@ struct TokenizeCommand: ParsableCommand {
     }
 
     private func tokenizeLine(_ line: String, _ tokenizer: any QATokenizer) -> Result<String, CLIError> {
-        guard let object = try? JSONValue.parse(Data(line.utf8)), case .object = object else {
-            return errorLine("not a JSON object")
+        guard let object = try? JSONValue.parse(Data(line.utf8)) else {
+            return errorLine("not JSON: expected {\"text\": T} or {\"question\": Q, \"context\": C}")
+        }
+        guard case .object = object else {
+            return errorLine("expected a JSON object, {\"text\": T} or {\"question\": Q, \"context\": C}; got \(object.kindDescription)")
         }
         if let text = object["text"] {
             guard case .string(let text) = text else { return errorLine("\"text\" must be a string") }

@@ -7,27 +7,30 @@ import Training
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Fine-tune a pretrained BERT checkpoint for extractive QA on a SQuAD file.",
+        abstract: "Fine-tune a pretrained encoder (BERT, RoBERTa, DeBERTa-v3, ...) for extractive QA on SQuAD.",
+        usage: "bertqa train --model <folder-or-hub-id> --train-file <squad.json>\n--output <folder> [<options>]",
         discussion: """
-        Writes to --output: the fine-tuned model in Hugging Face format (config.json, model.safetensors,
-        tokenizer files), checkpoints/checkpoint-<step>/ (model, optimizer, trainer state; written
-        atomically), training_log.jsonl, loss_curve.svg and train_results.json. --resume continues
-        from the latest complete checkpoint with bit-identical results.
-        Batches are padded to their longest window and grouped by length by default
-        (--no-dynamic-padding / --no-group-by-length give the seed's fixed 384-token padding).
+        Writes to --output: the fine-tuned model in Hugging Face format (config.json, \
+        model.safetensors, tokenizer files), checkpoints/checkpoint-<step>/ (model, optimizer, \
+        trainer state; written atomically), training_log.jsonl, loss_curve.svg and \
+        train_results.json. --resume continues from the latest complete checkpoint with \
+        bit-identical results.
+
+        Batches are padded to their longest window and grouped by length by default; \
+        --no-dynamic-padding --no-group-by-length pad every batch to --max-seq-len, as run_qa.py \
+        does. run_qa.py's spellings are accepted besides bertqa's (--max-seq-length, \
+        --per-device-train-batch-size, --num-train-epochs, ...).
         """
     )
 
-    @Option(help: ArgumentHelp("Pretrained model: " + modelHelp)) var model: String
-
-    @OptionGroup var revisionOption: RevisionOption
+    @OptionGroup var modelOption: ModelOption
     @Option(help: "SQuAD JSON to train on.") var trainFile: String
     @Option(help: "SQuAD JSON for the validation loss (and --eval-metrics).") var validationFile: String?
     @Option(help: "Output folder.") var output: String
     @Option(parsing: .unconditional, help: "Use only the first N training questions.") var maxTrainSamples: Int?
     @Option(parsing: .unconditional, help: "Use only the first N validation questions.") var maxEvalSamples: Int?
-    @Option(parsing: .unconditional, help: "Training epochs.") var epochs = 3
-    @Option(parsing: .unconditional, help: "Windows per batch.") var batchSize = 16
+    @Option(name: [.customLong("epochs"), .customLong("num-train-epochs")], parsing: .unconditional, help: "Training epochs.") var epochs = 3
+    @Option(name: [.customLong("batch-size"), .customLong("per-device-train-batch-size")], parsing: .unconditional, help: "Windows per batch.") var batchSize = 16
     @Option(parsing: .unconditional, help: "Batches per optimizer step.") var gradientAccumulationSteps = 1
     @Option(parsing: .unconditional, help: "Peak learning rate (AdamW).") var learningRate = 3e-5
     @Option(parsing: .unconditional, help: "Decoupled weight decay (not on biases and LayerNorm weights).") var weightDecay = 0.01
@@ -35,12 +38,14 @@ struct TrainCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Linear warmup as a ratio of all steps (used when --warmup-steps is 0).") var warmupRatio = 0.0
     @Option(parsing: .unconditional, help: "Gradient clipping norm.") var maxGradNorm = 1.0
     @Option(parsing: .unconditional, help: "Seed for the QA head, data order and dropout.") var seed: UInt64 = 42
-    @Option(parsing: .unconditional, help: "Tokens per window.") var maxLength = 384
-    @Option(parsing: .unconditional, help: "Tokens of overlap between windows.") var stride = 128
+    @Option(name: OptionNames.maxSeqLen, parsing: .unconditional, help: "Tokens per window.") var maxSeqLen = 384
+    @Option(name: OptionNames.docStride, parsing: .unconditional,
+            help: "Tokens of overlap between windows (default: min(max-seq-len/2, 128)).") var docStride: Int?
     @Option(parsing: .unconditional, help: "Log every N optimizer steps.") var loggingSteps = 50
     @Option(parsing: .unconditional, help: "Checkpoint every N optimizer steps (0: at epoch ends only).") var saveSteps = 0
     @Option(parsing: .unconditional, help: "Complete checkpoints to keep.") var saveTotalLimit = 2
-    @Option(parsing: .unconditional, help: "Windows per batch when computing EM/F1.") var evalBatchSize = 32
+    @Option(name: [.customLong("eval-batch-size"), .customLong("per-device-eval-batch-size")], parsing: .unconditional,
+            help: "Windows per forward pass when computing EM/F1.") var evalBatchSize = 32
     @Flag(inversion: .prefixedNo, help: "Pad each batch to its longest window.") var dynamicPadding = true
     @Flag(inversion: .prefixedNo, help: "Batch windows of similar length together.") var groupByLength = true
     @Flag(help: "Compute EM/F1 on the validation file after each epoch.") var evalMetrics = false
@@ -49,7 +54,7 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Train into a non-empty --output anyway (its old checkpoints are removed).") var overwriteOutputDir = false
 
     func job() throws -> FineTuneJob {
-        var job = FineTuneJob(model: try revisionOption.folder(model), trainFile: URL(fileURLWithPath: trainFile),
+        var job = FineTuneJob(model: try modelOption.folder(), trainFile: URL(fileURLWithPath: trainFile),
                               validationFile: validationFile.map { URL(fileURLWithPath: $0) },
                               output: URL(fileURLWithPath: output))
         job.maxTrainSamples = maxTrainSamples
@@ -59,6 +64,7 @@ struct TrainCommand: ParsableCommand {
         job.evalBatchSize = evalBatchSize
         job.resume = resume
         job.overwriteOutputDir = overwriteOutputDir
+        job.showSteps = Console.level != .quiet
         return job
     }
 
@@ -75,8 +81,8 @@ struct TrainCommand: ParsableCommand {
         o.warmupRatio = warmupRatio
         o.maxGradNorm = maxGradNorm
         o.seed = seed
-        o.maxLength = maxLength
-        o.stride = stride
+        o.maxLength = maxSeqLen
+        o.stride = docStride ?? min(maxSeqLen / 2, 128)
         o.loggingSteps = loggingSteps
         o.saveSteps = saveSteps
         o.saveTotalLimit = saveTotalLimit
@@ -93,11 +99,12 @@ struct TrainCommand: ParsableCommand {
         if evalMetrics && validationFile == nil { throw ValidationError("--eval-metrics needs --validation-file") }
     }
 
+    @OptionGroup var verbosity: VerbosityOptions
+
     func run() throws {
+        verbosity.apply()
         let job = try job()
-        let summary = try CLIError.wrap {
-            try FineTune.run(job) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
-        }
+        let summary = try CLIError.wrap { try FineTune.run(job, say: Console.say) }
         print(try CLIError.wrap { try JSONValueEncoder.encode(summary).compactText })
     }
 }
