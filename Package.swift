@@ -74,6 +74,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        // The server's API keys (the Authorization: Bearer header, as HummingbirdAuth reads it).
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
         // Hummingbird's own dependencies, named because the server imports them too.
         .package(url: "https://github.com/apple/swift-log", from: "1.14.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
@@ -117,6 +119,7 @@ let package = Package(
             dependencies: [
                 "Inference", "Support",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
@@ -148,6 +151,8 @@ let package = Package(
         .testTarget(name: "BERTTests", dependencies: ["BERT", "Kernels", "Support", "TestSupport", "Training"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "BERT", "Kernels", "SQuAD", "Tokenization", "TestSupport"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "BERT", "Kernels", "Tokenization", "TestSupport"]),
+        // The server's queue and keys, on a stand-in model.
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Inference"]),
         // Runs the built `bertqa` binary as a user would.
         .testTarget(name: "CLITests", dependencies: ["bertqa", "BERT", "Support", "TestSupport"]),
         // The bad-input table, over the library and over the built `bertqa` binary.

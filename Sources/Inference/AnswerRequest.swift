@@ -21,7 +21,7 @@ public struct AnswerRequest: Sendable {
     public var isBatch: Bool
 
     /// The pipeline's parameter names, as `parameters` (or the flat shape) takes them.
-    public static let parameterNames = ["top_k", "doc_stride", "max_answer_len", "max_seq_len",
+    public static let parameterNames = ["top_k", "doc_stride", "max_answer_len", "max_seq_len", "max_question_len",
                                         "handle_impossible_answer", "align_to_words"]
 
     /// Parses a request body or input line; `defaults` are the options of parameters it does not
@@ -47,9 +47,10 @@ public struct AnswerRequest: Sendable {
             let options = try parameters(members.filter { parameterNames.contains($0.key) }, defaults, id: id)
             return AnswerRequest(items: [Item(job: try job(root, path: "", options, id: id), id: id)], isBatch: false)
         }
-        for (key, _) in members where !["inputs", "parameters", "id"].contains(key) {
-            throw AnswerRequestError("unknown field \"\(key)\" (expected \"inputs\", optional \"parameters\" and \"id\")", id: id)
+        for (key, _) in members where !["inputs", "parameters", "options", "id"].contains(key) {
+            throw AnswerRequestError("unknown field \"\(key)\" (expected \"inputs\", optional \"parameters\", \"options\" and \"id\")", id: id)
         }
+        try checkServingOptions(root["options"], id: id)
         var options = defaults
         switch root["parameters"] {
         case nil, .null?: break
@@ -110,6 +111,10 @@ public struct AnswerRequest: Sendable {
             case "doc_stride": options.docStride = try integer(raw, key, id)
             case "max_answer_len": options.maxAnswerLength = try integer(raw, key, id)
             case "max_seq_len": options.maxSeqLength = try integer(raw, key, id)
+            case "max_question_len":
+                // Accepted and checked as the pipeline does; like its fast-tokenizer path (every
+                // tokenizer here is one), it does not change the windows.
+                if try integer(raw, key, id) < 1 { throw AnswerRequestError("max_question_len must be at least 1", id: id) }
             case "handle_impossible_answer": options.handleImpossibleAnswer = try boolean(raw, key, id)
             case "align_to_words": options.alignToWords = try boolean(raw, key, id)
             default: throw AnswerRequestError("unknown parameter \"\(key)\" (known: \(parameterNames.joined(separator: ", ")))", id: id)
@@ -117,6 +122,23 @@ public struct AnswerRequest: Sendable {
         }
         do { try options.validate() } catch { throw AnswerRequestError("\(error)", id: id) }
         return options
+    }
+
+    /// The Inference API's `options` (`use_cache`, `wait_for_model`): hints to a hosted service
+    /// with nothing to do here (no result cache; the model is loaded before the first request),
+    /// accepted when well-formed as the API accepts them.
+    private static func checkServingOptions(_ value: JSONValue?, id: JSONValue?) throws {
+        switch value {
+        case nil, .null?: return
+        case .object(let members)?:
+            for (key, raw) in members {
+                guard ["use_cache", "wait_for_model"].contains(key) else {
+                    throw AnswerRequestError("unknown option \"\(key)\" (the API's options are use_cache and wait_for_model)", id: id)
+                }
+                if raw != .null { _ = try boolean(raw, key, id) }
+            }
+        default: throw AnswerRequestError("\"options\" must be an object", id: id)
+        }
     }
 
     private static func integer(_ raw: JSONValue, _ key: String, _ id: JSONValue?) throws -> Int {

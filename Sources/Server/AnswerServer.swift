@@ -1,6 +1,7 @@
 import Foundation
 import Support
 import Hummingbird
+import HummingbirdAuth
 import Inference
 import Logging
 import NIOCore
@@ -14,6 +15,14 @@ public struct ServerOptions: Sendable {
     public var maxBodyBytes = 1 << 20
     /// Most questions the model answers in one batch.
     public var maxBatchJobs = 64
+    /// Most questions waiting for the model; a request beyond gets 503 at once.
+    public var maxQueuedJobs = 256
+    /// Seconds a request may wait for the model; past it, 504 without reaching the model.
+    public var requestTimeout = 30.0
+    /// When not empty, `POST /answer` (and `/metrics`, unless `publicMetrics`) needs
+    /// `Authorization: Bearer <one of these>`.
+    public var apiKeys: [String] = []
+    public var publicMetrics = false
     /// What `GET /info` answers: the model, its precision, and what loading it found (an
     /// untrained QA head is said there as on the command line).
     public var info: JSONValue = .object([])
@@ -34,30 +43,32 @@ public enum AnswerServer {
     public static func run(engine: any QuestionAnswering, options: ServerOptions,
                            onReady: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         let metrics = ServerMetrics()
-        let batcher = Batcher(engine: engine, maxJobs: options.maxBatchJobs, metrics: metrics)
+        let batcher = Batcher(engine: engine, maxJobs: options.maxBatchJobs, maxQueued: options.maxQueuedJobs,
+                              timeout: options.requestTimeout, metrics: metrics)
         defer { batcher.stop() }
         let router = Router()
+        // Every response, a 404 included, is counted in /metrics and unknown paths get JSON.
+        router.add(middleware: MetricsMiddleware(metrics: metrics))
         let maxBody = options.maxBodyBytes
+        let keys = APIKeys(options.apiKeys)
+        let metricsOpen = options.publicMetrics || keys.isEmpty
 
-        router.get("health") { _, _ -> Response in
-            metrics.record(route: "/health", status: 200, seconds: 0)
-            return json(.ok, "{\"status\":\"ok\"}")
-        }
+        router.get("health") { _, _ -> Response in json(.ok, "{\"status\":\"ok\"}") }
         let info = options.info.compactText
-        router.get("info") { _, _ -> Response in
-            metrics.record(route: "/info", status: 200, seconds: 0)
-            return json(.ok, info)
-        }
-        router.get("metrics") { _, _ -> Response in
+        router.get("info") { _, _ -> Response in json(.ok, info) }
+        router.get("metrics") { request, _ -> Response in
+            if !metricsOpen, let refusal = keys.refusal(request) { return refusal }
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metrics.render())))
         }
         router.post("answer") { request, _ -> Response in
-            let started = DispatchTime.now().uptimeNanoseconds
-            let response = await answer(request, batcher: batcher, maxBody: maxBody)
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-            metrics.record(route: "/answer", status: Int(response.status.code), seconds: seconds)
+            if let refusal = keys.refusal(request) { return refusal }
+            return await answer(request, batcher: batcher, maxBody: maxBody)
+        }
+        router.get("answer") { _, _ -> Response in
+            var response = error(.methodNotAllowed, "POST a JSON body to /answer: {\"inputs\": {\"question\": \"…\", \"context\": \"…\"}}")
+            response.headers[.allow] = "POST"
             return response
         }
 
@@ -96,7 +107,16 @@ public enum AnswerServer {
         } catch {
             return self.error(.badRequest, "\(error)")
         }
-        let results = await batcher.answer(parsed.items.map(\.job))
+        let results: [Result<[Answer], Error>]
+        switch await batcher.answer(parsed.items.map(\.job)) {
+        case .answered(let answered): results = answered
+        case .queueFull:
+            var response = error(.serviceUnavailable, "the server is at capacity: retry in a moment")
+            response.headers[.retryAfter] = "1"
+            return response
+        case .timedOut:
+            return error(.gatewayTimeout, "the request waited longer than the server's request timeout for the model")
+        }
         var items: [String] = []
         for (k, (result, item)) in zip(results, parsed.items).enumerated() {
             switch result {
@@ -141,5 +161,64 @@ public struct ServerStartError: Error, CustomStringConvertible {
 
     init(host: String, port: Int, reason: String) {
         description = "cannot listen on \(host):\(port): the address does not resolve (\(reason))"
+    }
+}
+
+/// Counts every response in /metrics by route (unknown paths as "other") and status, and
+/// answers unknown paths with a JSON 404.
+struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: ServerMetrics
+    static var routes: Set<String> { ["/answer", "/health", "/info", "/metrics"] }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let route = Self.routes.contains(request.uri.path) ? request.uri.path : "other"
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch let failure as HTTPError where failure.status == .notFound {
+            response = AnswerServer.error(.notFound, "no such path: \(request.uri.path) (POST /answer, GET /health, /info, /metrics)")
+        } catch let failure as HTTPError where failure.status == .methodNotAllowed {
+            response = AnswerServer.error(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path)")
+        }
+        // /metrics itself is not timed: scraping it should not move the latency histogram.
+        let seconds = route == "/metrics" ? 0 : Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        metrics.record(route: route, status: Int(response.status.code), seconds: seconds)
+        return response
+    }
+}
+
+/// The keys `POST /answer` accepts as `Authorization: Bearer <key>`; none: open to all.
+struct APIKeys: Sendable {
+    private let keys: [[UInt8]]
+    init(_ keys: [String]) { self.keys = keys.map { Array($0.utf8) } }
+    var isEmpty: Bool { keys.isEmpty }
+
+    /// nil when the request may go on; else the 401 to send (what is wrong, never the key).
+    func refusal(_ request: Request) -> Response? {
+        guard !keys.isEmpty else { return nil }
+        let message: String
+        if let token = request.headers.bearer?.token {
+            if accepts(Array(token.utf8)) { return nil }
+            message = "the API key is not valid"
+        } else {
+            message = "this server needs an API key: send Authorization: Bearer <key>"
+        }
+        var response = AnswerServer.error(.unauthorized, message)
+        response.headers[.wwwAuthenticate] = "Bearer"
+        return response
+    }
+
+    /// Compares with every key in time that does not depend on where (or whether) they differ.
+    func accepts(_ token: [UInt8]) -> Bool {
+        var matched: UInt8 = 0
+        for key in keys {
+            var difference: UInt8 = key.count == token.count ? 0 : 1
+            for i in 0 ..< max(key.count, token.count) {
+                difference |= (i < key.count ? key[i] : 0) ^ (i < token.count ? token[i] : 0)
+            }
+            matched |= difference == 0 ? 1 : 0
+        }
+        return matched == 1
     }
 }

@@ -248,6 +248,16 @@ final class CLIBadInputTests: XCTestCase {
             Case(label: "answer: --context and --context-file", args: ["answer", "--model", model, "--question", "Who?",
                                                                      "--context", "E.", "--context-file", good],
                  mention: "not both"),
+            Case(label: "serve: missing --api-key-file", args: ["serve", "--model", model, "--port", "0",
+                                                               "--api-key-file", root.appendingPathComponent("nowhere.txt").path],
+                 mention: "cannot be read"),
+            Case(label: "serve: --api-key-file without a key", args: ["serve", "--model", model, "--port", "0", "--api-key-file", try {
+                let file = root.appendingPathComponent("no-keys.txt")
+                try Data("# nothing here\n\n".utf8).write(to: file)
+                return file.path
+            }()], mention: "holds no key"),
+            Case(label: "serve: zero --max-queue", args: ["serve", "--model", model, "--max-queue", "0"], mention: "--max-queue"),
+            Case(label: "serve: zero --request-timeout", args: ["serve", "--model", model, "--request-timeout", "0"], mention: "--request-timeout"),
             Case(label: "--quiet with --verbose", args: ["evaluate", "--model", model, "--data", good, "--quiet", "--verbose"],
                  mention: "cannot go together"),
         ]

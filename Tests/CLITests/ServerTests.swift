@@ -17,10 +17,13 @@ final class ServerTests: XCTestCase {
     }
 
     /// `bertqa serve --model MODEL --port 0` started, and the address it listens on.
-    static func start(model: URL) throws -> (Process, URL) {
+    static func start(model: URL, arguments: [String] = [], environment: [String: String] = [:]) throws -> (Process, URL) {
         let process = Process()
         process.executableURL = CLI.binary
-        process.arguments = ["serve", "--model", model.path, "--port", "0", "--max-body-bytes", "65536"]
+        process.arguments = ["serve", "--model", model.path, "--port", "0", "--max-body-bytes", "65536"] + arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
@@ -49,23 +52,34 @@ final class ServerTests: XCTestCase {
         }
     }
 
-    func request(_ path: String, method: String = "GET", body: Data? = nil) throws -> (Int, Data) {
+    func request(_ path: String, method: String = "GET", body: Data? = nil, headers: [String: String] = [:]) throws -> (Int, Data) {
+        try exchange(path, method: method, body: body, headers: headers).map { ($0.0, $0.1) }.get()
+    }
+
+    /// The status, body and headers of one request.
+    func exchange(_ path: String, method: String = "GET", body: Data? = nil,
+                  headers: [String: String] = [:]) throws -> Result<(Int, Data, [AnyHashable: Any]), Error> {
         var request = URLRequest(url: base.appendingPathComponent(path))
         request.httpMethod = method
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         request.httpBody = body
         request.timeoutInterval = 120
-        nonisolated(unsafe) var result: (Int, Data)? = nil
-        nonisolated(unsafe) var failure: Error? = nil
+        nonisolated(unsafe) var result: Result<(Int, Data, [AnyHashable: Any]), Error> = .failure(URLError(.unknown))
         let done = DispatchSemaphore(value: 0)
         URLSession.shared.dataTask(with: request) { data, response, error in
-            if let error { failure = error } else {
-                result = ((response as? HTTPURLResponse)?.statusCode ?? 0, data ?? Data())
+            if let error { result = .failure(error) } else {
+                let http = response as? HTTPURLResponse
+                result = .success((http?.statusCode ?? 0, data ?? Data(), http?.allHeaderFields ?? [:]))
             }
             done.signal()
         }.resume()
         done.wait()
-        if let failure { throw failure }
-        return result!
+        return result
+    }
+
+    /// A response header, whatever the case of its name.
+    static func header(_ name: String, in headers: [AnyHashable: Any]) -> String? {
+        headers.first { ($0.key as? String)?.lowercased() == name.lowercased() }?.value as? String
     }
 
     func post(_ json: String) throws -> (Int, Any?) {
@@ -127,6 +141,50 @@ final class ServerTests: XCTestCase {
         XCTAssertEqual(warnings.count, 1)
         guard case .string(let warning)? = warnings.first else { return XCTFail() }
         XCTAssertTrue(warning.contains("newly initialized"), warning)
+    }
+
+    /// GET /answer is 405 (naming POST), an unknown path a JSON 404, and both are counted.
+    func testWrongMethodsAndPathsAreJSONAndCounted() throws {
+        let (status, body, headers) = try exchange("answer").get()
+        XCTAssertEqual(status, 405)
+        XCTAssertEqual(Self.header("Allow", in: headers), "POST")
+        XCTAssertTrue(((try? JSONValue.parse(body))?["error"]).map { "\($0)".contains("POST") } ?? false, String(decoding: body, as: UTF8.self))
+        let (missing, missingBody) = try request("no/such/path")
+        XCTAssertEqual(missing, 404)
+        XCTAssertNotNil((try? JSONValue.parse(missingBody))?["error"], String(decoding: missingBody, as: UTF8.self))
+        let text = String(decoding: try request("metrics").1, as: UTF8.self)
+        XCTAssertTrue(text.contains("bertqa_requests_total{route=\"/answer\",status=\"405\"} 1"), text)
+        XCTAssertTrue(text.contains("bertqa_requests_total{route=\"other\",status=\"404\"} 1"), text)
+    }
+
+    /// With API keys, POST /answer and /metrics need `Authorization: Bearer <key>`: 401 with
+    /// `WWW-Authenticate: Bearer` otherwise; /health stays open; --public-metrics opens /metrics.
+    func testAPIKeys() throws {
+        let keyFile = try TinyModel.temporaryFolder("bertqa-keys").appendingPathComponent("keys.txt")
+        try Data("# keys\nfile-key\n\n".utf8).write(to: keyFile)
+        let (server, address) = try Self.start(model: CLITestModel.folder(), arguments: ["--api-key-file", keyFile.path],
+                                               environment: ["BERTQA_API_KEYS": "env-key-1, env-key-2"])
+        defer { server.terminate(); server.waitUntilExit() }
+        base = address
+        let body = Data(#"{"inputs": {"question": "Who?", "context": "Ann did."}}"#.utf8)
+        let (bare, bareBody, bareHeaders) = try exchange("answer", method: "POST", body: body).get()
+        XCTAssertEqual(bare, 401)
+        XCTAssertEqual(Self.header("WWW-Authenticate", in: bareHeaders), "Bearer")
+        XCTAssertTrue(String(decoding: bareBody, as: UTF8.self).contains("Authorization: Bearer"))
+        XCTAssertEqual(try request("answer", method: "POST", body: body, headers: ["Authorization": "Bearer wrong"]).0, 401)
+        for key in ["file-key", "env-key-1", "env-key-2"] {
+            XCTAssertEqual(try request("answer", method: "POST", body: body, headers: ["Authorization": "Bearer \(key)"]).0, 200, key)
+        }
+        XCTAssertEqual(try request("health").0, 200)
+        XCTAssertEqual(try request("metrics").0, 401)
+        XCTAssertEqual(try request("metrics", headers: ["Authorization": "Bearer file-key"]).0, 200)
+
+        let (open, openAddress) = try Self.start(model: CLITestModel.folder(), arguments: ["--public-metrics"],
+                                                 environment: ["BERTQA_API_KEYS": "k"])
+        defer { open.terminate(); open.waitUntilExit() }
+        base = openAddress
+        XCTAssertEqual(try request("metrics").0, 200)
+        XCTAssertEqual(try request("answer", method: "POST", body: body).0, 401)
     }
 
     func testBadRequestsGet400And413AndServerSurvives() throws {

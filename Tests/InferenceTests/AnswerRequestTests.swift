@@ -33,6 +33,13 @@ final class AnswerRequestTests: XCTestCase {
                        defaults)
     }
 
+    /// What the Inference API sends besides the pipeline's parameters is accepted: its
+    /// `options` and `max_question_len` (which HF's fast-tokenizer path does not use either).
+    func testTheAPIsOptionsAndMaxQuestionLenAreAccepted() throws {
+        let request = try parse(#"{"inputs": {"question": "Q", "context": "C"}, "parameters": {"max_question_len": 16}, "options": {"use_cache": false, "wait_for_model": true}}"#)
+        XCTAssertEqual(request.items[0].job.options, AnswerOptions())
+    }
+
     func testAnswersLeadWithTheId() {
         let answers = [Answer(score: 0.5, start: 0, end: 3, answer: "Ann"), Answer(score: 0.25, start: 4, end: 7, answer: "did")]
         XCTAssertEqual(AnswerRequest.json(Array(answers.prefix(1)), id: .int(4)).compactText,
@@ -56,6 +63,9 @@ final class AnswerRequestTests: XCTestCase {
             (#"{"inputs": {"question": "Q", "context": "C"}, "parameters": {"max_length": 2}}"#, "unknown parameter \"max_length\""),
             (#"{"inputs": {"question": "Q", "context": "C"}, "parameters": {"top_k": 0}}"#, "top_k must be at least 1"),
             (#"{"inputs": [], "id": 3}"#, "empty list"),
+            (#"{"inputs": {"question": "Q", "context": "C"}, "options": {"use_gpu": true}}"#, "unknown option \"use_gpu\""),
+            (#"{"inputs": {"question": "Q", "context": "C"}, "options": {"use_cache": "no"}}"#, "\"use_cache\" must be true or false"),
+            (#"{"question": "Q", "context": "C", "max_question_len": 0}"#, "max_question_len must be at least 1"),
         ]
         for (text, fragment) in cases {
             XCTAssertThrowsError(try parse(text), text) { error in

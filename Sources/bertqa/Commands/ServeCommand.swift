@@ -20,7 +20,11 @@ struct ServeCommand: AsyncParsableCommand {
 
         It answers {"score", "start", "end", "answer"} (a list when top_k > 1), led by "id" when the \
         input has one. GET /info says which model runs and how (and warns of an untrained QA head). \
-        Concurrent requests are batched for the model. SIGINT/SIGTERM shut down gracefully.
+        Concurrent requests are batched for the model; beyond --max-queue waiting questions a \
+        request gets 503 with Retry-After at once, and one that waits past --request-timeout gets \
+        504 without reaching the model. With API keys (--api-key-file, BERTQA_API_KEYS), POST \
+        /answer and GET /metrics need Authorization: Bearer <key>. SIGINT/SIGTERM shut down \
+        gracefully.
         """
     )
 
@@ -42,6 +46,18 @@ struct ServeCommand: AsyncParsableCommand {
             help: "Most questions, from concurrent requests, gathered into one batch.")
     var maxBatchQuestions = 64
 
+    @Option(parsing: .unconditional, help: "Most questions waiting for the model; more get 503 at once (with Retry-After).")
+    var maxQueue = 256
+
+    @Option(parsing: .unconditional, help: "Seconds a request may wait for the model; past it, 504.")
+    var requestTimeout = 30.0
+
+    @Option(help: "A file of API keys, one per line (# comments); POST /answer then needs Authorization: Bearer <key>. BERTQA_API_KEYS (comma-separated) does the same.")
+    var apiKeyFile: String?
+
+    @Flag(help: "With API keys: leave GET /metrics open.")
+    var publicMetrics = false
+
     @OptionGroup var precisionOption: PrecisionOption
 
     @OptionGroup var verbosity: VerbosityOptions
@@ -51,21 +67,50 @@ struct ServeCommand: AsyncParsableCommand {
         if maxBodyBytes < 1 { throw ValidationError("--max-body-bytes must be positive") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if maxBatchQuestions < 1 { throw ValidationError("--max-batch-questions must be at least 1") }
+        if maxQueue < 1 { throw ValidationError("--max-queue must be at least 1") }
+        if !(requestTimeout > 0) { throw ValidationError("--request-timeout must be a positive number of seconds") }
+    }
+
+    /// The API keys from --api-key-file and BERTQA_API_KEYS (none: the server is open).
+    func apiKeys() throws -> [String] {
+        var keys: [String] = []
+        if let apiKeyFile {
+            guard let data = FileManager.default.contents(atPath: apiKeyFile), let text = String(data: data, encoding: .utf8) else {
+                throw CLIError(description: "--api-key-file \(apiKeyFile) cannot be read: give a text file of keys, one per line")
+            }
+            keys += text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+            if keys.isEmpty { throw CLIError(description: "--api-key-file \(apiKeyFile) holds no key (one per line; # starts a comment)") }
+        }
+        if let listed = ProcessInfo.processInfo.environment["BERTQA_API_KEYS"] {
+            keys += listed.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        return keys
     }
 
     func run() async throws {
         verbosity.apply()
+        let keys = try apiKeys()
+        if keys.isEmpty && !["127.0.0.1", "::1", "localhost"].contains(host) {
+            Console.warn("serving on \(host) without API keys: anyone who can reach its port can use it (--api-key-file or BERTQA_API_KEYS)")
+        }
         let answerer = try precisionOption.answerer(await modelOption.folder())
         answerer.maxWindowsPerForward = batchSize
         let info = JSONValue.object([
             ("model", .string(modelOption.model)),
             ("model_type", .string(answerer.model.config.modelType.rawValue)),
             ("precision", .string(precisionOption.precision.rawValue)),
+            ("max_seq_len", .int(AnswerOptions().maxSeqLength)),
+            ("max_position_embeddings", .int(answerer.model.config.maxSequenceLength)),
             ("warnings", .array(answerer.loadReport.messages.map(JSONValue.string))),
             ("version", .string(BertQA.version)),
         ])
-        let options = ServerOptions(host: host, port: port, maxBodyBytes: maxBodyBytes, maxBatchJobs: maxBatchQuestions,
+        var options = ServerOptions(host: host, port: port, maxBodyBytes: maxBodyBytes, maxBatchJobs: maxBatchQuestions,
                                     info: info)
+        options.maxQueuedJobs = maxQueue
+        options.requestTimeout = requestTimeout
+        options.apiKeys = keys
+        options.publicMetrics = publicMetrics
         let host = self.host
         // A port in use or a wrong host is a ServerStartError, said in the user's terms.
         try await AnswerServer.run(engine: answerer, options: options) { port in
