@@ -122,7 +122,9 @@ let package = Package(
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
-            ]
+            ],
+            // GET /openapi.json: the API described once, by hand (a static document).
+            resources: [.copy("Resources/openapi.json")]
         ),
         .executableTarget(
             name: "bertqa",

@@ -15,4 +15,14 @@ public struct AnswerJob: Sendable, Equatable {
 /// One result per job, in order; a bad job fails alone.
 public protocol QuestionAnswering: Sendable {
     func answer(_ jobs: [AnswerJob]) -> [Result<[Answer], Error>]
+
+    /// The windows each job's context is cut into (tokenizing only, no model work): what a job
+    /// costs, to cap a request before it queues. A job that cannot be windowed counts 0 (its
+    /// answer carries the error).
+    func windowCount(_ job: AnswerJob) -> Int
+}
+
+extension QuestionAnswering {
+    /// A stand-in that knows no tokenizer: every job one window.
+    public func windowCount(_ job: AnswerJob) -> Int { 1 }
 }

@@ -85,6 +85,8 @@ public final class QuestionAnswerer: QuestionAnswering, @unchecked Sendable {
         return results
     }
 
+    public func windowCount(_ job: AnswerJob) -> Int { (try? windows(job, index: 0).count) ?? 0 }
+
     /// The pipeline's windows of one job: question first, `only_second` truncation.
     func windows(_ job: AnswerJob, index: Int) throws -> [Encoding] {
         try job.options.validate()

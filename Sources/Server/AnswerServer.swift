@@ -19,6 +19,9 @@ public struct ServerOptions: Sendable {
     public var maxQueuedJobs = 256
     /// Seconds a request may wait for the model; past it, 504 without reaching the model.
     public var requestTimeout = 30.0
+    /// Most windows one request may need (all its questions together); beyond, 413 before it
+    /// queues, so that one huge context cannot hold the model for minutes. nil: no cap.
+    public var maxWindowsPerRequest: Int? = 512
     /// When not empty, `POST /answer` (and `/metrics`, unless `publicMetrics`) needs
     /// `Authorization: Bearer <one of these>`.
     public var apiKeys: [String] = []
@@ -37,7 +40,7 @@ public struct ServerOptions: Sendable {
     }
 }
 
-/// The HTTP service: `POST /answer`, `GET /health`, `GET /info`, `GET /metrics`.
+/// The HTTP service: `POST /answer`, `GET /health`, `GET /info`, `GET /metrics`, `GET /openapi.json`.
 /// Runs until SIGINT/SIGTERM, then finishes in-flight requests and returns.
 public enum AnswerServer {
     public static func run(engine: any QuestionAnswering, options: ServerOptions,
@@ -56,15 +59,19 @@ public enum AnswerServer {
         router.get("health") { _, _ -> Response in json(.ok, "{\"status\":\"ok\"}") }
         let info = options.info.compactText
         router.get("info") { _, _ -> Response in json(.ok, info) }
+        let openAPI = try openAPIDocument(version: options.info["version"])
+        router.get("openapi.json") { _, _ -> Response in json(.ok, openAPI) }
         router.get("metrics") { request, _ -> Response in
             if !metricsOpen, let refusal = keys.refusal(request) { return refusal }
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metrics.render())))
         }
+        let windowCap = options.maxWindowsPerRequest
         router.post("answer") { request, _ -> Response in
             if let refusal = keys.refusal(request) { return refusal }
-            return await answer(request, batcher: batcher, maxBody: maxBody)
+            return await answer(request, batcher: batcher, engine: engine, maxBody: maxBody, maxWindows: windowCap,
+                                metrics: metrics)
         }
         router.get("answer") { _, _ -> Response in
             var response = error(.methodNotAllowed, "POST a JSON body to /answer: {\"inputs\": {\"question\": \"…\", \"context\": \"…\"}}")
@@ -89,7 +96,8 @@ public enum AnswerServer {
         }
     }
 
-    private static func answer(_ request: Request, batcher: Batcher, maxBody: Int) async -> Response {
+    private static func answer(_ request: Request, batcher: Batcher, engine: any QuestionAnswering, maxBody: Int,
+                               maxWindows: Int?, metrics: ServerMetrics) async -> Response {
         let body: ByteBuffer
         do {
             var request = request
@@ -107,8 +115,18 @@ public enum AnswerServer {
         } catch {
             return self.error(.badRequest, "\(error)")
         }
+        // What the request costs, counted off the event loops (tokenizing a long context takes
+        // milliseconds), then capped before it can queue.
+        let jobs = parsed.items.map(\.job)
+        let windows = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: jobs.reduce(0) { $0 + engine.windowCount($1) }) }
+        }
+        metrics.recordWindows(windows)
+        if let maxWindows, windows > maxWindows {
+            return error(.contentTooLarge, "this request needs \(windows) windows of the model; the server takes at most \(maxWindows) per request (--max-windows-per-request): send shorter contexts, or fewer questions at once")
+        }
         let results: [Result<[Answer], Error>]
-        switch await batcher.answer(parsed.items.map(\.job)) {
+        switch await batcher.answer(jobs) {
         case .answered(let answered): results = answered
         case .queueFull:
             var response = error(.serviceUnavailable, "the server is at capacity: retry in a moment")
@@ -129,6 +147,22 @@ public enum AnswerServer {
             }
         }
         return json(.ok, parsed.isBatch ? "[" + items.joined(separator: ",") + "]" : items[0])
+    }
+
+    /// The OpenAPI 3.1 description of these routes (Resources/openapi.json), with the running
+    /// release as its version.
+    static func openAPIDocument(version: JSONValue?) throws -> String {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "json"),
+              let data = FileManager.default.contents(atPath: url.path),
+              case .object(var members) = try JSONValue.parse(data) else {
+            throw ServerStartError(description: "the server's resources lack a readable openapi.json")
+        }
+        if let version, let i = members.firstIndex(where: { $0.key == "info" }), case .object(var info) = members[i].value,
+           let j = info.firstIndex(where: { $0.key == "version" }) {
+            info[j].value = version
+            members[i].value = .object(info)
+        }
+        return JSONValue.object(members).compactText
     }
 
     static func json(_ status: HTTPResponse.Status, _ text: String) -> Response {
@@ -159,6 +193,8 @@ public struct ServerStartError: Error, CustomStringConvertible {
         }
     }
 
+    init(description: String) { self.description = description }
+
     init(host: String, port: Int, reason: String) {
         description = "cannot listen on \(host):\(port): the address does not resolve (\(reason))"
     }
@@ -168,7 +204,7 @@ public struct ServerStartError: Error, CustomStringConvertible {
 /// answers unknown paths with a JSON 404.
 struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     let metrics: ServerMetrics
-    static var routes: Set<String> { ["/answer", "/health", "/info", "/metrics"] }
+    static var routes: Set<String> { ["/answer", "/health", "/info", "/metrics", "/openapi.json"] }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let started = DispatchTime.now().uptimeNanoseconds
@@ -177,7 +213,7 @@ struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             response = try await next(request, context)
         } catch let failure as HTTPError where failure.status == .notFound {
-            response = AnswerServer.error(.notFound, "no such path: \(request.uri.path) (POST /answer, GET /health, /info, /metrics)")
+            response = AnswerServer.error(.notFound, "no such path: \(request.uri.path) (POST /answer, GET /health, /info, /metrics, /openapi.json)")
         } catch let failure as HTTPError where failure.status == .methodNotAllowed {
             response = AnswerServer.error(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path)")
         }

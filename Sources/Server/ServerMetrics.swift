@@ -11,6 +11,10 @@ final class ServerMetrics: @unchecked Sendable {
     private var latencySum = 0.0
     private var buckets = [Int](repeating: 0, count: ServerMetrics.bounds.count)
     static let bounds: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+    private var requestWindows = 0
+    private var windowRequests = 0
+    private var windowBuckets = [Int](repeating: 0, count: ServerMetrics.windowBounds.count)
+    static let windowBounds: [Double] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048]
 
     func record(route: String, status: Int, seconds: Double) {
         lock.lock()
@@ -20,6 +24,15 @@ final class ServerMetrics: @unchecked Sendable {
         latencyCount += 1
         latencySum += seconds
         for (i, bound) in Self.bounds.enumerated() where seconds <= bound { buckets[i] += 1 }
+    }
+
+    /// The windows one answer request needs (counted before it queues).
+    func recordWindows(_ windows: Int) {
+        lock.lock()
+        requestWindows += windows
+        for (i, bound) in Self.windowBounds.enumerated() where Double(windows) <= bound { windowBuckets[i] += 1 }
+        windowRequests += 1
+        lock.unlock()
     }
 
     func recordBatch(jobs: Int) {
@@ -50,6 +63,13 @@ final class ServerMetrics: @unchecked Sendable {
         out += "bertqa_model_batches_total \(batches)\n"
         out += "# HELP bertqa_model_batched_questions_total Questions answered in those batches.\n# TYPE bertqa_model_batched_questions_total counter\n"
         out += "bertqa_model_batched_questions_total \(batchedJobs)\n"
+        out += "# HELP bertqa_request_windows Windows of the model each answer request needed.\n# TYPE bertqa_request_windows histogram\n"
+        for (i, bound) in Self.windowBounds.enumerated() {
+            out += "bertqa_request_windows_bucket{le=\"\(Int(bound))\"} \(windowBuckets[i])\n"
+        }
+        out += "bertqa_request_windows_bucket{le=\"+Inf\"} \(windowRequests)\n"
+        out += "bertqa_request_windows_sum \(requestWindows)\n"
+        out += "bertqa_request_windows_count \(windowRequests)\n"
         return out
     }
 }

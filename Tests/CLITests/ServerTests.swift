@@ -130,6 +130,40 @@ final class ServerTests: XCTestCase {
         XCTAssertEqual(JSONValue.object(Array(members.dropFirst())), try JSONValue.parse(envelope))
     }
 
+    /// A request needing more windows than --max-windows-per-request gets 413 before it queues,
+    /// saying how many it needs; each request's windows are in /metrics.
+    func testWindowsPerRequestAreCappedAndCounted() throws {
+        let (capped, address) = try Self.start(model: CLITestModel.folder(), arguments: ["--max-windows-per-request", "2"])
+        defer { capped.terminate(); capped.waitUntilExit() }
+        base = address
+        let long = Array(repeating: "Albert Einstein developed the theory of relativity in Bern.", count: 120).joined(separator: " ")
+        let (tooLarge, body) = try request("answer", method: "POST", body: Data(#"{"question": "Who?", "context": "\#(long)"}"#.utf8))
+        XCTAssertEqual(tooLarge, 413)
+        let message = String(decoding: body, as: UTF8.self)
+        XCTAssertTrue(message.contains("windows of the model; the server takes at most 2 per request"), message)
+        XCTAssertEqual(try request("answer", method: "POST", body: Data(#"{"question": "Who?", "context": "Ann did."}"#.utf8)).0, 200)
+        let text = String(decoding: try request("metrics").1, as: UTF8.self)
+        XCTAssertTrue(text.contains("bertqa_request_windows_count 2"), text)
+        XCTAssertTrue(text.contains("bertqa_request_windows_bucket{le=\"1\"} 1"), text)
+    }
+
+    /// GET /openapi.json: OpenAPI 3.1 naming every route this server answers, at this release.
+    func testOpenAPIDocumentNamesEveryRoute() throws {
+        let (status, data) = try request("openapi.json")
+        XCTAssertEqual(status, 200)
+        let document = try JSONValue.parse(data)
+        XCTAssertEqual(document["openapi"], .string("3.1.0"))
+        XCTAssertEqual(document["info"]?["version"], try JSONValue.parse(try request("info").1)["version"])
+        guard case .object(let paths)? = document["paths"] else { return XCTFail("no paths") }
+        XCTAssertEqual(Set(paths.map(\.key)), ["/answer", "/health", "/info", "/metrics", "/openapi.json"])
+        for (path, item) in paths {
+            guard case .object(let operations) = item, let method = operations.first?.key else { return XCTFail(path) }
+            let (routeStatus, _) = try request(String(path.dropFirst()), method: method.uppercased(),
+                                               body: method == "post" ? Data(#"{"question": "Who?", "context": "Ann did."}"#.utf8) : nil)
+            XCTAssertEqual(routeStatus, 200, "\(method) \(path)")
+        }
+    }
+
     /// A checkpoint without a QA head: /info carries the warning the command line prints.
     func testInfoWarnsOfAnUntrainedHead() throws {
         let (headless, headlessBase) = try Self.start(model: CLITestModel.headless())

@@ -8,7 +8,7 @@ import Support
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve the model over HTTP: POST /answer, GET /health, /info, /metrics.",
+        abstract: "Serve the model over HTTP: POST /answer; GET /health, /info, /metrics, /openapi.json.",
         usage: "bertqa serve --model <folder-or-hub-id> [--port <port>] [<options>]",
         discussion: """
         POST /answer takes the Hugging Face Inference API's body:
@@ -22,7 +22,8 @@ struct ServeCommand: AsyncParsableCommand {
         input has one. GET /info says which model runs and how (and warns of an untrained QA head). \
         Concurrent requests are batched for the model; beyond --max-queue waiting questions a \
         request gets 503 with Retry-After at once, and one that waits past --request-timeout gets \
-        504 without reaching the model. With API keys (--api-key-file, BERTQA_API_KEYS), POST \
+        504 without reaching the model; one whose contexts need more than \
+        --max-windows-per-request windows gets 413 before it queues. With API keys (--api-key-file, BERTQA_API_KEYS), POST \
         /answer and GET /metrics need Authorization: Bearer <key>. SIGINT/SIGTERM shut down \
         gracefully.
         """
@@ -52,6 +53,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "Seconds a request may wait for the model; past it, 504.")
     var requestTimeout = 30.0
 
+    @Option(parsing: .unconditional, help: "Most windows of the model one request may need; beyond, 413 (0: no cap).")
+    var maxWindowsPerRequest = 512
+
     @Option(help: "A file of API keys, one per line (# comments); POST /answer then needs Authorization: Bearer <key>. BERTQA_API_KEYS (comma-separated) does the same.")
     var apiKeyFile: String?
 
@@ -68,6 +72,7 @@ struct ServeCommand: AsyncParsableCommand {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if maxBatchQuestions < 1 { throw ValidationError("--max-batch-questions must be at least 1") }
         if maxQueue < 1 { throw ValidationError("--max-queue must be at least 1") }
+        if maxWindowsPerRequest < 0 { throw ValidationError("--max-windows-per-request must be 0 (no cap) or more") }
         if !(requestTimeout > 0) { throw ValidationError("--request-timeout must be a positive number of seconds") }
     }
 
@@ -109,6 +114,7 @@ struct ServeCommand: AsyncParsableCommand {
                                     info: info)
         options.maxQueuedJobs = maxQueue
         options.requestTimeout = requestTimeout
+        options.maxWindowsPerRequest = maxWindowsPerRequest == 0 ? nil : maxWindowsPerRequest
         options.apiKeys = keys
         options.publicMetrics = publicMetrics
         let host = self.host
