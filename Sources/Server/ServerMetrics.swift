@@ -52,24 +52,22 @@ final class ServerMetrics: @unchecked Sendable {
         }
         out += "# HELP bertqa_errors_total Requests answered with a 4xx or 5xx status.\n# TYPE bertqa_errors_total counter\n"
         out += "bertqa_errors_total \(errors)\n"
-        out += "# HELP bertqa_request_duration_seconds Request latency.\n# TYPE bertqa_request_duration_seconds histogram\n"
-        for (i, bound) in Self.bounds.enumerated() {
-            out += "bertqa_request_duration_seconds_bucket{le=\"\(bound)\"} \(buckets[i])\n"
-        }
-        out += "bertqa_request_duration_seconds_bucket{le=\"+Inf\"} \(latencyCount)\n"
-        out += "bertqa_request_duration_seconds_sum \(latencySum)\n"
-        out += "bertqa_request_duration_seconds_count \(latencyCount)\n"
+        out += Self.histogram("bertqa_request_duration_seconds", help: "Request latency.",
+                              bounds: Self.bounds.map { "\($0)" }, buckets: buckets, count: latencyCount, sum: "\(latencySum)")
         out += "# HELP bertqa_model_batches_total Batches run by the model.\n# TYPE bertqa_model_batches_total counter\n"
         out += "bertqa_model_batches_total \(batches)\n"
         out += "# HELP bertqa_model_batched_questions_total Questions answered in those batches.\n# TYPE bertqa_model_batched_questions_total counter\n"
         out += "bertqa_model_batched_questions_total \(batchedJobs)\n"
-        out += "# HELP bertqa_request_windows Windows of the model each answer request needed.\n# TYPE bertqa_request_windows histogram\n"
-        for (i, bound) in Self.windowBounds.enumerated() {
-            out += "bertqa_request_windows_bucket{le=\"\(Int(bound))\"} \(windowBuckets[i])\n"
-        }
-        out += "bertqa_request_windows_bucket{le=\"+Inf\"} \(windowRequests)\n"
-        out += "bertqa_request_windows_sum \(requestWindows)\n"
-        out += "bertqa_request_windows_count \(windowRequests)\n"
+        out += Self.histogram("bertqa_request_windows", help: "Windows of the model each answer request needed.",
+                              bounds: Self.windowBounds.map { "\(Int($0))" }, buckets: windowBuckets, count: windowRequests,
+                              sum: "\(requestWindows)")
         return out
+    }
+
+    /// One histogram in Prometheus text: cumulative buckets by upper bound, then +Inf, sum, count.
+    private static func histogram(_ name: String, help: String, bounds: [String], buckets: [Int], count: Int, sum: String) -> String {
+        var out = "# HELP \(name) \(help)\n# TYPE \(name) histogram\n"
+        for (bound, n) in zip(bounds, buckets) { out += "\(name)_bucket{le=\"\(bound)\"} \(n)\n" }
+        return out + "\(name)_bucket{le=\"+Inf\"} \(count)\n\(name)_sum \(sum)\n\(name)_count \(count)\n"
     }
 }
