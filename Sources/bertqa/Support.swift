@@ -136,6 +136,9 @@ enum OptionNames {
     static let maxSeqLen: NameSpecification = [.customLong("max-seq-len"), .customLong("max-seq-length"), .customLong("max-length")]
     /// Overlap between windows: doc_stride in both the pipeline and run_qa; the tokenizer's stride.
     static let docStride: NameSpecification = [.customLong("doc-stride"), .customLong("stride")]
+    /// The overlap when --doc-stride is not given: the pipeline's default, min(max_seq_len / 2, 128)
+    /// (`QuestionAnswerer.windows` applies the same default when answering).
+    static func docStride(_ given: Int?, maxSeqLen: Int) -> Int { given ?? min(maxSeqLen / 2, 128) }
     /// Longest answer in tokens: the pipeline's max_answer_len; run_qa's max_answer_length.
     static let maxAnswerLen: NameSpecification = [.customLong("max-answer-len"), .customLong("max-answer-length")]
 }

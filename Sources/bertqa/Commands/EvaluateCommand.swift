@@ -36,7 +36,7 @@ struct EvaluateCommand: ParsableCommand {
     @OptionGroup var verbosity: VerbosityOptions
 
     /// The overlap used: the one given, else the pipeline's default.
-    var stride: Int { docStride ?? min(maxSeqLen / 2, 128) }
+    var stride: Int { OptionNames.docStride(docStride, maxSeqLen: maxSeqLen) }
 
     func validate() throws {
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }

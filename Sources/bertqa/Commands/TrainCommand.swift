@@ -82,7 +82,7 @@ struct TrainCommand: ParsableCommand {
         o.maxGradNorm = maxGradNorm
         o.seed = seed
         o.maxLength = maxSeqLen
-        o.stride = docStride ?? min(maxSeqLen / 2, 128)
+        o.stride = OptionNames.docStride(docStride, maxSeqLen: maxSeqLen)
         o.loggingSteps = loggingSteps
         o.saveSteps = saveSteps
         o.saveTotalLimit = saveTotalLimit
