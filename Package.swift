@@ -5,7 +5,8 @@
 //   Tokenization (text → tokens → windows)      knows nothing of the model
 //   SQuAD        (data, features, spans, metrics) builds on Tokenization
 //   Support      (JSON, atomic files, memory)     Foundation only
-//   Kernels      (BLAS + SIMD numeric kernels)    knows nothing of text
+//   Kernels      (BLAS + SIMD numeric kernels)    knows nothing of text; its vector loops are
+//                built per instruction set and chosen at start-up (KernelCore, VectorKernels*)
 //   BERT         (config, weights, layers)        builds on Kernels
 //   Hub          (the Hugging Face Hub and its cache) files only: knows no model
 //   Inference    (QA pipeline, SQuAD evaluation)  joins the two sides; takes folders or Hub ids
@@ -15,50 +16,37 @@
 import Foundation
 import PackageDescription
 
-// Hot numeric loops: drop exclusivity checks in the kernels (they only touch raw buffers),
-// and compile them for the vector units of the machine that builds them, as `-march=native`
-// would: AVX-512 where /proc/cpuinfo lists it (SIMD16 kernels — softmax, GELU, LayerNorm,
-// attention — then run on one 16-lane register instead of two 8-lane ones), else AVX2/FMA
-// (Haswell, 2013+; ~1.7× the SSE2 baseline). A binary built on an AVX-512 machine needs one to
-// run: set BERTQA_TARGET_CPU=haswell to build one for any x86-64 machine since 2013
-// (BERTQA_TARGET_CPU= , empty, for the baseline).
+// Hot numeric loops: drop exclusivity checks where kernels touch only raw buffers. The vector
+// kernels (Sources/VectorKernels: softmax, GELU, LayerNorm, attention and their backward passes)
+// are built three times from one source — portable (the x86-64 or aarch64 baseline), AVX2 + FMA
+// (`-target-cpu haswell`: Haswell, 2013, and every Zen) and AVX-512 (`skylake-avx512`) —
+// and `Kernels` picks one at start-up from the CPU (`KernelPath`), as oneDNN picks its own: one
+// binary, built anywhere, runs on any x86-64 CPU with the widest registers it has. The other
+// modules are compiled for the baseline (their loops are not the hot ones).
 //
-// ONEDNN_MAX_CPU_ISA, oneDNN's own cap on the instructions it JIT-compiles at run time, caps
-// these kernels too when it is set at build time: AVX2 (or AVX2_VNNI) builds them for Haswell,
-// SSE41 or AVX for the baseline, so one variable runs an AVX-512 host down the AVX2 paths
-// (`ONEDNN_MAX_CPU_ISA=AVX2 swift test -c release --scratch-path .build-avx2`, CI's second lane).
-func kernelTargetCPU() -> (flags: [String], avx512: Bool) {
-    #if arch(x86_64)
-    let environment = ProcessInfo.processInfo.environment
-    if let chosen = environment["BERTQA_TARGET_CPU"] {
-        return (chosen.isEmpty ? [] : ["-target-cpu", chosen], chosen.contains("avx512"))
-    }
-    switch environment["ONEDNN_MAX_CPU_ISA"]?.uppercased() {
-    case "SSE41", "AVX": return ([], false)
-    case "AVX2", "AVX2_VNNI": return (["-target-cpu", "haswell"], false)
-    default: break
-    }
-    let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-    let flags = Set(cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").map(String.init) ?? [])
-    if ["avx512f", "avx512bw", "avx512vl", "avx512dq"].allSatisfy(flags.contains) {
-        return (["-target-cpu", "skylake-avx512"], true)
-    }
-    return (["-target-cpu", "haswell"], false)
-    #else
-    return ([], false)
-    #endif
-}
-let kernelCPU = kernelTargetCPU()
+// BERTQA_TARGET_CPU=<cpu> (e.g. native) compiles every module for one CPU instead, a binary
+// for that machine only (an opt-in; the kernels' choice at start-up stays).
+let environment = ProcessInfo.processInfo.environment
+let singleTarget: [String] = environment["BERTQA_TARGET_CPU"].map { $0.isEmpty ? [] : ["-target-cpu", $0] } ?? []
 let fastMath: [SwiftSetting] = [
-    .unsafeFlags(["-enforce-exclusivity=unchecked"] + kernelCPU.flags, .when(configuration: .release)),
-] + (kernelCPU.flags.isEmpty ? [] : [
-    // The chosen CPU has fused multiply-add: kernels may ask for it (`fma16`) without falling
-    // back to a libm call per lane.
-    .define("BERTQA_FMA", .when(configuration: .release)),
-]) + (kernelCPU.avx512 ? [
-    // Only says so in reports (`GEMM.instructionSets`): the kernels are the same Swift SIMD code.
-    .define("BERTQA_AVX512", .when(configuration: .release)),
-] : [])
+    .unsafeFlags(["-enforce-exclusivity=unchecked"] + singleTarget, .when(configuration: .release)),
+]
+/// The settings of one build of the vector kernels: its CPU and the conditions its loops read
+/// (BERTQA_FMA: fused multiply-add is one instruction; BERTQA_AVX512: 32 vector registers of 16 lanes).
+func vectorKernels(cpu: String, _ conditions: [String]) -> [SwiftSetting] {
+    [.unsafeFlags(["-enforce-exclusivity=unchecked", "-target-cpu", cpu], .when(configuration: .release))]
+        + conditions.map { .define($0, .when(configuration: .release)) }
+}
+#if arch(x86_64)
+let vectorPaths: [Target] = [
+    .target(name: "VectorKernelsAVX2", dependencies: ["KernelCore"],
+            swiftSettings: vectorKernels(cpu: "haswell", ["BERTQA_FMA"])),
+    .target(name: "VectorKernelsAVX512", dependencies: ["KernelCore"],
+            swiftSettings: vectorKernels(cpu: "skylake-avx512", ["BERTQA_FMA", "BERTQA_AVX512"])),
+]
+#else
+let vectorPaths: [Target] = []
+#endif
 
 let package = Package(
     name: "bertqa",
@@ -101,7 +89,13 @@ let package = Package(
         .target(name: "Support"),
         .target(name: "Tokenization", dependencies: ["Support", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "SQuAD", dependencies: ["Tokenization", "Support"]),
-        .target(name: "Kernels", dependencies: ["CDNNL"], swiftSettings: fastMath),
+        // Kernels: parallel loops, oneDNN products, the kernels' entry points and the choice of
+        // vector path; KernelCore: what every path shares (the entry points' protocol, types).
+        .target(name: "KernelCore", dependencies: ["CDNNL"], swiftSettings: fastMath),
+        .target(name: "VectorKernels", dependencies: ["KernelCore"], swiftSettings: fastMath),
+        .target(name: "Kernels", dependencies: ["CDNNL", "KernelCore", "VectorKernels"]
+                    + vectorPaths.map { .target(name: $0.name) },
+                swiftSettings: fastMath),
         .target(name: "BERT", dependencies: ["Kernels", "Support", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
                 swiftSettings: fastMath),
         // Models by Hub id: huggingface_hub's cache layout, shared with Python tools.
@@ -148,7 +142,8 @@ let package = Package(
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "Support", "TestSupport"]),
         .testTarget(name: "SQuADTests", dependencies: ["SQuAD", "Tokenization", "Support", "TestSupport"]),
         .testTarget(name: "SupportTests", dependencies: ["Support"]),
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "VectorKernels", "TestSupport"]
+                        + vectorPaths.map { .target(name: $0.name) }),
         // Training: the architectures' six-step parity runs its AdamW and schedule.
         .testTarget(name: "BERTTests", dependencies: ["BERT", "Kernels", "Support", "TestSupport", "Training"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "BERT", "Kernels", "SQuAD", "Tokenization", "TestSupport"]),
@@ -160,5 +155,5 @@ let package = Package(
         // The bad-input table, over the library and over the built `bertqa` binary.
         .testTarget(name: "BadInputTests",
                     dependencies: ["bertqa", "BERT", "Inference", "SQuAD", "Tokenization", "Training", "TestSupport"]),
-    ]
+    ] + vectorPaths
 )

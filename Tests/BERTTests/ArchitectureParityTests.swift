@@ -50,61 +50,65 @@ final class ArchitectureParityTests: XCTestCase {
     }
 
     func testLogitsAndLossMatchTransformers() throws {
-        for family in Self.families {
-            let (model, report) = try BertForQuestionAnswering.load(from: Self.fixture(family).appendingPathComponent("model"))
-            XCTAssertEqual(report.newlyInitialized, [], family)
-            XCTAssertEqual(report.unexpected, [], family)
-            let ref = try SafetensorsFile(contentsOf: Self.fixture(family).appendingPathComponent("reference.safetensors"))
-            let input = try ReferenceBatch(ref)
-            let wantStart = try ref.floats("start_logits"), wantEnd = try ref.floats("end_logits")
-            for snapshot in [nil, try BertInferenceModel(model)] {
-                let got = try input.run(model, snapshot: snapshot)
-                let label = "\(family) \(snapshot == nil ? "sgemm" : "packed")"
-                XCTAssertLessThanOrEqual(maxAbsDifference(got.start, wantStart), 1e-4, label)
-                XCTAssertLessThanOrEqual(maxAbsDifference(got.end, wantEnd), 1e-4, label)
-                XCTAssertEqual(got.loss, try ref.floats("loss")[0], accuracy: 1e-5, label)
+        try forEachKernelPath {
+            for family in Self.families {
+                let (model, report) = try BertForQuestionAnswering.load(from: Self.fixture(family).appendingPathComponent("model"))
+                XCTAssertEqual(report.newlyInitialized, [], family)
+                XCTAssertEqual(report.unexpected, [], family)
+                let ref = try SafetensorsFile(contentsOf: Self.fixture(family).appendingPathComponent("reference.safetensors"))
+                let input = try ReferenceBatch(ref)
+                let wantStart = try ref.floats("start_logits"), wantEnd = try ref.floats("end_logits")
+                for snapshot in [nil, try BertInferenceModel(model)] {
+                    let got = try input.run(model, snapshot: snapshot)
+                    let label = "\(family) \(snapshot == nil ? "sgemm" : "packed")"
+                    XCTAssertLessThanOrEqual(maxAbsDifference(got.start, wantStart), 1e-4, label)
+                    XCTAssertLessThanOrEqual(maxAbsDifference(got.end, wantEnd), 1e-4, label)
+                    XCTAssertEqual(got.loss, try ref.floats("loss")[0], accuracy: 1e-5, label)
+                }
             }
         }
     }
 
     func testEveryGradientMatchesTransformers() throws {
-        for family in Self.families {
-            let model = try BertForQuestionAnswering.load(from: Self.fixture(family).appendingPathComponent("model")).model
-            let ref = try SafetensorsFile(contentsOf: Self.fixture(family).appendingPathComponent("reference.safetensors"))
-            let input = try ReferenceBatch(ref)
-            let ws = try BertWorkspace(config: model.config, maxBatch: input.batch.batchSize,
-                                       maxSequence: input.batch.sequenceLength, saveForBackward: true)
-            try model.forward(input.batch, workspace: ws)
-            _ = try model.qaLoss(startPositions: input.startPositions, endPositions: input.endPositions, workspace: ws)
-            let grads = FloatBuffer(count: model.layout.totalCount)
-            try model.backward(workspace: ws, gradients: grads)
-            var checked = 0
-            for t in model.layout.tensors {
-                let ours = Array(t.buffer(in: grads.pointer))
-                if ref.entries["grad." + t.hfName] != nil {
-                    let want = try ref.floats("grad." + t.hfName)
-                    // The absolute floor scales with the tensor: tiny models have tensors whose
-                    // whole gradient is ~1e-7 (layer 0's query and key), which a fixed 1e-6 would
-                    // pass unread. Tensors whose exact gradient is 0 are rounding noise on both
-                    // sides: they keep the fixed floor.
-                    let floor = zeroBySymmetry(model).contains(t.hfName) ? 1e-6 : max(1e-4 * want.map(abs).max()!, 1e-11)
-                    try assertClose(ours, want, "\(family) \(t.hfName)", abs: floor)
-                } else {
-                    // An embedding table: the rows the batch reaches, and zero everywhere else.
-                    let rows = try ref.integers("grad_rows.\(t.hfName).ids")
-                    let width = t.shape[1]
-                    try assertClose(rows.flatMap { ours[$0 * width ..< ($0 + 1) * width] },
-                                    try ref.floats("grad_rows." + t.hfName), "\(family) \(t.hfName) rows")
-                    if t.hfName.hasSuffix("word_embeddings.weight") {
-                        let reached = Set(rows)
-                        let stray = (0..<t.shape[0]).filter { !reached.contains($0) }
-                            .contains { ours[$0 * width ..< ($0 + 1) * width].contains { $0 != 0 } }
-                        XCTAssertFalse(stray, "\(family): a word row the batch does not use has a gradient")
+        try forEachKernelPath {
+            for family in Self.families {
+                let model = try BertForQuestionAnswering.load(from: Self.fixture(family).appendingPathComponent("model")).model
+                let ref = try SafetensorsFile(contentsOf: Self.fixture(family).appendingPathComponent("reference.safetensors"))
+                let input = try ReferenceBatch(ref)
+                let ws = try BertWorkspace(config: model.config, maxBatch: input.batch.batchSize,
+                                           maxSequence: input.batch.sequenceLength, saveForBackward: true)
+                try model.forward(input.batch, workspace: ws)
+                _ = try model.qaLoss(startPositions: input.startPositions, endPositions: input.endPositions, workspace: ws)
+                let grads = FloatBuffer(count: model.layout.totalCount)
+                try model.backward(workspace: ws, gradients: grads)
+                var checked = 0
+                for t in model.layout.tensors {
+                    let ours = Array(t.buffer(in: grads.pointer))
+                    if ref.entries["grad." + t.hfName] != nil {
+                        let want = try ref.floats("grad." + t.hfName)
+                        // The absolute floor scales with the tensor: tiny models have tensors whose
+                        // whole gradient is ~1e-7 (layer 0's query and key), which a fixed 1e-6 would
+                        // pass unread. Tensors whose exact gradient is 0 are rounding noise on both
+                        // sides: they keep the fixed floor.
+                        let floor = zeroBySymmetry(model).contains(t.hfName) ? 1e-6 : max(1e-4 * want.map(abs).max()!, 1e-11)
+                        try assertClose(ours, want, "\(family) \(t.hfName)", abs: floor)
+                    } else {
+                        // An embedding table: the rows the batch reaches, and zero everywhere else.
+                        let rows = try ref.integers("grad_rows.\(t.hfName).ids")
+                        let width = t.shape[1]
+                        try assertClose(rows.flatMap { ours[$0 * width ..< ($0 + 1) * width] },
+                                        try ref.floats("grad_rows." + t.hfName), "\(family) \(t.hfName) rows")
+                        if t.hfName.hasSuffix("word_embeddings.weight") {
+                            let reached = Set(rows)
+                            let stray = (0..<t.shape[0]).filter { !reached.contains($0) }
+                                .contains { ours[$0 * width ..< ($0 + 1) * width].contains { $0 != 0 } }
+                            XCTAssertFalse(stray, "\(family): a word row the batch does not use has a gradient")
+                        }
                     }
+                    checked += 1
                 }
-                checked += 1
+                XCTAssertEqual(checked, model.layout.tensors.count)
             }
-            XCTAssertEqual(checked, model.layout.tensors.count)
         }
     }
 

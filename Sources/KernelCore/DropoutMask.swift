@@ -9,9 +9,9 @@ public struct DropoutMask: Sendable, Equatable {
     /// 1/(1-p) for kept values (0 when p = 1: everything is dropped, as torch returns zeros).
     public let scale: Float
     /// Keep iff hash ≥ threshold; threshold = round(p · 2³²), saturated.
-    let threshold: UInt32
-    let key0: UInt32
-    let key1: UInt32
+    @usableFromInline let threshold: UInt32
+    @usableFromInline let key0: UInt32
+    @usableFromInline let key1: UInt32
 
     /// `seed` is the step's dropout seed; `stream` names the site (layer and position in it),
     /// so two sites never share a mask.
@@ -35,9 +35,9 @@ public struct DropoutMask: Sendable, Equatable {
         return hash(SIMD16<UInt32>(repeating: UInt32(truncatingIfNeeded: index)))[0] >= threshold
     }
 
-    /// Keep flags of elements index..<index+16.
-    @inline(__always)
-    func keep16(_ index: Int) -> SIMDMask<SIMD16<Int32>> {
+    /// Keep flags of elements index..<index+16. Inlinable: it compiles into each vector path.
+    @inlinable @inline(__always)
+    public func keep16(_ index: Int) -> SIMDMask<SIMD16<Int32>> {
         let lanes = SIMD16<UInt32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
         let h = hash(SIMD16<UInt32>(repeating: UInt32(truncatingIfNeeded: index)) &+ lanes)
         return h .>= SIMD16<UInt32>(repeating: threshold)
@@ -45,16 +45,16 @@ public struct DropoutMask: Sendable, Equatable {
 
     /// Two rounds of a 32-bit avalanche mix (Wellons' "lowbias32"), keyed: 32-bit lane
     /// multiplies vectorize on AVX2, unlike 64-bit ones.
-    @inline(__always)
-    private func hash(_ i: SIMD16<UInt32>) -> SIMD16<UInt32> {
+    @inlinable @inline(__always)
+    func hash(_ i: SIMD16<UInt32>) -> SIMD16<UInt32> {
         var x = i ^ SIMD16(repeating: key0)
         x = lowbias32(x) ^ SIMD16(repeating: key1)
         return lowbias32(x)
     }
 }
 
-@inline(__always)
-private func lowbias32(_ v: SIMD16<UInt32>) -> SIMD16<UInt32> {
+@usableFromInline @inline(__always)
+func lowbias32(_ v: SIMD16<UInt32>) -> SIMD16<UInt32> {
     var x = v
     x ^= x &>> 16
     x &*= SIMD16(repeating: 0x7FEB_352D)
@@ -70,49 +70,4 @@ func splitMix64(_ v: UInt64) -> UInt64 {
     z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
     z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
     return z ^ (z >> 31)
-}
-
-/// out (N) = keep ? inp · scale : 0, for elements `first..<first+N` of the site (the mask index
-/// is `first + i`, so a site may be processed in pieces). out and inp may alias.
-/// Single-threaded: callers parallelize.
-@inline(__always)
-public func dropoutApply(
-    out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, count: Int, first: Int, mask: DropoutMask
-) {
-    let scale = Vec16(repeating: mask.scale), zero = Vec16(repeating: 0)
-    var i = 0
-    while i + 16 <= count {
-        let keep = mask.keep16(first + i)
-        store16((load16(inp + i) * scale).replacing(with: zero, where: .!keep), out + i)
-        i += 16
-    }
-    while i < count {
-        out[i] = mask.keeps(first + i) ? inp[i] * mask.scale : 0
-        i += 1
-    }
-}
-
-/// Dropout on x (N) in place, elements 0..<N of the site; parallel over the workers.
-public func dropoutForward(_ x: UnsafeMutablePointer<Float>, count: Int, mask: DropoutMask) {
-    guard mask.isActive else { return }
-    let p = SendablePointer(x)
-    Parallel.forEachRows(count / 16 + 1, costPerRow: 64) { _, blocks in
-        let lo = min(blocks.lowerBound * 16, count), hi = min(blocks.upperBound * 16, count)
-        dropoutApply(out: p.pointer + lo, inp: p.pointer + lo, count: hi - lo, first: lo, mask: mask)
-    }
-}
-
-/// dinp (N) = dout masked and scaled as the forward did (same mask, regenerated). May alias.
-public func dropoutBackward(
-    dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, count: Int, mask: DropoutMask
-) {
-    guard mask.isActive else {
-        if UnsafePointer(dinp) != dout { dinp.update(from: dout, count: count) }
-        return
-    }
-    let o = SendablePointer(dinp), d = SendablePointer(UnsafeMutablePointer(mutating: dout))
-    Parallel.forEachRows(count / 16 + 1, costPerRow: 64) { _, blocks in
-        let lo = min(blocks.lowerBound * 16, count), hi = min(blocks.upperBound * 16, count)
-        dropoutApply(out: o.pointer + lo, inp: d.pointer + lo, count: hi - lo, first: lo, mask: mask)
-    }
 }

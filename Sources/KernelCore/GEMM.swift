@@ -13,23 +13,8 @@ public enum GEMM {
         return "oneDNN \(v.major).\(v.minor).\(v.patch)"
     }
 
-    /// The instruction sets this process computes with, for reports: oneDNN's (chosen at run
-    /// time from the CPU, capped by `ONEDNN_MAX_CPU_ISA`) and our own kernels' (chosen when they
-    /// were built). Results are bit-identical run to run on one CPU; across instruction sets they
-    /// differ in the last bits (oneDNN's AVX2 and AVX-512 kernels sum in other orders).
-    public static var instructionSets: String {
-        "oneDNN \(isaName(dnnl_get_effective_cpu_isa())), kernels \(kernelInstructionSet)"
-    }
-
-    public static var kernelInstructionSet: String {
-        #if BERTQA_AVX512
-        return "avx512"
-        #elseif BERTQA_FMA
-        return "avx2+fma"
-        #else
-        return "baseline"
-        #endif
-    }
+    /// The instruction set oneDNN chose at run time from the CPU (capped by `ONEDNN_MAX_CPU_ISA`).
+    public static var oneDNNInstructionSet: String { isaName(dnnl_get_effective_cpu_isa()) }
 
     private static func isaName(_ isa: dnnl_cpu_isa_t) -> String {
         switch isa {

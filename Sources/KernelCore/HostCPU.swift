@@ -9,6 +9,8 @@ public struct HostCPU: Sendable, Equatable {
     public var model: Int?
     /// The flags among `HostCPU.pathFlags` that the CPU lists, in that order.
     public var flags: [String] = []
+    /// Every flag the CPU lists (nil when there was no cpuinfo to read).
+    public var allFlags: Set<String>?
     public var cores = ProcessInfo.processInfo.activeProcessorCount
 
     /// The flags that decide which kernels run (ours and oneDNN's).
@@ -36,6 +38,12 @@ public struct HostCPU: Sendable, Equatable {
         model = fields["model"].flatMap { Int($0) }
         let listed = Set((fields["flags"] ?? fields["Features"] ?? "").split(separator: " ").map(String.init))
         flags = Self.pathFlags.filter(listed.contains)
+        allFlags = listed.isEmpty ? nil : listed
+    }
+
+    /// Whether the CPU lists every one of `flags`; nil when it is not known (no cpuinfo).
+    public func has(_ flags: [String]) -> Bool? {
+        allFlags.map { listed in flags.allSatisfy(listed.contains) }
     }
 
     /// "AMD EPYC 7B13 (family 25, model 1; avx2 fma), 2 cores".
