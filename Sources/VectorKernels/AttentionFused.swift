@@ -116,6 +116,7 @@ extension SIMDKernels {
                 var g = 0
                 while g < rows {
                     var c = 0
+                    #if BERTQA_AVX512
                     while c < hs {
                         let width = hs - c >= 32 ? 32 : 16
                         weightedSum8(scores + g * tp + j0, stride: tp, values: vp + j0 * hs + c, valueStride: hs,
@@ -123,6 +124,16 @@ extension SIMDKernels {
                         c += width
                     }
                     g += 8
+                    #else
+                    // 16 registers of 8 lanes: 4 rows × 16 columns of accumulators (8 registers)
+                    // fit with the loads; the 8-row form needs 16–32 and spills.
+                    while c < hs {
+                        weightedSum4(scores + g * tp + j0, stride: tp, values: vp + j0 * hs + c, valueStride: hs,
+                                     keys: j1 - j0, sums: sums + g * hs + c, sumStride: hs)
+                        c += 16
+                    }
+                    g += 4
+                    #endif
                 }
                 j0 = j1
             }
@@ -149,6 +160,9 @@ extension SIMDKernels {
         var mx0 = load16(maxima), mx1 = load16(maxima + 16), mx2 = load16(maxima + 32), mx3 = load16(maxima + 48)
         var j = keys.lowerBound
         let nk = keys.upperBound
+        // 4 rows × 64 keys of accumulators: 16 registers of 16 lanes (AVX-512 has 32). With 8-lane
+        // registers (AVX2 has 16) that is 32 and spills: there the 4 × 16 loop below does all keys.
+        #if BERTQA_AVX512
         while j + 64 <= nk {
             var a00 = Vec16(), a01 = Vec16(), a02 = Vec16(), a03 = Vec16()
             var a10 = Vec16(), a11 = Vec16(), a12 = Vec16(), a13 = Vec16()
@@ -176,6 +190,7 @@ extension SIMDKernels {
             put(a30, m0, s3 + j, &mx3); put(a31, m1, s3 + j + 16, &mx3); put(a32, m2, s3 + j + 32, &mx3); put(a33, m3, s3 + j + 48, &mx3)
             j += 64
         }
+        #endif
         while j < nk {
             var a0 = Vec16(), a1 = Vec16(), a2 = Vec16(), a3 = Vec16()
             for d in 0..<hs {
@@ -190,6 +205,29 @@ extension SIMDKernels {
             j += 16
         }
         store16(mx0, maxima); store16(mx1, maxima + 16); store16(mx2, maxima + 32); store16(mx3, maxima + 48)
+    }
+
+    /// sums[r] += Σ_j e[r][j] · values[j] over `nv` keys for 4 rows r and 16 columns (the
+    /// 8-lane paths' form of `weightedSum8`).
+    @inline(__always)
+    private static func weightedSum4(
+        _ e: UnsafePointer<Float>, stride tp: Int, values: UnsafePointer<Float>, valueStride: Int, keys nv: Int,
+        sums: UnsafeMutablePointer<Float>, sumStride: Int
+    ) {
+        let t1 = tp, t2 = 2 &* tp, t3 = 3 &* tp
+        var ej = e, vr = values
+        var o0 = Vec16(), o1 = Vec16(), o2 = Vec16(), o3 = Vec16()
+        for _ in 0..<nv {
+            let b = load16(vr)
+            o0 = fma16(Vec16(repeating: ej[0]), b, o0); o1 = fma16(Vec16(repeating: ej[t1]), b, o1)
+            o2 = fma16(Vec16(repeating: ej[t2]), b, o2); o3 = fma16(Vec16(repeating: ej[t3]), b, o3)
+            ej += 1; vr += valueStride
+        }
+        @inline(__always) func put(_ o: Vec16, _ r: Int) {
+            let p = sums + r * sumStride
+            store16(load16(p) + o, p)
+        }
+        put(o0, 0); put(o1, 1); put(o2, 2); put(o3, 3)
     }
 
     /// sums[r] += Σ_j e[r][j] · values[j] over `nv` keys, for 8 rows r (e rows `stride` apart,
