@@ -69,12 +69,13 @@ public final class BertInferenceModel: Sendable {
     /// weights as they are.
     public var hasPackedWeights: Bool { packedLayers != nil }
 
-    /// A snapshot of `model`'s weights (copied) for inference in `precision`. `packedWeights:
-    /// false` keeps the weights as they are (sgemm, fp32 only; saves the packed copy's memory).
-    /// Throws when the CPU has no bf16 matrix kernels; for fp32 without packed kernels on this
-    /// CPU it falls back to sgemm.
+    /// A snapshot of `model`'s weights (copied) for inference in `precision`. `packedWeights`:
+    /// nil packs where it pays on this CPU (`PackedLinear.paysOff(for:)`: bf16 always, fp32 where
+    /// oneDNN has blocked-layout kernels); false keeps the weights as they are (sgemm, fp32 only;
+    /// saves the packed copy's memory); true packs. Throws when the CPU has no bf16 matrix
+    /// kernels; for fp32 without packed kernels on this CPU it falls back to sgemm.
     public convenience init(_ model: BertForQuestionAnswering, precision: InferencePrecision = .fp32,
-                            packedWeights: Bool = true) throws {
+                            packedWeights: Bool? = nil) throws {
         let copy = FloatBuffer(count: model.parameters.count)
         copy.pointer.update(from: model.parameters.pointer, count: model.parameters.count)
         try self.init(config: model.config, architecture: model.architecture, parameters: copy,
@@ -84,7 +85,7 @@ public final class BertInferenceModel: Sendable {
     /// Loads a Hugging Face checkpoint folder straight into a snapshot (no second copy of the
     /// weights). Returns what `BertForQuestionAnswering.load` reports too.
     public static func load(from directory: URL, precision: InferencePrecision = .fp32,
-                            packedWeights: Bool = true) throws -> (model: BertInferenceModel, report: LoadReport) {
+                            packedWeights: Bool? = nil) throws -> (model: BertInferenceModel, report: LoadReport) {
         let (model, report) = try BertForQuestionAnswering.load(from: directory)
         let snapshot = try BertInferenceModel(config: model.config, architecture: model.architecture,
                                               parameters: model.parameters, precision: precision,
@@ -93,7 +94,8 @@ public final class BertInferenceModel: Sendable {
     }
 
     private init(config: BertConfig, architecture: BertArchitecture, parameters: FloatBuffer,
-                 precision: InferencePrecision, packedWeights: Bool) throws {
+                 precision: InferencePrecision, packedWeights: Bool?) throws {
+        let packedWeights = packedWeights ?? PackedLinear.paysOff(for: precision)
         if precision == .bf16 && !packedWeights {
             throw BertError.invalidInput("bf16 inference needs packed weights")
         }

@@ -28,9 +28,9 @@ public final class QuestionAnswerer: QuestionAnswering, @unchecked Sendable {
     }
 
     /// Loads tokenizer files and a Hugging Face checkpoint from `directory`, its weights packed
-    /// for inference in `precision` (`packedWeights: false`: fp32 through sgemm on the weights
-    /// as they are, less memory).
-    public convenience init(directory: URL, precision: InferencePrecision = .fp32, packedWeights: Bool = true) throws {
+    /// for inference in `precision` where that pays on this CPU (`packedWeights: false`: fp32
+    /// through sgemm on the weights as they are, less memory; true: packed whatever the CPU).
+    public convenience init(directory: URL, precision: InferencePrecision = .fp32, packedWeights: Bool? = nil) throws {
         let tokenizer = try Tokenizers.load(directory: directory)
         let (model, report) = try BertInferenceModel.load(from: directory, precision: precision, packedWeights: packedWeights)
         try Self.checkVocabulary(tokenizer, fits: model.config, in: directory)

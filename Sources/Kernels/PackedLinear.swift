@@ -14,6 +14,14 @@ import Synchronization
 //   AMX host, 2.2–5× faster than dnnl_sgemm; outputs differ from fp32 by about 0.3 % of
 //   their magnitude (docs/benchmarks-history.md, "bf16 inference").
 //
+// Where packing pays (`paysOff(for:)`): fp32 only where oneDNN's matmul keeps the weights in a
+// blocked layout of its own (its brgemm kernels, AVX-512 and up). On AVX2 CPUs oneDNN 2.6 offers
+// the primitive only over its sgemm driver ("gemm:jit"): the "packed" layout is the plain one,
+// and the driver's split of one window's product (384 rows) over the cores ran 30 % below the
+// model's own sgemm tiles at q|k|v's and the FFN's shapes (47.6 against 65–67 GFLOP/s, AMD EPYC
+// Zen 1, 2026-12-06, `bertqa bench gemm` with and without --no-packed-weights): there inference
+// runs sgemm on the weights as they are.
+//
 // A primitive is compiled per row count (oneDNN's fast kernels need the row count fixed; its
 // runtime-rows variant took a slower generic path). oneDNN runs each product on its own
 // OpenMP team — the one `Parallel` uses.
@@ -70,6 +78,26 @@ public final class PackedLinear: @unchecked Sendable {
     /// This layer's number, unique in the process (keys the scratchpads' memory objects; an
     /// object's address could be reused by a later layer with other layouts).
     private let serial = nextLayerSerial.wrappingAdd(1, ordering: .relaxed).oldValue
+
+    /// Whether packing `precision`'s weights pays on this CPU: bf16 always (its kernels need
+    /// it); fp32 where oneDNN's matmul picks a blocked layout of its own rather than running its
+    /// sgemm driver on the plain one (see the note at the top of this file). Asked once.
+    public static func paysOff(for precision: InferencePrecision) -> Bool {
+        precision == .bf16 || fp32PaysOff
+    }
+
+    private static let fp32PaysOff: Bool = {
+        guard engine != nil else { return false }
+        var any = dnnl_memory_desc_t()
+        guard dnnl_memory_desc_init_by_tag(&any, 2, [384, 1536], dnnl_f32, dnnl_format_tag_any) == dnnl_success,
+              let pd = try? primitiveDesc(rows: 384, weights: &any, inFeatures: 384, outFeatures: 1536, precision: .fp32,
+                                          hasBias: false, activation: nil, bf16Output: false)
+        else { return false }
+        defer { dnnl_primitive_desc_destroy(pd) }
+        var impl: UnsafePointer<CChar>?
+        dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl)
+        return !(impl.map { String(cString: $0) } ?? "gemm").hasPrefix("gemm")
+    }()
 
     /// Converts and packs `weight` (N = outFeatures rows of K = inFeatures). Throws when this
     /// CPU has no fast kernels for `precision` (oneDNN would fall back to a reference loop).
@@ -258,7 +286,9 @@ public final class PackedLinear: @unchecked Sendable {
         var impl: UnsafePointer<CChar>?
         dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl)
         let name = impl.map { String(cString: $0) } ?? "?"
-        let fast = precision == .bf16 ? name.contains("amx") || name.contains("bf16") : !name.hasPrefix("ref")
+        // ("gemm:ref" is oneDNN's reference sgemm, all it has for fp32 off x86-64.)
+        let fast = precision == .bf16 ? name.contains("amx") || name.contains("bf16")
+                                      : !name.hasPrefix("ref") && !name.hasSuffix(":ref")
         guard fast else {
             dnnl_primitive_desc_destroy(pd)
             throw PackedLinearError(precision == .bf16

@@ -16,12 +16,12 @@ struct PrecisionOption: ParsableArguments {
     var precision: InferencePrecision = .fp32
 
     @Flag(inversion: .prefixedNo, help: ArgumentHelp(
-        "Pack a copy of the encoder's linear weights once for oneDNN's matmul kernels.",
-        discussion: "fp32: the same arithmetic, 3–11 % faster products than sgemm on the weights as they are (BENCHMARKS.md), for the weights' memory once more; --no-packed-weights reads them directly. bf16 always packs."))
-    var packedWeights = true
+        "Pack a copy of the encoder's linear weights once for oneDNN's matmul kernels (default: where it pays on this CPU).",
+        discussion: "fp32: the same arithmetic; on AVX-512 CPUs 3–11 % faster products than sgemm on the weights as they are (BENCHMARKS.md), for the weights' memory once more, so packed by default there; on AVX2 CPUs oneDNN has no packed-layout kernels and its matmul ran 30 % slower at one window, so sgemm by default. --packed-weights / --no-packed-weights force either. bf16 always packs."))
+    var packedWeights: Bool?
 
     mutating func validate() throws {
-        if precision == .bf16 && !packedWeights {
+        if precision == .bf16 && packedWeights == false {
             throw ValidationError("--precision bf16 needs packed weights; drop --no-packed-weights")
         }
         // oneDNN 2.6 has bf16 matrix kernels from AVX-512 up (fast with avx512_bf16 or AMX):

@@ -214,6 +214,35 @@ final class PackedLinearTests: XCTestCase {
         XCTAssertEqual(again.end, fp32.end)
     }
 
+    /// Inference packs fp32 weights by default only where oneDNN's matmul has kernels of its own
+    /// layout (brgemm, AVX-512 and up); on AVX2 it runs its sgemm driver on the plain layout,
+    /// slower at one window than the model's sgemm tiles, so the snapshot keeps sgemm there.
+    /// Both paths stay available on request, and give the same logits within fp32 rounding.
+    func testPackingByDefaultOnlyWhereOneDNNHasPackedKernels() throws {
+        #if arch(x86_64)
+        let isa = GEMM.oneDNNInstructionSet
+        XCTAssertEqual(PackedLinear.paysOff(for: .fp32), isa.hasPrefix("avx512"), "oneDNN runs \(isa)")
+        #else
+        XCTAssertFalse(PackedLinear.paysOff(for: .fp32), "oneDNN 2.6 has only reference fp32 kernels off x86-64")
+        #endif
+        XCTAssertTrue(PackedLinear.paysOff(for: .bf16))
+        let model = try BertForQuestionAnswering(config: .miniLML6, seed: 4)
+        let byDefault = try BertInferenceModel(model)
+        XCTAssertEqual(byDefault.hasPackedWeights, PackedLinear.paysOff(for: .fp32))
+        let packed = try BertInferenceModel(model, packedWeights: true)
+        let plain = try BertInferenceModel(model, packedWeights: false)
+        XCTAssertTrue(packed.hasPackedWeights)
+        XCTAssertFalse(plain.hasPackedWeights)
+        var rng = SeededGenerator(seed: 5)
+        let B = 2, T = 40
+        let batch = try BertBatch(batchSize: B, sequenceLength: T,
+                                  inputIDs: (0..<(B * T)).map { _ in Int32(1000 + Int(rng.next() % 20000)) },
+                                  tokenTypeIDs: (0..<(B * T)).map { Int32($0 % T > 12 ? 1 : 0) })
+        let a = try packed.predict(batch).startLogits, b = try plain.predict(batch).startLogits
+        XCTAssertEqual(a.count, b.count)
+        for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 1e-4) }
+    }
+
     /// Forward passes on several threads at once, each with its own workspace, give the same
     /// logits as one at a time (each workspace brings its own oneDNN scratchpad), on packed fp32
     /// and on bf16 weights.
@@ -230,7 +259,7 @@ final class PackedLinearTests: XCTestCase {
         for precision in [InferencePrecision.fp32, .bf16] {
             let snapshot: BertInferenceModel
             do {
-                snapshot = try BertInferenceModel(model, precision: precision)
+                snapshot = try BertInferenceModel(model, precision: precision, packedWeights: true)
             } catch let error as BertError {
                 skipped = "SKIPPED: bf16 inference unavailable on this CPU (\(error))"
                 continue

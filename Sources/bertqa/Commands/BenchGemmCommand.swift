@@ -4,9 +4,9 @@ import Support
 import Kernels
 
 /// `bertqa bench gemm`: the linear layer's product alone (out = inp · Wᵀ + b) at the shapes of a
-/// BERT layer, against the machine's fp32 ceiling, as inference runs it (`PackedLinear`: weights
-/// packed once) or, with --no-packed-weights, as training runs it (`matmulForward`: sgemm on the
-/// weights as they are, split over the cores). Matrix products are ~75 % of a forward pass; this
+/// BERT layer, against the machine's fp32 ceiling, as inference runs it on this CPU (`PackedLinear`:
+/// weights packed once, where that pays; else `matmulForward`: sgemm on the weights as they are,
+/// split over the cores, as training runs it). --packed-weights / --no-packed-weights force either. Matrix products are ~75 % of a forward pass; this
 /// isolates them.
 struct BenchGemmCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,8 +16,8 @@ struct BenchGemmCommand: ParsableCommand {
         discussion: """
         Default shapes: MiniLM-L6 at one 384-token window (q|k|v, attention output, FFN up, FFN \
         down) and the same for 16 windows. Compare with scripts/bench/bench_torch_gemm.py \
-        (PyTorch/MKL). Inference's path (weights packed once) by default; --no-packed-weights: \
-        training's (sgemm).
+        (PyTorch/MKL). Inference's path on this CPU by default (weights packed once where that pays); \
+        --packed-weights / --no-packed-weights force the packed path or training's (sgemm).
         """
     )
 
@@ -50,7 +50,7 @@ struct BenchGemmCommand: ParsableCommand {
             // the model's inference layers run them; --no-packed-weights: sgemm on the weights as they are.
             let precision = precisionOption.precision
             var x16 = [UInt16](repeating: 0, count: precision == .bf16 ? rows * inF : 0)
-            let layer = precisionOption.packedWeights
+            let layer = precisionOption.packedWeights ?? PackedLinear.paysOff(for: precisionOption.precision)
                 ? try CLIError.wrap { try PackedLinear(weight: w, bias: b, inFeatures: inF, outFeatures: outF,
                                                        precision: precision) } : nil
             let scratchpad = PackedScratchpad()
