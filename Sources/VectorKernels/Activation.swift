@@ -7,9 +7,9 @@ extension SIMDKernels {
     ) {
         let i: Int
         switch kind {
-        case .gelu: i = activationLoop(out: out, inp: inp, count: count, gelu16)
-        case .geluNew: i = activationLoop(out: out, inp: inp, count: count, geluNew16)
-        case .relu: i = activationLoop(out: out, inp: inp, count: count, relu16)
+        case .gelu: i = activationLoop(GELUErf.self, out: out, inp: inp, count: count)
+        case .geluNew: i = activationLoop(GELUTanh.self, out: out, inp: inp, count: count)
+        case .relu: i = activationLoop(ReLU.self, out: out, inp: inp, count: count)
         }
         tailActivation(out: out, inp: inp, from: i, count: count, kind: kind)
     }
@@ -21,20 +21,11 @@ extension SIMDKernels {
         pre: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
         count: Int, kind: Activation
     ) {
-        let keepPre = pre != out
-        var i = 0
-        @inline(__always) func loop(_ f: (Vec16) -> Vec16) {
-            while i + 16 <= count {
-                let x = load16(pre + i) + load16(bias + i)
-                if keepPre { store16(x, pre + i) }
-                store16(f(x), out + i)
-                i += 16
-            }
-        }
+        let i: Int
         switch kind {
-        case .gelu: loop(gelu16)
-        case .geluNew: loop(geluNew16)
-        case .relu: loop(relu16)
+        case .gelu: i = biasActivationLoop(GELUErf.self, pre: pre, out: out, bias: bias, count: count)
+        case .geluNew: i = biasActivationLoop(GELUTanh.self, pre: pre, out: out, bias: bias, count: count)
+        case .relu: i = biasActivationLoop(ReLU.self, pre: pre, out: out, bias: bias, count: count)
         }
         guard i < count else { return }
         for j in i..<count { pre[j] += bias[j] }
@@ -54,14 +45,34 @@ extension SIMDKernels {
         }
     }
 
-    /// out = f(inp) over the whole vectors of `count`; returns where the < 16 tail starts.
+    /// out = F(inp) over the whole vectors of `count`; returns where the < 16 tail starts. The
+    /// activation comes as a type, so each loop is specialized with it inlined: passed as a
+    /// closure, GELU became an out-of-line call per 16 lanes, its argument in four SSE registers
+    /// and its temporaries spilled (perf annotate, Zen 1, 2026-12-06).
     @inline(__always)
-    private static func activationLoop(
-        out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, count: Int, _ f: (Vec16) -> Vec16
+    private static func activationLoop<F: VectorActivation>(
+        _: F.Type, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, count: Int
     ) -> Int {
         var i = 0
         while i + 16 <= count {
-            store16(f(load16(inp + i)), out + i)
+            store16(F.apply(load16(inp + i)), out + i)
+            i += 16
+        }
+        return i
+    }
+
+    /// pre += bias (kept when pre is not out) and out = F(pre) over the whole vectors of `count`.
+    @inline(__always)
+    private static func biasActivationLoop<F: VectorActivation>(
+        _: F.Type, pre: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
+        count: Int
+    ) -> Int {
+        let keepPre = pre != out
+        var i = 0
+        while i + 16 <= count {
+            let x = load16(pre + i) + load16(bias + i)
+            if keepPre { store16(x, pre + i) }
+            store16(F.apply(x), out + i)
             i += 16
         }
         return i
@@ -69,20 +80,20 @@ extension SIMDKernels {
 
     /// 0.5·x·(1 + erf(x/√2)).
     @inline(__always)
-    private static func gelu16(_ x: Vec16) -> Vec16 {
+    fileprivate static func gelu16(_ x: Vec16) -> Vec16 {
         let half = x * Vec16(repeating: 0.5)
         return fma16(half, VectorMath.erf(x * Vec16(repeating: 0.707_106_781_186_547_5)), half)
     }
 
     /// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
     @inline(__always)
-    private static func geluNew16(_ x: Vec16) -> Vec16 {
+    fileprivate static func geluNew16(_ x: Vec16) -> Vec16 {
         let inner = Vec16(repeating: 0.797_884_560_802_865_4) * (x + Vec16(repeating: 0.044_715) * x * x * x)
         return Vec16(repeating: 0.5) * x * (Vec16(repeating: 1) + VectorMath.tanh(inner))
     }
 
     @inline(__always)
-    private static func relu16(_ x: Vec16) -> Vec16 { vmax(x, Vec16(repeating: 0)) }
+    fileprivate static func relu16(_ x: Vec16) -> Vec16 { vmax(x, Vec16(repeating: 0)) }
 
     /// The last < 16 elements, through a zero-padded stack vector so results match the vector path.
     @inline(__always)
@@ -98,4 +109,21 @@ extension SIMDKernels {
             for j in start..<count { out[j] = p[j - start] }
         }
     }
+}
+
+/// An element-wise activation on 16 lanes, as a type (see `activationLoop`).
+private protocol VectorActivation {
+    static func apply(_ x: Vec16) -> Vec16
+}
+
+private enum GELUErf: VectorActivation {
+    @inline(__always) static func apply(_ x: Vec16) -> Vec16 { SIMDKernels.gelu16(x) }
+}
+
+private enum GELUTanh: VectorActivation {
+    @inline(__always) static func apply(_ x: Vec16) -> Vec16 { SIMDKernels.geluNew16(x) }
+}
+
+private enum ReLU: VectorActivation {
+    @inline(__always) static func apply(_ x: Vec16) -> Vec16 { SIMDKernels.relu16(x) }
 }
