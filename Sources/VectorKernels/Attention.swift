@@ -69,18 +69,31 @@ extension SIMDKernels {
                 for i in 0..<T {
                     maskedSoftmaxRow(s + i * T, mask: m.pointer + b * T, count: T)
                 }
-                // dropout: the weights actually applied to v; the mask is regenerated in backward
-                var weights = UnsafePointer(s)
-                if let drop, let droppedScratch {
-                    let d = droppedScratch.pointer + worker * T * T
-                    dropoutApply(out: d, inp: s, count: T * T, first: pair * T * T, mask: drop)
-                    weights = UnsafePointer(d)
-                }
-                // ctx (T,hs) = probs (T,T) · v (T,hs), written into its head's columns (stride C)
-                sgemm(transA: false, transB: false, m: T, n: hs, k: T, alpha: 1,
-                      a: weights, lda: T, b: v, ldb: 3 * C, beta: 0, c: out.pointer + b * T * C + h * hs, ldc: C)
+                valuesForward(ctx: out.pointer + b * T * C + h * hs, probs: s, v: v, dropout: drop,
+                              droppedScratch: droppedScratch.map { $0.pointer + worker * T * T }, first: pair * T * T,
+                              seq: T, headSize: hs, channels: C)
             }
         }
+    }
+
+    /// One (batch, head) of an attention forward, from the probabilities to the context: P' (the
+    /// probabilities, or under dropout their dropped copy in `droppedScratch`: the mask is
+    /// regenerated in the backward), then ctx (T,hs) = P' · v. ctx and v are head slices of their
+    /// (B,T,·) buffers: ctx with row stride C, v with 3C. Shared by `attentionForward` and
+    /// `relativeAttentionForward` (the mirror of `valuesBackward`).
+    @inline(__always)
+    static func valuesForward(
+        ctx: UnsafeMutablePointer<Float>, probs: UnsafePointer<Float>, v: UnsafePointer<Float>,
+        dropout: DropoutMask?, droppedScratch: UnsafeMutablePointer<Float>?, first: Int,
+        seq T: Int, headSize hs: Int, channels C: Int
+    ) {
+        var weights = probs
+        if let dropout, let droppedScratch {
+            dropoutApply(out: droppedScratch, inp: probs, count: T * T, first: first, mask: dropout)
+            weights = UnsafePointer(droppedScratch)
+        }
+        sgemm(transA: false, transB: false, m: T, n: hs, k: T, alpha: 1,
+              a: weights, lda: T, b: v, ldb: 3 * C, beta: 0, c: ctx, ldc: C)
     }
 
     /// row (N) ← softmax(row + mask) in place. A masked key's score becomes ≈ -FLT_MAX, so its

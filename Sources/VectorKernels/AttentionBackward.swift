@@ -27,13 +27,10 @@ extension SIMDKernels {
         Parallel.forEachChunk(B * NH, chunks: T * T * hs < 1 << 14 ? 1 : Parallel.workers) { worker, range in
             let weightsScratch = sc.pointer + worker * 2 * T * T, dp = weightsScratch + T * T
             for pair in range {
-                let b = pair / NH, h = pair % NH
-                let q = src.pointer + b * T * 3 * C + h * hs, k = q + C, v = q + 2 * C
-                let dq = dst.pointer + b * T * 3 * C + h * hs, dk = dq + C, dv = dq + 2 * C
-                let dOut = dc.pointer + b * T * C + h * hs
-                let p = probs.pointer + pair * T * T
-                let weights = valuesBackward(dv: dv, dp: dp, dctx: dOut, v: v, probs: p, weightsScratch: weightsScratch,
-                                             dropout: drop, first: pair * T * T, seq: T, headSize: hs, channels: C)
+                let head = attentionHeadSlices(pair: pair, heads: NH, seq: T, channels: C, qkv: src.pointer,
+                                            dqkv: dst.pointer, dctx: dc.pointer, att: probs.pointer)
+                let p = head.probs
+                let weights = valuesBackward(head, dp: dp, weightsScratch: weightsScratch, dropout: drop, seq: T)
                 if drop != nil {
                     for i in 0..<T {
                         softmaxDropoutBackwardRow(dp + i * T, probs: p + i * T, dropped: weights + i * T, count: T)
@@ -41,38 +38,44 @@ extension SIMDKernels {
                 } else {
                     for i in 0..<T { softmaxBackwardRow(dp + i * T, probs: p + i * T, count: T) }
                 }
-                // dq = s · dS · k, dk = s · dSᵀ · q
-                sgemm(transA: false, transB: false, m: T, n: hs, k: T, alpha: scale,
-                      a: dp, lda: T, b: k, ldb: 3 * C, beta: 0, c: dq, ldc: 3 * C)
-                sgemm(transA: true, transB: false, m: T, n: hs, k: T, alpha: scale,
-                      a: dp, lda: T, b: q, ldb: 3 * C, beta: 0, c: dk, ldc: 3 * C)
+                queriesKeysBackward(head, dScores: dp, scale: scale, seq: T)
             }
         }
     }
 
     /// One (batch, head) of an attention backward, from the context back to the probabilities: P'
     /// (the probabilities as the forward applied them, regenerated into `weightsScratch` under
-    /// dropout, else `probs`), dv (T,hs) = P'ᵀ·dctx and dP' (T,T) = dctx·vᵀ into dp. dv, dctx and
-    /// v are head slices of their (B,T,·) buffers: dv and v with row stride 3C, dctx with C.
-    /// Returns P'. Shared by `attentionBackward` and `relativeAttentionBackward`.
+    /// dropout, else the head's saved probabilities), dv (T,hs) = P'ᵀ·dctx and dP' (T,T) =
+    /// dctx·vᵀ into dp. Returns P'. Shared by `attentionBackward` and `relativeAttentionBackward`.
     @inline(__always)
     static func valuesBackward(
-        dv: UnsafeMutablePointer<Float>, dp: UnsafeMutablePointer<Float>, dctx: UnsafePointer<Float>,
-        v: UnsafePointer<Float>, probs: UnsafePointer<Float>, weightsScratch: UnsafeMutablePointer<Float>,
-        dropout: DropoutMask?, first: Int, seq T: Int, headSize hs: Int, channels C: Int
+        _ head: AttentionHeadSlices, dp: UnsafeMutablePointer<Float>, weightsScratch: UnsafeMutablePointer<Float>,
+        dropout: DropoutMask?, seq T: Int
     ) -> UnsafePointer<Float> {
-        var weights = probs
+        let C = head.channels, hs = head.headSize
+        var weights = head.probs
         if let dropout {
-            dropoutApply(out: weightsScratch, inp: probs, count: T * T, first: first, mask: dropout)
+            dropoutApply(out: weightsScratch, inp: head.probs, count: T * T, first: head.pair * T * T, mask: dropout)
             weights = UnsafePointer(weightsScratch)
         }
         // dv (T,hs) = P'ᵀ (T,T) · dctx (T,hs)
         sgemm(transA: true, transB: false, m: T, n: hs, k: T, alpha: 1,
-              a: weights, lda: T, b: dctx, ldb: C, beta: 0, c: dv, ldc: 3 * C)
+              a: weights, lda: T, b: head.dctx, ldb: C, beta: 0, c: head.dv, ldc: 3 * C)
         // dP' (T,T) = dctx (T,hs) · vᵀ
         sgemm(transA: false, transB: true, m: T, n: T, k: hs, alpha: 1,
-              a: dctx, lda: C, b: v, ldb: 3 * C, beta: 0, c: dp, ldc: T)
+              a: head.dctx, lda: C, b: head.v, ldb: 3 * C, beta: 0, c: dp, ldc: T)
         return weights
+    }
+
+    /// dq = s · dS · k and dk = s · dSᵀ · q (written, not accumulated) for one (batch, head), from
+    /// the scores' gradient dS (T,T). Shared by `attentionBackward` and `relativeAttentionBackward`.
+    @inline(__always)
+    static func queriesKeysBackward(_ head: AttentionHeadSlices, dScores dS: UnsafePointer<Float>, scale: Float, seq T: Int) {
+        let ld = 3 * head.channels, hs = head.headSize
+        sgemm(transA: false, transB: false, m: T, n: hs, k: T, alpha: scale,
+              a: dS, lda: T, b: head.k, ldb: ld, beta: 0, c: head.dq, ldc: ld)
+        sgemm(transA: true, transB: false, m: T, n: hs, k: T, alpha: scale,
+              a: dS, lda: T, b: head.q, ldb: ld, beta: 0, c: head.dk, ldc: ld)
     }
 
     /// row (N) ← probs ⊙ (row − Σ probs ⊙ row), in place: dscores from dprobs.
@@ -111,5 +114,30 @@ extension SIMDKernels {
         j = 0
         while j + 16 <= count { store16(load16(row + j) - load16(probs + j) * dv, row + j); j += 16 }
         while j < count { row[j] -= probs[j] * dot; j += 1 }
+    }
+}
+
+/// One (batch, head) pair's slices of the attention buffers, for the backward passes: q, k, v in
+/// the fused (B,T,3C) q|k|v buffer and dq, dk, dv in its gradient (rows 3C apart), the context's
+/// gradient (rows C apart, heads merged) and the pair's saved (T,T) probabilities. A tuple, not a
+/// struct: a struct's metadata brings a compiler helper every module emits as a weak symbol,
+/// which the kernels' builds must not share (VectorPathTests).
+typealias AttentionHeadSlices = (
+    pair: Int, channels: Int, headSize: Int,
+    q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+    dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>,
+    dctx: UnsafePointer<Float>, probs: UnsafePointer<Float>
+)
+
+extension SIMDKernels {
+    @inline(__always)
+    static func attentionHeadSlices(
+        pair: Int, heads NH: Int, seq T: Int, channels C: Int, qkv: UnsafePointer<Float>,
+        dqkv: UnsafeMutablePointer<Float>, dctx: UnsafePointer<Float>, att: UnsafePointer<Float>
+    ) -> AttentionHeadSlices {
+        let b = pair / NH, hs = C / NH, column = pair % NH * hs
+        let q = qkv + b * T * 3 * C + column, dq = dqkv + b * T * 3 * C + column
+        return (pair: pair, channels: C, headSize: hs, q: q, k: q + C, v: q + 2 * C,
+                dq: dq, dk: dq + C, dv: dq + 2 * C, dctx: dctx + b * T * C + column, probs: att + pair * T * T)
     }
 }

@@ -61,14 +61,9 @@ extension SIMDKernels {
                     if pq != nil { for j in 0..<T { row[j] += p2c[j * R + Int(r[j])] } }
                     maskedSoftmaxRow(row, mask: keyMask, count: T)
                 }
-                var weights = UnsafePointer(scores)
-                if let drop, let droppedScratch {
-                    let d = droppedScratch.pointer + worker * T * T
-                    dropoutApply(out: d, inp: scores, count: T * T, first: pair * T * T, mask: drop)
-                    weights = UnsafePointer(d)
-                }
-                sgemm(transA: false, transB: false, m: T, n: hs, k: T, alpha: 1,
-                      a: weights, lda: T, b: v, ldb: 3 * C, beta: 0, c: out.pointer + b * T * C + h * hs, ldc: C)
+                valuesForward(ctx: out.pointer + b * T * C + h * hs, probs: scores, v: v, dropout: drop,
+                              droppedScratch: droppedScratch.map { $0.pointer + worker * T * T }, first: pair * T * T,
+                              seq: T, headSize: hs, channels: C)
             }
         }
     }
@@ -100,12 +95,10 @@ extension SIMDKernels {
             let dpk = hm + T * R, dpq = dpk + R * C
             for pair in range {
                 let b = pair / NH, h = pair % NH
-                let q = src.pointer + b * T * 3 * C + h * hs, k = q + C, v = q + 2 * C
-                let dq = dst.pointer + b * T * 3 * C + h * hs, dk = dq + C, dv = dq + 2 * C
-                let dOut = dc.pointer + b * T * C + h * hs
-                let p = probs.pointer + pair * T * T
-                let weights = valuesBackward(dv: dv, dp: dp, dctx: dOut, v: v, probs: p, weightsScratch: weightsScratch,
-                                             dropout: drop, first: pair * T * T, seq: T, headSize: hs, channels: C)
+                let head = attentionHeadSlices(pair: pair, heads: NH, seq: T, channels: C, qkv: src.pointer,
+                                            dqkv: dst.pointer, dctx: dc.pointer, att: probs.pointer)
+                let q = head.q, k = head.k, dq = head.dq, dk = head.dk, p = head.probs
+                let weights = valuesBackward(head, dp: dp, weightsScratch: weightsScratch, dropout: drop, seq: T)
                 let keyMask = m.pointer + b * T
                 for i in 0..<T {
                     if keyMask[i] != 0 { (dp + i * T).update(repeating: 0, count: T); continue }
@@ -115,10 +108,7 @@ extension SIMDKernels {
                         softmaxBackwardRow(dp + i * T, probs: p + i * T, count: T)
                     }
                 }
-                sgemm(transA: false, transB: false, m: T, n: hs, k: T, alpha: s,
-                      a: dp, lda: T, b: k, ldb: 3 * C, beta: 0, c: dq, ldc: 3 * C)
-                sgemm(transA: true, transB: false, m: T, n: hs, k: T, alpha: s,
-                      a: dp, lda: T, b: q, ldb: 3 * C, beta: 0, c: dk, ldc: 3 * C)
+                queriesKeysBackward(head, dScores: dp, scale: s, seq: T)
                 if let pk {
                     g.update(repeating: 0, count: T * R)
                     for i in 0..<T {
