@@ -65,7 +65,7 @@ let package = Package(
         // The server's API keys (the Authorization: Bearer header, as HummingbirdAuth reads it).
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
         // Hummingbird's own dependencies, named because the server imports them too.
-        .package(url: "https://github.com/apple/swift-log", from: "1.14.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
         // SentencePiece model files are protobuf (the Swift code is generated once and committed).
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
@@ -117,8 +117,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
-            // GET /openapi.json: the API described once, by hand (a static document).
-            resources: [.copy("Resources/openapi.json")]
+            // GET /openapi.json: the API described once, by hand (a static document); GET /: the
+            // page to ask questions on (one self-contained HTML file).
+            resources: [.copy("Resources/openapi.json"), .copy("Resources/index.html")]
         ),
         .executableTarget(
             name: "bertqa",
@@ -151,7 +152,9 @@ let package = Package(
         // The server's queue and keys, on a stand-in model.
         .testTarget(name: "ServerTests", dependencies: ["Server", "Inference"]),
         // Runs the built `bertqa` binary as a user would.
-        .testTarget(name: "CLITests", dependencies: ["bertqa", "BERT", "Support", "TestSupport"]),
+        // (AsyncHTTPClient speaks to chromedriver, whose headers Foundation's URLSession refuses.)
+        .testTarget(name: "CLITests", dependencies: ["bertqa", "BERT", "Support", "TestSupport",
+                                                    .product(name: "AsyncHTTPClient", package: "async-http-client")]),
         // The bad-input table, over the library and over the built `bertqa` binary.
         .testTarget(name: "BadInputTests",
                     dependencies: ["bertqa", "BERT", "Inference", "SQuAD", "Tokenization", "Training", "TestSupport"]),

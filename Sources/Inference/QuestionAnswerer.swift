@@ -50,42 +50,27 @@ public final class QuestionAnswerer: QuestionAnswering, @unchecked Sendable {
         try answer([AnswerJob(question: question, context: context, options: options)])[0].get()
     }
 
-    /// Answers for many jobs in one batched pass; one result per job, in order.
-    public func answer(_ jobs: [AnswerJob]) -> [Result<[Answer], Error>] {
-        var results = [Result<[Answer], Error>](repeating: .success([]), count: jobs.count)
-        // 1. Tokenize and window every job (a bad job fails alone).
-        var windows: [Encoding] = []
-        var jobWindows = [[Int]](repeating: [], count: jobs.count)
-        for (j, job) in jobs.enumerated() {
-            do {
-                let w = try self.windows(job, index: j)
-                jobWindows[j] = Array(windows.count ..< windows.count + w.count)
-                windows.append(contentsOf: w)
-            } catch {
-                results[j] = .failure(error)
-            }
-        }
-        // 2. One forward over all windows, in length-sorted chunks.
-        let logits: [(start: [Float], end: [Float])]
+    /// Stage 1: the job's windows (a bad job fails alone, with no model work).
+    public func prepare(_ job: AnswerJob) -> PreparedJob {
         do {
-            logits = try forward(windows)
+            return PreparedJob(job: job, windows: try windows(job, index: 0))
         } catch {
-            for j in jobs.indices where !jobWindows[j].isEmpty { results[j] = .failure(InferenceError.model("\(error)")) }
-            return results
+            return PreparedJob(job: job, failure: error)
         }
-        // 3. Spans → answers per job.
-        for (j, job) in jobs.enumerated() where !jobWindows[j].isEmpty {
-            let assembler = AnswerAssembler(options: job.options, clsId: tokenizer.clsId)
-            let mine = jobWindows[j]
-            let answers = assembler.answers(context: job.context, windows: mine.map { windows[$0] }) { w in
-                logits[mine[w]]
-            }
-            results[j] = .success(answers)
-        }
-        return results
     }
 
-    public func windowCount(_ job: AnswerJob) -> Int { (try? windows(job, index: 0).count) ?? 0 }
+    /// Stage 2: one forward over all these windows, in length-sorted chunks.
+    public func run(_ slices: [WindowSlice]) throws {
+        let refs = slices.flatMap { slice in slice.windows.map { (slice.job, $0) } }
+        let logits = try forward(refs.map { $0.0.windows[$0.1] })
+        for ((job, w), computed) in zip(refs, logits) { job.logits[w] = computed }
+    }
+
+    /// Stage 3: spans → answers, over every window of the job.
+    public func finish(_ job: PreparedJob) -> [Answer] {
+        let assembler = AnswerAssembler(options: job.job.options, clsId: tokenizer.clsId)
+        return assembler.answers(context: job.job.context, windows: job.windows) { w in job.logits[w] ?? ([], []) }
+    }
 
     /// The pipeline's windows of one job: question first, `only_second` truncation.
     func windows(_ job: AnswerJob, index: Int) throws -> [Encoding] {
@@ -122,8 +107,8 @@ public final class QuestionAnswerer: QuestionAnswering, @unchecked Sendable {
     }
 
     /// Start/end logits of each window (unpadded length), computed in chunks of similar length.
-    func forward(_ windows: [Encoding]) throws -> [(start: [Float], end: [Float])] {
-        var out = [(start: [Float], end: [Float])](repeating: ([], []), count: windows.count)
+    func forward(_ windows: [Encoding]) throws -> [WindowLogits] {
+        var out = [WindowLogits](repeating: ([], []), count: windows.count)
         let order = windows.indices.sorted { windows[$0].count < windows[$1].count }
         var k = 0
         while k < order.count {

@@ -13,8 +13,9 @@ public struct ServerOptions: Sendable {
     public var port = 8080
     /// Larger request bodies get 413.
     public var maxBodyBytes = 1 << 20
-    /// Most questions the model answers in one batch.
-    public var maxBatchJobs = 64
+    /// Windows per pass of the model (the engine's forward batch): the requests waiting share
+    /// each pass, window by window.
+    public var windowsPerPass = 8
     /// Most questions waiting for the model; a request beyond gets 503 at once.
     public var maxQueuedJobs = 256
     /// Seconds a request may wait for the model; past it, 504 without reaching the model.
@@ -26,36 +27,55 @@ public struct ServerOptions: Sendable {
     /// `Authorization: Bearer <one of these>`.
     public var apiKeys: [String] = []
     public var publicMetrics = false
+    /// Request logs on stderr, one line per request (nil: none).
+    public var requestLog: LogFormat? = .text
+    /// Also log each request's questions and contexts (off: they may be private).
+    public var logBodies = false
+    /// Where log lines go (stderr; tests catch them).
+    public var logSink: @Sendable (String) -> Void = LineLogHandler.standardError
     /// What `GET /info` answers: the model, its precision, and what loading it found (an
     /// untrained QA head is said there as on the command line).
     public var info: JSONValue = .object([])
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20, maxBatchJobs: Int = 64,
+    public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20, windowsPerPass: Int = 8,
                 info: JSONValue = .object([])) {
         self.host = host
         self.port = port
         self.maxBodyBytes = maxBodyBytes
-        self.maxBatchJobs = maxBatchJobs
+        self.windowsPerPass = windowsPerPass
         self.info = info
     }
 }
 
-/// The HTTP service: `POST /answer`, `GET /health`, `GET /info`, `GET /metrics`, `GET /openapi.json`.
+/// The HTTP service: `GET /` (a page to ask questions on), `POST /answer`, `GET /health`,
+/// `GET /info`, `GET /metrics`, `GET /openapi.json`.
 /// Runs until SIGINT/SIGTERM, then finishes in-flight requests and returns.
 public enum AnswerServer {
     public static func run(engine: any QuestionAnswering, options: ServerOptions,
                            onReady: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         let metrics = ServerMetrics()
-        let batcher = Batcher(engine: engine, maxJobs: options.maxBatchJobs, maxQueued: options.maxQueuedJobs,
+        let batcher = Batcher(engine: engine, windowsPerPass: options.windowsPerPass, maxQueued: options.maxQueuedJobs,
                               timeout: options.requestTimeout, metrics: metrics)
         defer { batcher.stop() }
         let router = Router()
-        // Every response, a 404 included, is counted in /metrics and unknown paths get JSON.
-        router.add(middleware: MetricsMiddleware(metrics: metrics))
+        // Every response, a 404 included, is counted in /metrics and logged, and unknown paths get JSON.
+        let requestLogger = options.requestLog.map { format in
+            Logger(label: "bertqa.requests") { LineLogHandler(label: $0, format: format, write: options.logSink) }
+        }
+        router.add(middleware: RequestMiddleware(metrics: metrics, logger: requestLogger, logBodies: options.logBodies))
         let maxBody = options.maxBodyBytes
         let keys = APIKeys(options.apiKeys)
         let metricsOpen = options.publicMetrics || keys.isEmpty
 
+        let page = try resource("index", "html")
+        router.get("/") { _, _ -> Response in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/html; charset=utf-8"
+            // The page loads nothing from elsewhere, and may talk to this server only.
+            headers[.contentSecurityPolicy] = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; form-action 'none'; frame-ancestors 'none'"
+            headers[.cacheControl] = "no-cache"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: page))
+        }
         router.get("health") { _, _ -> Response in json(.ok, "{\"status\":\"ok\"}") }
         let info = options.info.compactText
         router.get("info") { _, _ -> Response in json(.ok, info) }
@@ -79,7 +99,8 @@ public enum AnswerServer {
             return response
         }
 
-        var logger = Logger(label: "bertqa.server")
+        let format = options.requestLog ?? .text
+        var logger = Logger(label: "bertqa.server") { LineLogHandler(label: $0, format: format, write: options.logSink) }
         logger.logLevel = .warning
         let app = Application(
             router: router,
@@ -115,18 +136,20 @@ public enum AnswerServer {
         } catch {
             return self.error(.badRequest, "\(error)")
         }
-        // What the request costs, counted off the event loops (tokenizing a long context takes
-        // milliseconds), then capped before it can queue.
+        // Cut into windows off the event loops (tokenizing a long context takes milliseconds):
+        // what the request costs, capped before it can queue.
         let jobs = parsed.items.map(\.job)
-        let windows = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: jobs.reduce(0) { $0 + engine.windowCount($1) }) }
+        let prepared = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: jobs.map(engine.prepare)) }
         }
+        let windows = prepared.reduce(0) { $0 + $1.windowCount }
         metrics.recordWindows(windows)
+        RequestNotes.current?.request(questions: jobs.count, windows: windows, bodies: jobs.map { ($0.question, $0.context) })
         if let maxWindows, windows > maxWindows {
             return error(.contentTooLarge, "this request needs \(windows) windows of the model; the server takes at most \(maxWindows) per request (--max-windows-per-request): send shorter contexts, or fewer questions at once")
         }
         let results: [Result<[Answer], Error>]
-        switch await batcher.answer(jobs) {
+        switch await batcher.answer(prepared) {
         case .answered(let answered): results = answered
         case .queueFull:
             var response = error(.serviceUnavailable, "the server is at capacity: retry in a moment")
@@ -152,10 +175,8 @@ public enum AnswerServer {
     /// The OpenAPI 3.1 description of these routes (Resources/openapi.json), with the running
     /// release as its version.
     static func openAPIDocument(version: JSONValue?) throws -> String {
-        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "json"),
-              let data = FileManager.default.contents(atPath: url.path),
-              case .object(var members) = try JSONValue.parse(data) else {
-            throw ServerStartError(description: "the server's resources lack a readable openapi.json")
+        guard case .object(var members) = try JSONValue.parse(Data(try resource("openapi", "json").readableBytesView)) else {
+            throw ServerStartError(description: "the server's openapi.json is not a JSON object")
         }
         if let version, let i = members.firstIndex(where: { $0.key == "info" }), case .object(var info) = members[i].value,
            let j = info.firstIndex(where: { $0.key == "version" }) {
@@ -163,6 +184,15 @@ public enum AnswerServer {
             members[i].value = .object(info)
         }
         return JSONValue.object(members).compactText
+    }
+
+    /// A file the binary carries (Resources/).
+    static func resource(_ name: String, _ type: String) throws -> ByteBuffer {
+        guard let url = Bundle.module.url(forResource: name, withExtension: type),
+              let data = FileManager.default.contents(atPath: url.path) else {
+            throw ServerStartError(description: "the server's resources lack a readable \(name).\(type)")
+        }
+        return ByteBuffer(bytes: data)
     }
 
     static func json(_ status: HTTPResponse.Status, _ text: String) -> Response {
@@ -200,28 +230,64 @@ public struct ServerStartError: Error, CustomStringConvertible {
     }
 }
 
-/// Counts every response in /metrics by route (unknown paths as "other") and status, and
-/// answers unknown paths with a JSON 404.
-struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+/// Counts every response in /metrics by route (unknown paths as "other") and status, logs it
+/// (one line: its id, route, status, latency and what it asked of the model), tags it with an
+/// `X-Request-Id` (the client's, when it sent a plain one), and answers unknown paths with a
+/// JSON 404.
+struct RequestMiddleware<Context: RequestContext>: RouterMiddleware {
     let metrics: ServerMetrics
-    static var routes: Set<String> { ["/answer", "/health", "/info", "/metrics", "/openapi.json"] }
+    let logger: Logger?
+    let logBodies: Bool
+    static var routes: Set<String> { ["/", "/answer", "/health", "/info", "/metrics", "/openapi.json"] }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let started = DispatchTime.now().uptimeNanoseconds
         let route = Self.routes.contains(request.uri.path) ? request.uri.path : "other"
+        let notes = RequestNotes()
         var response: Response
         do {
-            response = try await next(request, context)
+            response = try await RequestNotes.$current.withValue(notes) { try await next(request, context) }
         } catch let failure as HTTPError where failure.status == .notFound {
-            response = AnswerServer.error(.notFound, "no such path: \(request.uri.path) (POST /answer, GET /health, /info, /metrics, /openapi.json)")
+            response = AnswerServer.error(.notFound, "no such path: \(request.uri.path) (GET / for a page to ask on; POST /answer; GET /health, /info, /metrics, /openapi.json)")
         } catch let failure as HTTPError where failure.status == .methodNotAllowed {
             response = AnswerServer.error(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path)")
         }
         // /metrics itself is not timed: scraping it should not move the latency histogram.
         let seconds = route == "/metrics" ? 0 : Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         metrics.record(route: route, status: Int(response.status.code), seconds: seconds)
+        let requestID = HTTPFields.requestID
+        let id = Self.id(given: request.headers[requestID])
+        response.headers[requestID] = id
+        if let logger {
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
+            var metadata: Logger.Metadata = ["request_id": .string(id), "method": .string("\(request.method)"),
+                                             "route": .string(route), "status": .stringConvertible(Int(response.status.code)),
+                                             "latency_ms": .stringConvertible((elapsed * 10).rounded() / 10)]
+            metadata.merge(notes.metadata(withBodies: logBodies)) { $1 }
+            logger.log(level: response.status.code >= 500 ? .error : .info, "request", metadata: metadata)
+        }
         return response
     }
+
+    /// The client's request id when it is a plain token (letters, digits, "-", "_", ".", at most
+    /// 128), else a new random one.
+    static func id(given: String?) -> String {
+        if let given, (1...128).contains(given.utf8.count),
+           given.utf8.allSatisfy({ $0 < 128 && (Character(Unicode.Scalar($0)).isLetter || Character(Unicode.Scalar($0)).isNumber || "-_.".utf8.contains($0)) }) {
+            return given
+        }
+        var generator = SystemRandomNumberGenerator()
+        return String(generator.next() as UInt64, radix: 16).leftPadded(to: 16)
+    }
+}
+
+extension HTTPFields {
+    /// The header naming a request in logs (sent by clients and proxies, and answered).
+    static var requestID: Element.Name { .init("X-Request-Id")! }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }
 
 /// The keys `POST /answer` accepts as `Authorization: Bearer <key>`; none: open to all.

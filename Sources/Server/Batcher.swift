@@ -11,21 +11,66 @@ enum BatchOutcome: Sendable {
     case timedOut
 }
 
-/// Batches concurrent requests for the model. Requests that arrive while a batch is running
-/// wait together and go into the next batch as one call, so under load the model sees big
-/// batches and an idle server answers at once. The model runs on its own thread, never on
-/// the event loops or Swift's cooperative pool. The wait is bounded twice: at most
-/// `maxQueued` questions wait (more are shed at once), and a request still waiting at its
-/// deadline is dropped before the model sees it.
+/// Schedules the model's work, window by window, over the requests waiting for it.
+///
+/// Each pass of the model takes up to `windowsPerPass` windows, dealt one at a time to the
+/// waiting requests in turn (oldest first), and a request that still has windows left goes to
+/// the back of the line. So under load the model runs full passes, an idle server answers at
+/// once, and a long context — hundreds of windows — takes turns with the requests that arrive
+/// while it runs instead of making them wait minutes behind it. A pass is padded to its
+/// longest window, so it takes windows of similar length only (within 2× of the first in
+/// line's): short questions about short contexts run together, not padded to a long context's
+/// windows, and wait for at most the pass in flight.
+///
+/// The model runs on its own thread, never on the event loops or Swift's cooperative pool. The
+/// wait is bounded twice: at most `maxQueued` questions wait (more are shed at once), and a
+/// request still waiting at its deadline, none of its windows run, is dropped before the model
+/// sees it. A request the model has started is finished.
 final class Batcher: @unchecked Sendable {
-    private struct Request {
-        var jobs: [AnswerJob]
-        var deadline: DispatchTime
-        var done: @Sendable (BatchOutcome) -> Void
+    private final class Request {
+        let jobs: [PreparedJob]
+        let deadline: DispatchTime
+        let done: @Sendable (BatchOutcome) -> Void
+        /// Where the request's log line learns the passes it was in.
+        let notes: RequestNotes?
+        /// The next window to run: job `job`, window `window`.
+        var job = 0
+        var window = 0
+        var started = false
+
+        init(jobs: [PreparedJob], deadline: DispatchTime, notes: RequestNotes?, done: @escaping @Sendable (BatchOutcome) -> Void) {
+            self.jobs = jobs
+            self.deadline = deadline
+            self.notes = notes
+            self.done = done
+            skipFinishedJobs()
+        }
+
+        var isComplete: Bool { job == jobs.count }
+
+        /// The tokens of the next window; nil when none is left.
+        var nextLength: Int? { isComplete ? nil : jobs[job].windowLengths[window] }
+
+        /// Takes the next window; nil when none is left.
+        func nextWindow() -> (PreparedJob, Int)? {
+            guard !isComplete else { return nil }
+            let taken = (jobs[job], window)
+            window += 1
+            skipFinishedJobs()
+            return taken
+        }
+
+        /// Moves past jobs with no windows left (a failed job has none).
+        private func skipFinishedJobs() {
+            while job < jobs.count && window >= jobs[job].windowCount {
+                job += 1
+                window = 0
+            }
+        }
     }
 
     private let engine: any QuestionAnswering
-    private let maxJobs: Int
+    private let windowsPerPass: Int
     private let maxQueued: Int
     private let timeout: Double
     private let condition = NSCondition()
@@ -35,9 +80,9 @@ final class Batcher: @unchecked Sendable {
     private var stopped = false
     private let metrics: ServerMetrics
 
-    init(engine: any QuestionAnswering, maxJobs: Int, maxQueued: Int, timeout: Double, metrics: ServerMetrics) {
+    init(engine: any QuestionAnswering, windowsPerPass: Int, maxQueued: Int, timeout: Double, metrics: ServerMetrics) {
         self.engine = engine
-        self.maxJobs = max(1, maxJobs)
+        self.windowsPerPass = max(1, windowsPerPass)
         self.maxQueued = max(1, maxQueued)
         self.timeout = timeout
         self.metrics = metrics
@@ -47,9 +92,10 @@ final class Batcher: @unchecked Sendable {
         thread.start()
     }
 
-    /// Answers `jobs` in the next batch, unless the queue is full or the deadline passes first.
-    /// A request larger than the whole queue is taken when nothing else waits.
-    func answer(_ jobs: [AnswerJob]) async -> BatchOutcome {
+    /// Answers `jobs` (prepared: cut into windows), unless the queue is full or the deadline
+    /// passes before the model reaches them. A request larger than the whole queue is taken
+    /// when nothing else waits.
+    func answer(_ jobs: [PreparedJob]) async -> BatchOutcome {
         await withCheckedContinuation { continuation in
             condition.lock()
             defer { condition.unlock() }
@@ -61,14 +107,20 @@ final class Batcher: @unchecked Sendable {
                 continuation.resume(returning: .queueFull)
                 return
             }
-            let deadline = DispatchTime.now() + timeout
-            pending.append(Request(jobs: jobs, deadline: deadline, done: { continuation.resume(returning: $0) }))
+            let request = Request(jobs: jobs, deadline: DispatchTime.now() + timeout, notes: RequestNotes.current,
+                                  done: { continuation.resume(returning: $0) })
+            if request.isComplete {
+                // Nothing for the model (every job failed in preparation): answered at once.
+                continuation.resume(returning: .answered(jobs.map(engine.result)))
+                return
+            }
+            pending.append(request)
             queuedJobs += jobs.count
             condition.signal()
         }
     }
 
-    /// Questions waiting for the model now.
+    /// Questions waiting for the model now (of requests with windows not yet in a pass).
     var queuedQuestions: Int { condition.withLock { queuedJobs } }
 
     func stop() {
@@ -83,31 +135,72 @@ final class Batcher: @unchecked Sendable {
             condition.lock()
             while pending.isEmpty && !stopped { condition.wait() }
             if pending.isEmpty && stopped { condition.unlock(); return }
-            // Drop what waited past its deadline, then take whole requests until the batch is
-            // full (always at least one request).
-            let now = DispatchTime.now()
-            var expired: [Request] = []
-            var batch: [Request] = []
-            var count = 0
-            while let next = pending.first, batch.isEmpty || count + next.jobs.count <= maxJobs {
-                pending.removeFirst()
-                queuedJobs -= next.jobs.count
-                if next.deadline < now { expired.append(next); continue }
-                batch.append(next)
-                count += next.jobs.count
-            }
+            let (expired, pass, passRequests) = takePass()
             condition.unlock()
 
             for request in expired { request.done(.timedOut) }
-            guard !batch.isEmpty else { continue }
-            let jobs = batch.flatMap(\.jobs)
-            let results = engine.answer(jobs)
-            metrics.recordBatch(jobs: jobs.count)
-            var offset = 0
-            for request in batch {
-                request.done(.answered(Array(results[offset ..< offset + request.jobs.count])))
-                offset += request.jobs.count
+            guard !pass.isEmpty else { continue }
+            do {
+                try engine.run(pass)
+            } catch {
+                for slice in pass { slice.job.fail(InferenceError.model("\(error)")) }
+            }
+            let windows = pass.reduce(0) { $0 + $1.windows.count }
+            metrics.recordPass(windows: windows, requests: passRequests.count)
+            for request in passRequests { request.notes?.pass(windows: windows) }
+
+            condition.withLock { requeue(passRequests) }
+            for request in passRequests where request.isComplete { request.done(.answered(request.jobs.map(engine.result))) }
+        }
+    }
+
+    /// With the lock held: drops the requests whose deadline passed before any of their windows
+    /// ran, then deals the next pass's windows to the others in turn, in line order.
+    private func takePass() -> (expired: [Request], pass: [WindowSlice], requests: [Request]) {
+        let now = DispatchTime.now()
+        let expired = pending.filter { !$0.started && $0.deadline < now }
+        if !expired.isEmpty {
+            pending.removeAll { !$0.started && $0.deadline < now }
+            queuedJobs -= expired.reduce(0) { $0 + $1.jobs.count }
+        }
+        var taken: [(request: Int, job: PreparedJob, window: Int)] = []
+        var dealt = Set<Int>()
+        guard let reference = pending.first?.nextLength else { return (expired, [], []) }
+        let similar = (reference + 1) / 2 ... max(1, reference) * 2
+        dealing: while taken.count < windowsPerPass {
+            var any = false
+            for (r, request) in pending.enumerated() {
+                guard let length = request.nextLength, similar.contains(length),
+                      let (job, window) = request.nextWindow() else { continue }
+                any = true
+                request.started = true
+                dealt.insert(r)
+                taken.append((r, job, window))
+                if taken.count == windowsPerPass { break dealing }
+            }
+            if !any { break }
+        }
+        // Consecutive windows of one job become one slice.
+        var pass: [WindowSlice] = []
+        for (_, job, window) in dealt.sorted().flatMap({ r in taken.filter { $0.request == r } }) {
+            if let last = pass.last, last.job === job, last.windows.upperBound == window {
+                pass[pass.count - 1] = WindowSlice(job: job, windows: last.windows.lowerBound ..< window + 1)
+            } else {
+                pass.append(WindowSlice(job: job, windows: window ..< window + 1))
             }
         }
+        let requests = dealt.sorted().map { pending[$0] }
+        // A request whose last window is in this pass no longer waits: it leaves the line.
+        queuedJobs -= requests.filter(\.isComplete).reduce(0) { $0 + $1.jobs.count }
+        pending.removeAll(where: \.isComplete)
+        return (expired, pass, requests)
+    }
+
+    /// With the lock held, after a pass: its requests that still have windows go to the back of
+    /// the line, behind the ones that arrived while it ran.
+    private func requeue(_ served: [Request]) {
+        let again = served.filter { !$0.isComplete }
+        pending.removeAll { request in again.contains { $0 === request } }
+        pending += again
     }
 }

@@ -6,7 +6,8 @@ final class ServerMetrics: @unchecked Sendable {
     private var requests: [String: Int] = [:]       // "route|status" → count
     private var errors = 0
     private var batches = 0
-    private var batchedJobs = 0
+    private var batchedWindows = 0
+    private var batchedRequests = 0
     private var latencyCount = 0
     private var latencySum = 0.0
     private var buckets = [Int](repeating: 0, count: ServerMetrics.bounds.count)
@@ -35,10 +36,12 @@ final class ServerMetrics: @unchecked Sendable {
         lock.unlock()
     }
 
-    func recordBatch(jobs: Int) {
+    /// One pass of the model: its windows, and how many requests they came from.
+    func recordPass(windows: Int, requests: Int) {
         lock.lock()
         batches += 1
-        batchedJobs += jobs
+        batchedWindows += windows
+        batchedRequests += requests
         lock.unlock()
     }
 
@@ -54,10 +57,12 @@ final class ServerMetrics: @unchecked Sendable {
         out += "bertqa_errors_total \(errors)\n"
         out += Self.histogram("bertqa_request_duration_seconds", help: "Request latency.",
                               bounds: Self.bounds.map { "\($0)" }, buckets: buckets, count: latencyCount, sum: "\(latencySum)")
-        out += "# HELP bertqa_model_batches_total Batches run by the model.\n# TYPE bertqa_model_batches_total counter\n"
+        out += "# HELP bertqa_model_batches_total Passes (batches) run by the model.\n# TYPE bertqa_model_batches_total counter\n"
         out += "bertqa_model_batches_total \(batches)\n"
-        out += "# HELP bertqa_model_batched_questions_total Questions answered in those batches.\n# TYPE bertqa_model_batched_questions_total counter\n"
-        out += "bertqa_model_batched_questions_total \(batchedJobs)\n"
+        out += "# HELP bertqa_model_batched_windows_total Windows computed in those passes.\n# TYPE bertqa_model_batched_windows_total counter\n"
+        out += "bertqa_model_batched_windows_total \(batchedWindows)\n"
+        out += "# HELP bertqa_model_batched_requests_total Requests served by those passes, counted once per pass (a long request shares several).\n# TYPE bertqa_model_batched_requests_total counter\n"
+        out += "bertqa_model_batched_requests_total \(batchedRequests)\n"
         out += Self.histogram("bertqa_request_windows", help: "Windows of the model each answer request needed.",
                               bounds: Self.windowBounds.map { "\(Int($0))" }, buckets: windowBuckets, count: windowRequests,
                               sum: "\(requestWindows)")

@@ -276,7 +276,7 @@ final class CommandTests: XCTestCase {
                          "--batch-size, --per-device-train-batch-size", "--epochs, --num-train-epochs",
                          "--eval-batch-size, --per-device-eval-batch-size", "--quiet"]),
             (["tokenize"], ["--max-seq-len, --max-seq-length, --max-length", "--doc-stride, --stride"]),
-            (["serve"], ["--batch-size", "--max-batch-questions, --max-batch", "--quiet"]),
+            (["serve"], ["--batch-size", "--max-windows-per-request", "--quiet"]),
             (["bench", "infer"], ["--batch-size, --batch", "--max-seq-len, --seq"]),
             (["bench", "train"], ["--batch-size, --batch", "--max-seq-len, --seq"]),
         ]

@@ -17,7 +17,8 @@ final class ServerTests: XCTestCase {
     }
 
     /// `bertqa serve --model MODEL --port 0` started, and the address it listens on.
-    static func start(model: URL, arguments: [String] = [], environment: [String: String] = [:]) throws -> (Process, URL) {
+    static func start(model: URL, arguments: [String] = [], environment: [String: String] = [:],
+                      stderr: URL? = nil) throws -> (Process, URL) {
         let process = Process()
         process.executableURL = CLI.binary
         process.arguments = ["serve", "--model", model.path, "--port", "0", "--max-body-bytes", "65536"] + arguments
@@ -26,7 +27,12 @@ final class ServerTests: XCTestCase {
         }
         let out = Pipe()
         process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
+        if let stderr {
+            FileManager.default.createFile(atPath: stderr.path, contents: nil)
+            process.standardError = try FileHandle(forWritingTo: stderr)
+        } else {
+            process.standardError = FileHandle.nullDevice
+        }
         try process.run()
         // The server prints "bertqa serving on http://127.0.0.1:PORT" once it listens.
         var buffer = Data()
@@ -155,12 +161,73 @@ final class ServerTests: XCTestCase {
         XCTAssertEqual(document["openapi"], .string("3.1.0"))
         XCTAssertEqual(document["info"]?["version"], try JSONValue.parse(try request("info").1)["version"])
         guard case .object(let paths)? = document["paths"] else { return XCTFail("no paths") }
-        XCTAssertEqual(Set(paths.map(\.key)), ["/answer", "/health", "/info", "/metrics", "/openapi.json"])
+        XCTAssertEqual(Set(paths.map(\.key)), ["/", "/answer", "/health", "/info", "/metrics", "/openapi.json"])
         for (path, item) in paths {
             guard case .object(let operations) = item, let method = operations.first?.key else { return XCTFail(path) }
             let (routeStatus, _) = try request(String(path.dropFirst()), method: method.uppercased(),
                                                body: method == "post" ? Data(#"{"question": "Who?", "context": "Ann did."}"#.utf8) : nil)
             XCTAssertEqual(routeStatus, 200, "\(method) \(path)")
+        }
+    }
+
+    /// GET /: the page, whole in one response, that loads nothing from anywhere else (it works
+    /// offline); WebPageTests use it in a browser.
+    func testThePageIsOneSelfContainedFile() throws {
+        let (status, data, headers) = try exchange("").get()
+        XCTAssertEqual(status, 200)
+        XCTAssertEqual(Self.header("Content-Type", in: headers), "text/html; charset=utf-8")
+        XCTAssertTrue(Self.header("Content-Security-Policy", in: headers)?.contains("default-src 'none'") == true)
+        let page = String(decoding: data, as: UTF8.self)
+        for part in ["<form id=\"ask\"", "id=\"question\"", "id=\"context\"", "fetch(\"answer\"", "name=\"viewport\""] {
+            XCTAssertTrue(page.contains(part), part)
+        }
+        for external in ["src=\"http", "href=\"http", "src=\"//", "href=\"//", "@import"] {
+            XCTAssertFalse(page.contains(external), external)
+        }
+    }
+
+    /// One log line per request on stderr: JSON with --log-format json, the client's request id
+    /// kept (and sent back), what the request asked of the model, and its texts only with
+    /// --log-bodies; text lines by default.
+    func testRequestLogs() throws {
+        let folder = try TinyModel.temporaryFolder("bertqa-server-logs")
+        let question = "Who developed relativity?", context = "Albert Einstein developed the theory of relativity."
+        for (arguments, bodies) in [(["--log-format", "json", "--log-bodies"], true), (["--log-format", "json"], false), ([], false)] {
+            let log = folder.appendingPathComponent("stderr-\(arguments.count).txt")
+            let (server, base) = try Self.start(model: CLITestModel.folder(), arguments: arguments, stderr: log)
+            defer { server.terminate(); server.waitUntilExit() }
+            self.base = base
+            let body = Data(#"{"inputs": {"question": "\#(question)", "context": "\#(context)"}}"#.utf8)
+            let (status, _, headers) = try exchange("answer", method: "POST", body: body, headers: ["X-Request-Id": "abc-123"]).get()
+            XCTAssertEqual(status, 200)
+            XCTAssertEqual(Self.header("X-Request-Id", in: headers), "abc-123")
+            let (missing, _, missingHeaders) = try exchange("nowhere").get()
+            XCTAssertEqual(missing, 404)
+            let generated = try XCTUnwrap(Self.header("X-Request-Id", in: missingHeaders))
+            XCTAssertEqual(generated.count, 16)
+            server.terminate()
+            server.waitUntilExit()
+            let lines = String(decoding: try Data(contentsOf: log), as: UTF8.self).split(separator: "\n").map(String.init)
+            if arguments.isEmpty {
+                let line = try XCTUnwrap(lines.first { $0.contains("request_id=abc-123") }, "\(lines)")
+                XCTAssertTrue(line.contains(" info request request_id=abc-123 method=POST route=/answer status=200 latency_ms="), line)
+                XCTAssertTrue(line.contains(" questions=1 windows=1 passes=1 batch_windows=1"), line)
+                XCTAssertTrue(lines.contains { $0.contains("request_id=\(generated)") && $0.contains("route=other status=404") }, "\(lines)")
+                continue
+            }
+            let records = lines.compactMap { try? JSONValue.parse(Data($0.utf8)) }
+            let record = try XCTUnwrap(records.first { $0["request_id"] == .string("abc-123") }, "\(lines)")
+            guard case .object(let members) = record else { return XCTFail("not an object") }
+            XCTAssertEqual(Array(members.map(\.key).prefix(9)), ["time", "level", "logger", "message", "request_id", "method", "route", "status", "latency_ms"])
+            XCTAssertEqual(record["status"], .int(200))
+            XCTAssertEqual(record["questions"], .int(1))
+            XCTAssertEqual(record["windows"], .int(1))
+            XCTAssertEqual(record["passes"], .int(1))
+            XCTAssertNotNil(record["latency_ms"]?.number)
+            XCTAssertEqual(record["question"], bodies ? .array([.string(question)]) : nil)
+            XCTAssertEqual(record["context"], bodies ? .array([.string(context)]) : nil)
+            XCTAssertFalse(!bodies && lines.contains { $0.contains("Einstein") }, "a text was logged without --log-bodies")
+            XCTAssertTrue(records.contains { $0["request_id"] == .string(generated) && $0["status"] == .int(404) }, "\(lines)")
         }
     }
 

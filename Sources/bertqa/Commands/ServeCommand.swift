@@ -4,11 +4,13 @@ import Inference
 import Server
 import Support
 
+extension LogFormat: ExpressibleByArgument {}
+
 /// `bertqa serve`: the HTTP API.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve the model over HTTP: POST /answer; GET /health, /info, /metrics, /openapi.json.",
+        abstract: "Serve the model over HTTP: POST /answer; GET / (a page), /health, /info, /metrics, /openapi.json.",
         usage: "bertqa serve --model <folder-or-hub-id> [--port <port>] [<options>]",
         discussion: """
         POST /answer takes the Hugging Face Inference API's body:
@@ -20,12 +22,15 @@ struct ServeCommand: AsyncParsableCommand {
 
         It answers {"score", "start", "end", "answer"} (a list when top_k > 1), led by "id" when the \
         input has one. GET /info says which model runs and how (and warns of an untrained QA head). \
-        Concurrent requests are batched for the model; beyond --max-queue waiting questions a \
+        Concurrent requests share the model's passes window by window, so a long context does \
+        not hold up short questions; beyond --max-queue waiting questions a \
         request gets 503 with Retry-After at once, and one that waits past --request-timeout gets \
         504 without reaching the model; one whose contexts need more than \
         --max-windows-per-request windows gets 413 before it queues. With API keys (--api-key-file, BERTQA_API_KEYS), POST \
-        /answer and GET /metrics need Authorization: Bearer <key>. SIGINT/SIGTERM shut down \
-        gracefully.
+        /answer and GET /metrics need Authorization: Bearer <key>. GET / is a page to ask \
+        questions on in a browser. Each request is logged on stderr (id, route, status, latency, \
+        questions, windows, passes; --log-format json for collectors; texts only with \
+        --log-bodies). SIGINT/SIGTERM shut down gracefully.
         """
     )
 
@@ -40,12 +45,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "Largest request body in bytes; larger ones get 413.")
     var maxBodyBytes = 1 << 20
 
-    @Option(parsing: .unconditional, help: "Windows per forward pass.")
+    @Option(parsing: .unconditional, help: "Windows per forward pass, shared by the requests waiting (a long context's windows take turns with the others').")
     var batchSize = 8
 
+    // Before passes were shared window by window, requests were batched by questions; the old
+    // flag is still accepted (so scripts keep running) and said to be ignored.
     @Option(name: [.customLong("max-batch-questions"), .customLong("max-batch")], parsing: .unconditional,
-            help: "Most questions, from concurrent requests, gathered into one batch.")
-    var maxBatchQuestions = 64
+            help: .hidden)
+    var maxBatchQuestions: Int?
 
     @Option(parsing: .unconditional, help: "Most questions waiting for the model; more get 503 at once (with Retry-After).")
     var maxQueue = 256
@@ -62,6 +69,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "With API keys: leave GET /metrics open.")
     var publicMetrics = false
 
+    @Option(help: "Request logs on stderr, one line per request: text or json (--quiet: none).")
+    var logFormat: LogFormat = .text
+
+    @Flag(help: "Also log each request's questions and contexts (off by default: they may be private).")
+    var logBodies = false
+
     @OptionGroup var precisionOption: PrecisionOption
 
     @OptionGroup var verbosity: VerbosityOptions
@@ -70,7 +83,7 @@ struct ServeCommand: AsyncParsableCommand {
         if !(0...65535).contains(port) { throw ValidationError("--port must be in 0...65535") }
         if maxBodyBytes < 1 { throw ValidationError("--max-body-bytes must be positive") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
-        if maxBatchQuestions < 1 { throw ValidationError("--max-batch-questions must be at least 1") }
+        if let maxBatchQuestions, maxBatchQuestions < 1 { throw ValidationError("--max-batch-questions must be at least 1") }
         if maxQueue < 1 { throw ValidationError("--max-queue must be at least 1") }
         if maxWindowsPerRequest < 0 { throw ValidationError("--max-windows-per-request must be 0 (no cap) or more") }
         if !(requestTimeout > 0) { throw ValidationError("--request-timeout must be a positive number of seconds") }
@@ -95,6 +108,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         verbosity.apply()
+        if maxBatchQuestions != nil {
+            Console.warn("--max-batch-questions is ignored: the model's passes take --batch-size windows, shared by the requests waiting")
+        }
         let keys = try apiKeys()
         if keys.isEmpty && !["127.0.0.1", "::1", "localhost"].contains(host) {
             Console.warn("serving on \(host) without API keys: anyone who can reach its port can use it (--api-key-file or BERTQA_API_KEYS)")
@@ -110,13 +126,15 @@ struct ServeCommand: AsyncParsableCommand {
             ("warnings", .array(answerer.loadReport.messages.map(JSONValue.string))),
             ("version", .string(BertQA.version)),
         ])
-        var options = ServerOptions(host: host, port: port, maxBodyBytes: maxBodyBytes, maxBatchJobs: maxBatchQuestions,
+        var options = ServerOptions(host: host, port: port, maxBodyBytes: maxBodyBytes, windowsPerPass: batchSize,
                                     info: info)
         options.maxQueuedJobs = maxQueue
         options.requestTimeout = requestTimeout
         options.maxWindowsPerRequest = maxWindowsPerRequest == 0 ? nil : maxWindowsPerRequest
         options.apiKeys = keys
         options.publicMetrics = publicMetrics
+        options.requestLog = verbosity.quiet ? nil : logFormat
+        options.logBodies = logBodies
         let host = self.host
         // A port in use or a wrong host is a ServerStartError, said in the user's terms.
         try await AnswerServer.run(engine: answerer, options: options) { port in

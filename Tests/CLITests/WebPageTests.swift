@@ -1,0 +1,101 @@
+import Foundation
+import Support
+import TestSupport
+import XCTest
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// `GET /`: the page people ask questions on, tried in a real browser (headless Chromium through
+/// chromedriver) as a person would use it: type a question, press Enter, read the highlighted
+/// answer. Skips, saying so, where no browser is installed; CI installs one (Debian's
+/// `chromium` and `chromium-driver`) so it runs there.
+final class WebPageTests: XCTestCase {
+    var server: Process!
+    var base: URL!
+
+    override func setUpWithError() throws {
+        (server, base) = try ServerTests.start(model: CLITestModel.folder())
+    }
+
+    override func tearDown() {
+        if let server, server.isRunning {
+            server.terminate()
+            server.waitUntilExit()
+        }
+    }
+
+    func browser() throws -> WebDriver {
+        guard let (driver, browser) = WebDriver.installed() else {
+            throw XCTSkip("SKIPPED: no headless browser here (apt-get install chromium chromium-driver): the web page was not tried in a browser")
+        }
+        return try WebDriver(driver: driver, browser: browser)
+    }
+
+    /// What POST /answer says for this question about the page's own example context.
+    func answers(_ question: String, context: String, topK: Int) throws -> [JSONValue] {
+        let body = JSONValue.object([("inputs", .object([("question", .string(question)), ("context", .string(context))])),
+                                     ("parameters", .object([("top_k", .int(topK))]))])
+        var request = URLRequest(url: base.appendingPathComponent("answer"))
+        request.httpMethod = "POST"
+        request.httpBody = Data(body.compactText.utf8)
+        nonisolated(unsafe) var data = Data()
+        let done = DispatchSemaphore(value: 0)
+        URLSession.shared.dataTask(with: request) { body, _, _ in data = body ?? Data(); done.signal() }.resume()
+        done.wait()
+        guard case .array(let list) = try JSONValue.parse(data) else { throw WebDriver.Failure(description: "not a list") }
+        return list
+    }
+
+    func testAQuestionTypedInThePageGetsItsAnswerHighlighted() throws {
+        let browser = try browser()
+        try browser.open(base.appendingPathComponent("/"))
+        let context = try XCTUnwrap(browser.execute("return document.getElementById('context').value").stringValue)
+        XCTAssertTrue(context.contains("Albert Einstein"), context)
+        let question = "Who developed the theory of relativity?"
+        // From the keyboard: type, then Enter.
+        try browser.type(question + "\u{E007}", into: try browser.element("#question"))
+        let shown = try browser.text(try browser.element("#answer"))
+        let expected = try answers(question, context: context, topK: 3)
+        guard case .string(let best)? = expected.first?["answer"] else { return XCTFail("no answer from the API") }
+        XCTAssertEqual(shown, best.isEmpty ? "(no answer in this context)" : best)
+        // Highlighted in the context, at the code points the API gave.
+        XCTAssertEqual(try browser.text(try browser.element("#highlighted mark")), best.trimmingCharacters(in: .whitespaces))
+        let before = try XCTUnwrap(browser.execute(
+            "const box = document.getElementById('highlighted'); return box.firstChild.textContent").stringValue)
+        XCTAssertEqual(Array(before.unicodeScalars).count, expected.first?["start"].flatMap { $0.number }.map { Int($0) })
+        // The score and the time it took, then the alternatives (top_k 3 → two more).
+        let status = try browser.text(try browser.element("#status"))
+        XCTAssertTrue(status.contains("score ") && status.hasSuffix(" ms"), status)
+        let alternatives = try browser.elements("#alternatives button")
+        XCTAssertEqual(alternatives.count, expected.count - 1)
+        // Choosing an alternative highlights it instead.
+        if let second = alternatives.first, case .string(let text)? = expected[1]["answer"] {
+            try browser.click(second)
+            XCTAssertEqual(try browser.text(try browser.element("#highlighted mark")), text.trimmingCharacters(in: .whitespaces))
+        }
+        if let folder = ProcessInfo.processInfo.environment["BERTQA_SCREENSHOTS"] {
+            try browser.screenshot().write(to: URL(fileURLWithPath: folder).appendingPathComponent("page.png"))
+        }
+    }
+
+    /// A request the server refuses is said on the page (an empty context: 400 and its message).
+    func testAnErrorIsShownNotSwallowed() throws {
+        let browser = try browser()
+        try browser.open(base.appendingPathComponent("/"))
+        try browser.clear(try browser.element("#context"))
+        try browser.type("Who?\u{E007}", into: try browser.element("#question"))
+        let deadline = Date().addingTimeInterval(30)
+        var status = ""
+        while Date() < deadline {
+            status = try browser.text(try browser.element("#status"))
+            if status.hasPrefix("400") { break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        XCTAssertTrue(status.hasPrefix("400: ") && status.contains("context"), status)
+    }
+}
+
+extension JSONValue {
+    var stringValue: String? { if case .string(let s) = self { return s } else { return nil } }
+}
