@@ -12,6 +12,7 @@
 //   Inference    (QA pipeline, SQuAD evaluation)  joins the two sides; takes folders or Hub ids
 //   Training     (Trainer, AdamW, the fine-tune job) builds on Inference: the job evaluates
 //                after each epoch, as HF's Trainer does, with the same evaluator
+//   Reports      (report.html of train and evaluate, SVG charts) from data and logs only
 //   Server and the CLI sit on top.
 import Foundation
 import PackageDescription
@@ -67,6 +68,8 @@ let package = Package(
         // Hummingbird's own dependencies, named because the server imports them too.
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        // The HTTP request parts a server channel handler sees (the slow-client deadline).
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         // SentencePiece model files are protobuf (the Swift code is generated once and committed).
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         // pytorch_model.bin is a zip (its pickle is read by our own restricted unpickler).
@@ -106,7 +109,10 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .target(name: "Inference", dependencies: ["BERT", "Kernels", "SQuAD", "Tokenization", "Support", "Hub"]),
-        .target(name: "Training", dependencies: ["BERT", "SQuAD", "Tokenization", "Kernels", "Inference", "Support"], swiftSettings: fastMath),
+        // Reports: self-contained HTML (report.html of train and evaluate) and SVG charts, from
+        // SQuAD data, predictions and a run's logs; knows no model.
+        .target(name: "Reports", dependencies: ["SQuAD", "Support"]),
+        .target(name: "Training", dependencies: ["BERT", "SQuAD", "Tokenization", "Kernels", "Inference", "Support", "Reports"], swiftSettings: fastMath),
         // The HTTP service; only the CLI imports it.
         .target(
             name: "Server",
@@ -116,6 +122,8 @@ let package = Package(
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             // GET /openapi.json: the API described once, by hand (a static document); GET /: the
             // page to ask questions on (one self-contained HTML file).
@@ -124,7 +132,7 @@ let package = Package(
         .executableTarget(
             name: "bertqa",
             dependencies: [
-                "Tokenization", "SQuAD", "Kernels", "BERT", "Inference", "Training", "Server", "Support", "Hub",
+                "Tokenization", "SQuAD", "Kernels", "BERT", "Inference", "Training", "Server", "Support", "Hub", "Reports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
@@ -151,6 +159,7 @@ let package = Package(
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "BERT", "Kernels", "Tokenization", "TestSupport"]),
         // The server's queue and keys, on a stand-in model.
         .testTarget(name: "ServerTests", dependencies: ["Server", "Inference"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "SQuAD", "Support"]),
         // Runs the built `bertqa` binary as a user would.
         // (AsyncHTTPClient speaks to chromedriver, whose headers Foundation's URLSession refuses.)
         .testTarget(name: "CLITests", dependencies: ["bertqa", "BERT", "Support", "TestSupport",

@@ -86,7 +86,8 @@ public enum PostProcess {
         let context = Array(example.context.unicodeScalars)
         var entries = best.map { c in
             NBestEntry(text: PythonText.slice(context, c.startChar, c.endChar),
-                       startLogit: c.startLogit, endLogit: c.endLogit, probability: c.score)
+                       startLogit: c.startLogit, endLogit: c.endLogit, probability: c.score,
+                       characters: c.startChar ..< max(c.startChar, c.endChar))
         }
         if entries.isEmpty || (entries.count == 1 && entries[0].text.isEmpty) {
             entries.insert(NBestEntry(text: "empty", startLogit: 0, endLogit: 0, probability: 0, isPlaceholder: true), at: 0)

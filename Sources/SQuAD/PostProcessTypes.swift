@@ -30,6 +30,19 @@ public struct NBestEntry: Sendable, Equatable {
     public var probability: Float
     /// The placeholder HF inserts when no span survived (`{"text": "empty", ...}`).
     public var isPlaceholder: Bool = false
+    /// Where `text` is in the context, in code points (nil for the placeholder and the null
+    /// answer); not in HF's files, for reports that highlight it.
+    public var characters: Range<Int>? = nil
+
+    public init(text: String, startLogit: Float, endLogit: Float, probability: Float, isPlaceholder: Bool = false,
+                characters: Range<Int>? = nil) {
+        self.text = text
+        self.startLogit = startLogit
+        self.endLogit = endLogit
+        self.probability = probability
+        self.isPlaceholder = isPlaceholder
+        self.characters = characters
+    }
 }
 
 /// The answer to one question.
@@ -39,6 +52,13 @@ public struct ExamplePrediction: Sendable, Equatable {
     public var nBest: [NBestEntry]
     /// v2 only: null score − best span score (`null_odds.json`).
     public var nullOdds: Float?
+
+    public init(id: String, text: String, nBest: [NBestEntry], nullOdds: Float? = nil) {
+        self.id = id
+        self.text = text
+        self.nBest = nBest
+        self.nullOdds = nullOdds
+    }
 }
 
 /// Answers for a whole dataset, in example order, with the three files HF writes.

@@ -26,6 +26,11 @@ public struct ServerOptions: Sendable {
     /// When not empty, `POST /answer` (and `/metrics`, unless `publicMetrics`) needs
     /// `Authorization: Bearer <one of these>`.
     public var apiKeys: [String] = []
+    /// Most connections open at once; beyond, new ones wait in the listen backlog until one closes.
+    public var maxConnections = 512
+    /// Seconds a request's head and body may take to arrive (from the connection opening, or
+    /// the previous answer on it); a slower client is disconnected.
+    public var readTimeout = 10.0
     public var publicMetrics = false
     /// Request logs on stderr, one line per request (nil: none).
     public var requestLog: LogFormat? = .text
@@ -102,9 +107,14 @@ public enum AnswerServer {
         let format = options.requestLog ?? .text
         var logger = Logger(label: "bertqa.server") { LineLogHandler(label: $0, format: format, write: options.logSink) }
         logger.logLevel = .warning
+        let readLimit = TimeAmount.nanoseconds(Int64(options.readTimeout * 1e9))
         let app = Application(
             router: router,
-            configuration: .init(address: .hostname(options.host, port: options.port), serverName: "bertqa"),
+            server: .http1(configuration: .init(additionalChannelHandlers: [
+                RequestReadDeadline(limit: readLimit, onClose: { metrics.recordSlowClient() }),
+            ])),
+            configuration: .init(address: .hostname(options.host, port: options.port), serverName: "bertqa",
+                                 availableConnectionsDelegate: .maximum(options.maxConnections, logger: logger)),
             onServerRunning: { channel in onReady(channel.localAddress?.port ?? options.port) },
             logger: logger
         )
@@ -136,6 +146,9 @@ public enum AnswerServer {
         } catch {
             return self.error(.badRequest, "\(error)")
         }
+        // Shed before any work when the queue is already full: under overload most requests are
+        // refused, and each refusal should cost the model's cores as little as possible.
+        if batcher.isFull(adding: parsed.items.count) { return queueFull() }
         // Cut into windows off the event loops (tokenizing a long context takes milliseconds):
         // what the request costs, capped before it can queue.
         let jobs = parsed.items.map(\.job)
@@ -152,9 +165,7 @@ public enum AnswerServer {
         switch await batcher.answer(prepared) {
         case .answered(let answered): results = answered
         case .queueFull:
-            var response = error(.serviceUnavailable, "the server is at capacity: retry in a moment")
-            response.headers[.retryAfter] = "1"
-            return response
+            return queueFull()
         case .timedOut:
             return error(.gatewayTimeout, "the request waited longer than the server's request timeout for the model")
         }
@@ -170,6 +181,13 @@ public enum AnswerServer {
             }
         }
         return json(.ok, parsed.isBatch ? "[" + items.joined(separator: ",") + "]" : items[0])
+    }
+
+    /// 503 with Retry-After: the queue holds --max-queue questions already.
+    static func queueFull() -> Response {
+        var response = error(.serviceUnavailable, "the server is at capacity: retry in a moment")
+        response.headers[.retryAfter] = "1"
+        return response
     }
 
     /// The OpenAPI 3.1 description of these routes (Resources/openapi.json), with the running

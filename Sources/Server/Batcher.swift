@@ -103,7 +103,7 @@ final class Batcher: @unchecked Sendable {
                 continuation.resume(returning: .answered(jobs.map { _ in .failure(InferenceError.model("the server is shutting down")) }))
                 return
             }
-            if queuedJobs > 0 && queuedJobs + jobs.count > maxQueued {
+            if queuedJobs > 0 && queuedJobs + jobs.count > maxQueued {  // as isFull
                 continuation.resume(returning: .queueFull)
                 return
             }
@@ -118,6 +118,11 @@ final class Batcher: @unchecked Sendable {
             queuedJobs += jobs.count
             condition.signal()
         }
+    }
+
+    /// Whether a request of `questions` would be shed now (`answer` decides again when it comes).
+    func isFull(adding questions: Int) -> Bool {
+        condition.withLock { queuedJobs > 0 && queuedJobs + questions > maxQueued }
     }
 
     /// Questions waiting for the model now (of requests with windows not yet in a pass).

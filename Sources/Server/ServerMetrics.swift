@@ -6,6 +6,7 @@ final class ServerMetrics: @unchecked Sendable {
     private var requests: [String: Int] = [:]       // "route|status" → count
     private var errors = 0
     private var batches = 0
+    private var slowClients = 0
     private var batchedWindows = 0
     private var batchedRequests = 0
     private var latencyCount = 0
@@ -36,6 +37,11 @@ final class ServerMetrics: @unchecked Sendable {
         lock.unlock()
     }
 
+    /// A connection closed because no whole request arrived on it in time.
+    func recordSlowClient() {
+        lock.withLock { slowClients += 1 }
+    }
+
     /// One pass of the model: its windows, and how many requests they came from.
     func recordPass(windows: Int, requests: Int) {
         lock.lock()
@@ -57,6 +63,8 @@ final class ServerMetrics: @unchecked Sendable {
         out += "bertqa_errors_total \(errors)\n"
         out += Self.histogram("bertqa_request_duration_seconds", help: "Request latency.",
                               bounds: Self.bounds.map { "\($0)" }, buckets: buckets, count: latencyCount, sum: "\(latencySum)")
+        out += "# HELP bertqa_connections_timed_out_total Connections closed because no whole request arrived on them within --read-timeout (slow, stalled or idle clients).\n# TYPE bertqa_connections_timed_out_total counter\n"
+        out += "bertqa_connections_timed_out_total \(slowClients)\n"
         out += "# HELP bertqa_model_batches_total Passes (batches) run by the model.\n# TYPE bertqa_model_batches_total counter\n"
         out += "bertqa_model_batches_total \(batches)\n"
         out += "# HELP bertqa_model_batched_windows_total Windows computed in those passes.\n# TYPE bertqa_model_batched_windows_total counter\n"

@@ -2,6 +2,7 @@ import BERT
 import Dispatch
 import Foundation
 import Inference
+import Reports
 import SQuAD
 import Support
 import Tokenization
@@ -28,6 +29,9 @@ public struct FineTuneJob: Sendable {
     /// Whether the Trainer's step lines and progress bar go to stderr (`--quiet`: no; the
     /// log file and the loss curve are written either way).
     public var showSteps = true
+    /// report.html's title and first lines (what the run was given, where, on which CPU).
+    public var reportTitle = "bertqa training"
+    public var reportDetails: [(String, String)] = []
 
     public init(model: URL, trainFile: URL, validationFile: URL?, output: URL) {
         self.model = model
@@ -142,6 +146,14 @@ public enum FineTune {
             exactMatch: lastEval?.exactMatch, f1: lastEval?.f1, peakRSSMegabytes: peakRSSMegabytes())
         let results = try JSONValueEncoder.pythonText(summary, indent: 2, sortKeys: true) + "\n"
         try AtomicFile.write(Data(results.utf8), to: job.output.appendingPathComponent("train_results.json"))
+        // For people: report.html beside the run's files (curves, throughput, results, and the
+        // last validation by question type when it was scored).
+        var page = try TrainingReport(title: job.reportTitle, details: job.reportDetails, folder: job.output)
+        if let lastEval, let validation, let metrics = try? JSONValue.parse(Data(lastEval.metricsJSON.utf8)) {
+            page.evaluation = EvaluationReport(title: job.reportTitle, details: [], metrics: metrics, examples: validation.examples,
+                                                 predictions: lastEval.result.predictions, versionTwo: validation.isVersion2)
+        }
+        try AtomicFile.write(Data(page.html().utf8), to: job.output.appendingPathComponent("report.html"))
         return summary
     }
 

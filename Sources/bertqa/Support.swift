@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Inference
+import Kernels
 import Support
 import Synchronization
 #if canImport(Glibc)
@@ -141,4 +142,11 @@ enum OptionNames {
     static func docStride(_ given: Int?, maxSeqLen: Int) -> Int { given ?? min(maxSeqLen / 2, 128) }
     /// Longest answer in tokens: the pipeline's max_answer_len; run_qa's max_answer_length.
     static let maxAnswerLen: NameSpecification = [.customLong("max-answer-len"), .customLong("max-answer-length")]
+}
+
+/// The lines a report.html starts with: what the command was given, then when, which release
+/// and which CPU (every figure names its CPU).
+func reportDetails(_ given: [(String, String)]) -> [(String, String)] {
+    given + [("date", Date.ISO8601FormatStyle().format(Date())), ("bertqa", BertQA.version),
+             ("CPU", HostCPU.current.description)]
 }

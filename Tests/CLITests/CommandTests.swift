@@ -94,7 +94,7 @@ final class CommandTests: XCTestCase {
         XCTAssertTrue((windows...(windows * 128)).contains(tokens), "\(tokens) tokens for \(windows) windows")
         XCTAssertEqual(try XCTUnwrap(summary["train_mean_padded_length"] as? Double), Double(tokens) / Double(windows), accuracy: 1e-9)
         XCTAssertTrue(result.stderr.contains("validation loss"), result.stderr)
-        for file in ["config.json", "model.safetensors", "vocab.txt", "training_log.jsonl", "loss_curve.svg", "train_results.json"] {
+        for file in ["config.json", "model.safetensors", "vocab.txt", "training_log.jsonl", "loss_curve.svg", "train_results.json", "report.html"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: output.appendingPathComponent(file).path), file)
         }
         XCTAssertTrue(try String(contentsOf: output.appendingPathComponent("loss_curve.svg"), encoding: .utf8).contains("<polyline"))

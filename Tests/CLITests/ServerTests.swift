@@ -231,6 +231,43 @@ final class ServerTests: XCTestCase {
         }
     }
 
+    /// A client that dribbles its request is disconnected after --read-timeout (and counted in
+    /// /metrics), while others are served; beyond --max-connections, a new connection waits
+    /// until one closes.
+    func testSlowClientsAreDisconnectedAndConnectionsCapped() throws {
+        let (server, base) = try Self.start(model: CLITestModel.folder(), arguments: ["--read-timeout", "1", "--max-connections", "3"])
+        defer { server.terminate(); server.waitUntilExit() }
+        self.base = base
+        let port = try XCTUnwrap(base.port)
+        let slow = try RawConnection(port: port)
+        try slow.send("POST /answer HTTP/1.1\r\nHost: x\r\nContent-Le")
+        let started = Date()
+        XCTAssertEqual(try request("health").0, 200)
+        XCTAssertTrue(slow.waitForClose(seconds: 5), "the slow client was not disconnected")
+        let waited = Date().timeIntervalSince(started)
+        XCTAssertGreaterThan(waited, 0.8)
+        XCTAssertLessThan(waited, 3)
+        // Half a body, then nothing: disconnected too.
+        let stalled = try RawConnection(port: port)
+        try stalled.send("POST /answer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"inputs\"")
+        XCTAssertTrue(stalled.waitForClose(seconds: 5), "the stalled body was not disconnected")
+        // Counted (with idle keep-alive connections, such as this test's own, closed alike).
+        let metrics = String(decoding: try request("metrics").1, as: UTF8.self)
+        let line = try XCTUnwrap(metrics.split(separator: "\n").first { $0.hasPrefix("bertqa_connections_timed_out_total ") })
+        XCTAssertGreaterThanOrEqual(Int(line.split(separator: " ")[1]) ?? 0, 2, metrics)
+
+        // Three idle connections hold every slot: a fourth is not served until one goes.
+        let held = try (0 ..< 3).map { _ in try RawConnection(port: port) }
+        Thread.sleep(forTimeInterval: 0.2)
+        let waiting = try RawConnection(port: port)
+        try waiting.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        XCTAssertNil(waiting.receive(seconds: 0.5), "served beyond --max-connections")
+        // The held ones time out (1 s) and close; then the waiting one is served.
+        XCTAssertTrue(held[0].waitForClose(seconds: 5))
+        let answer = try XCTUnwrap(waiting.receive(seconds: 5), "never served after a slot freed")
+        XCTAssertTrue(answer.hasPrefix("HTTP/1.1 200"), answer)
+    }
+
     /// A checkpoint without a QA head: /info carries the warning the command line prints.
     func testInfoWarnsOfAnUntrainedHead() throws {
         let (headless, headlessBase) = try Self.start(model: CLITestModel.headless())
@@ -350,4 +387,46 @@ final class ServerTests: XCTestCase {
 
 struct ServerDidNotStart: Error, CustomStringConvertible {
     let description: String
+}
+
+/// A plain TCP connection, to play a client that misbehaves.
+final class RawConnection {
+    private let fd: Int32
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        if fd < 0 || connected != 0 { throw ServerDidNotStart(description: "could not connect to port \(port)") }
+    }
+
+    deinit { close(fd) }
+
+    func send(_ text: String) throws {
+        let sent = text.utf8CString.withUnsafeBufferPointer { Foundation.send(fd, $0.baseAddress, $0.count - 1, Int32(MSG_NOSIGNAL)) }
+        if sent < 0 { throw ServerDidNotStart(description: "send failed") }
+    }
+
+    /// What arrives within `seconds` (nil: nothing; "" : the server closed).
+    func receive(seconds: Double) -> String? {
+        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&poller, 1, Int32(seconds * 1000)) > 0 else { return nil }
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        let n = recv(fd, &buffer, buffer.count, 0)
+        return n <= 0 ? "" : String(decoding: buffer[..<n], as: UTF8.self)
+    }
+
+    /// Whether the server closes the connection within `seconds` (reading anything it sends).
+    func waitForClose(seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if let got = receive(seconds: deadline.timeIntervalSinceNow), got.isEmpty { return true }
+        }
+        return false
+    }
 }

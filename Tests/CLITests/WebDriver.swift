@@ -109,14 +109,6 @@ final class WebDriver {
         try command("POST", "execute/sync", .object([("script", .string(script)), ("args", .array([]))]))["value"] ?? .null
     }
 
-    /// A PNG of the window.
-    func screenshot() throws -> Data {
-        guard case .string(let base64)? = try command("GET", "screenshot")["value"], let data = Data(base64Encoded: base64) else {
-            throw Failure(description: "no screenshot")
-        }
-        return data
-    }
-
     private func command(_ method: String, _ path: String, _ body: JSONValue? = nil) throws -> JSONValue {
         try Self.call(base, method, "session/\(session)/\(path)", body)
     }

@@ -74,9 +74,6 @@ final class WebPageTests: XCTestCase {
             try browser.click(second)
             XCTAssertEqual(try browser.text(try browser.element("#highlighted mark")), text.trimmingCharacters(in: .whitespaces))
         }
-        if let folder = ProcessInfo.processInfo.environment["BERTQA_SCREENSHOTS"] {
-            try browser.screenshot().write(to: URL(fileURLWithPath: folder).appendingPathComponent("page.png"))
-        }
     }
 
     /// A request the server refuses is said on the page (an empty context: 400 and its message).
@@ -93,6 +90,68 @@ final class WebPageTests: XCTestCase {
             Thread.sleep(forTimeInterval: 0.1)
         }
         XCTAssertTrue(status.hasPrefix("400: ") && status.contains("context"), status)
+    }
+}
+
+/// report.html of `evaluate` and `train`, opened in the same browser: they render, and the
+/// numbers they show are the ones the commands wrote as JSON.
+final class ReportPageTests: XCTestCase {
+    let devSample = Golden.repositoryRoot.appendingPathComponent("Tests/Fixtures/squad/sample-dev.json").path
+    let trainSample = Golden.repositoryRoot.appendingPathComponent("Tests/Fixtures/squad/sample-train.json").path
+
+    func browser() throws -> WebDriver {
+        guard let (driver, browser) = WebDriver.installed() else {
+            throw XCTSkip("SKIPPED: no headless browser here (apt-get install chromium chromium-driver): the reports were not opened in a browser")
+        }
+        return try WebDriver(driver: driver, browser: browser)
+    }
+
+    func testEvaluationReportShowsTheWrittenMetrics() throws {
+        let output = try TinyModel.temporaryFolder("bertqa-report-evaluate")
+        let run = try CLI.run(["evaluate", "--model", CLITestModel.folder().path, "--data", devSample, "--limit", "12",
+                               "--output", output.path, "--quiet"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let metrics = try JSONValue.parse(try Data(contentsOf: output.appendingPathComponent("metrics.json")))
+        let browser = try browser()
+        try browser.open(output.appendingPathComponent("report.html"))
+        for key in ["exact_match", "f1"] {
+            let shown = try browser.text(try browser.element("[data-metric=\"\(key)\"]"))
+            XCTAssertEqual(shown, String(format: "%.2f", try XCTUnwrap(metrics[key]?.number)), key)
+        }
+        // Every question is in exactly one type, and the worst misses are listed with their contexts.
+        let counts = try browser.execute("return [...document.querySelectorAll('#by-type tr')].slice(1).map(r => Number(r.cells[1].textContent))")
+        guard case .array(let numbers) = counts else { return XCTFail("no question types") }
+        XCTAssertEqual(numbers.compactMap(\.number).reduce(0, +), 12)
+        let misses = try browser.elements("#misses tr")
+        XCTAssertGreaterThan(misses.count, 1, "no misses listed")
+        XCTAssertFalse(try browser.elements("#misses mark.gold, #misses mark.both").isEmpty, "no gold answer highlighted")
+    }
+
+    func testTrainingReportShowsTheRun() throws {
+        let output = try TinyModel.temporaryFolder("bertqa-report-train")
+        let run = try CLI.run(["train", "--model", CLITestModel.folder().path, "--train-file", trainSample, "--output", output.path,
+                               "--max-train-samples", "16", "--batch-size", "4", "--max-length", "128", "--stride", "32",
+                               "--max-steps", "6", "--logging-steps", "1", "--quiet",
+                               "--validation-file", devSample, "--max-eval-samples", "8", "--eval-metrics"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let results = try JSONValue.parse(try Data(contentsOf: output.appendingPathComponent("train_results.json")))
+        let browser = try browser()
+        try browser.open(output.appendingPathComponent("report.html"))
+        XCTAssertEqual(try browser.text(try browser.element("[data-metric=\"steps\"]")), "6")
+        XCTAssertEqual(try browser.text(try browser.element("[data-metric=\"final_train_loss\"]")),
+                       String(format: "%.4f", try XCTUnwrap(results["final_train_loss"]?.number)))
+        // Three charts, the loss one with a line of six points.
+        XCTAssertEqual(try browser.elements("svg").count, 3)
+        let points = try browser.execute("return document.querySelector('svg polyline').getAttribute('points').trim().split(' ').length")
+        XCTAssertEqual(points.number, 6)
+        // The last validation, scored: its EM in the summary and in its own section, as
+        // train_results.json has it, and its 8 questions by type.
+        let shown = try browser.execute("return [...document.querySelectorAll('[data-metric=\"exact_match\"]')].map(e => e.textContent)")
+        let expected = String(format: "%.2f", try XCTUnwrap(results["exact_match"]?.number))
+        XCTAssertEqual(shown, .array([.string(expected), .string(expected)]))
+        let counts = try browser.execute("return [...document.querySelectorAll('#by-type tr')].slice(1).map(r => Number(r.cells[1].textContent))")
+        guard case .array(let numbers) = counts else { return XCTFail("no question types") }
+        XCTAssertEqual(numbers.compactMap(\.number).reduce(0, +), 8)
     }
 }
 

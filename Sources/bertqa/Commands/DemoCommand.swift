@@ -97,6 +97,8 @@ struct DemoCommand: ParsableCommand {
             job.options.maxSteps = maxSteps
             job.overwriteOutputDir = overwriteOutputDir || output == nil
             job.showSteps = Console.level != .quiet
+            job.reportTitle = "bertqa demo: all-MiniLM-L6-v2 fine-tuned on SQuAD"
+            job.reportDetails = reportDetails([("model", modelURL.path), ("plan", plan.summary), ("output", outputURL.path)])
             let summary = try FineTune.run(job, say: say)
 
             say("\n== 3. evaluating on \(plan.devQuestions) dev questions (run_qa-style decoding, official SQuAD v1.1 metric)")
@@ -133,7 +135,7 @@ struct DemoCommand: ParsableCommand {
               fine-tuned model \(outputURL.path) (Hugging Face format; try: bertqa answer --model \(outputURL.path) --question ... --context ...)
               training         \(plan.summary); \(summary.trainFeatures) windows, \(summary.steps) steps in \(String(format: "%.0f", summary.trainSeconds)) s (\(String(format: "%.1f", summary.trainSequencesPerSecond)) windows/s)
               loss             final training loss \(summary.finalTrainLoss.map { String(format: "%.3f", $0) } ?? "-"); validation loss per epoch \(losses)
-              loss curve       \(outputURL.appendingPathComponent("loss_curve.svg").path)
+              loss curve       \(outputURL.appendingPathComponent("loss_curve.svg").path) (and report.html)
               dev EM / F1      \(evaluation.exactMatch.map { String(format: "%.2f", $0) } ?? "-") / \(evaluation.f1.map { String(format: "%.2f", $0) } ?? "-") on \(dev.examples.count) questions
               answers          \(plainly)
                                \(lines.joined(separator: "\n" + String(repeating: " ", count: 19)))

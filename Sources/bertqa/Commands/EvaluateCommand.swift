@@ -2,6 +2,7 @@ import ArgumentParser
 import BERT
 import Foundation
 import Inference
+import Reports
 import SQuAD
 import Support
 import Tokenization
@@ -14,15 +15,16 @@ struct EvaluateCommand: ParsableCommand {
         usage: "bertqa evaluate --model <folder-or-hub-id> --data <squad.json>\n[<options>]",
         discussion: """
         Prints the official script's JSON ({"exact_match", "f1"} for v1.1; the full dict for v2.0). \
-        With --output, writes predictions.json, nbest_predictions.json (and null_odds.json for v2) \
-        there, and metrics.json (what it prints).
+        With --output, writes predictions.json, nbest_predictions.json (and null_odds.json for v2), \
+        metrics.json (what it prints) and report.html (the metrics by question type, and the \
+        worst misses highlighted in their contexts) there.
         """
     )
 
     @OptionGroup var modelOption: ModelOption
     @Option(help: "SQuAD JSON file (v1.1 or v2.0).") var data: String
     @Option(parsing: .unconditional, help: "Only the first N questions.") var limit: Int?
-    @Option(help: "Folder for predictions.json, nbest_predictions.json and metrics.json.") var output: String?
+    @Option(help: "Folder for predictions.json, nbest_predictions.json, metrics.json and report.html.") var output: String?
     @Option(parsing: .unconditional, help: "Windows per forward pass.") var batchSize = 32
     @Option(name: OptionNames.maxSeqLen, parsing: .unconditional, help: "Tokens per window.") var maxSeqLen = 384
     @Option(name: OptionNames.docStride, parsing: .unconditional,
@@ -78,6 +80,16 @@ struct EvaluateCommand: ParsableCommand {
                 try evaluation.result.write(to: outputURL, versionTwo: dataset.isVersion2)
                 // The metrics as printed, beside the predictions they score.
                 try AtomicFile.write(Data((evaluation.metricsJSON + "\n").utf8), to: outputURL.appendingPathComponent("metrics.json"))
+                // And for people: report.html (metrics, by question type, the worst misses).
+                let report = EvaluationReport(
+                    title: "bertqa evaluation: \(modelOption.model) on \(URL(fileURLWithPath: data).lastPathComponent)",
+                    details: reportDetails([("model", modelOption.model), ("data", data),
+                                                 ("questions", "\(dataset.examples.count)"), ("windows", "\(evaluation.features)"),
+                                                 ("time", String(format: "%.1f s", evaluation.seconds)),
+                                                 ("precision", precisionOption.precision.rawValue)]),
+                    metrics: try JSONValue.parse(Data(evaluation.metricsJSON.utf8)), examples: dataset.examples,
+                    predictions: evaluation.result.predictions, versionTwo: dataset.isVersion2)
+                try AtomicFile.write(Data(report.html().utf8), to: outputURL.appendingPathComponent("report.html"))
             }
             return (evaluation, outputURL)
         }

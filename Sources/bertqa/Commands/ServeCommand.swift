@@ -63,6 +63,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "Most windows of the model one request may need; beyond, 413 (0: no cap).")
     var maxWindowsPerRequest = 512
 
+    @Option(parsing: .unconditional, help: "Most connections open at once; more wait until one closes.")
+    var maxConnections = 512
+
+    @Option(parsing: .unconditional, help: "Seconds a request may take to arrive whole (head and body, from the connection opening or the previous answer); a slower client is disconnected.")
+    var readTimeout = 10.0
+
     @Option(help: "A file of API keys, one per line (# comments); POST /answer then needs Authorization: Bearer <key>. BERTQA_API_KEYS (comma-separated) does the same.")
     var apiKeyFile: String?
 
@@ -86,6 +92,8 @@ struct ServeCommand: AsyncParsableCommand {
         if let maxBatchQuestions, maxBatchQuestions < 1 { throw ValidationError("--max-batch-questions must be at least 1") }
         if maxQueue < 1 { throw ValidationError("--max-queue must be at least 1") }
         if maxWindowsPerRequest < 0 { throw ValidationError("--max-windows-per-request must be 0 (no cap) or more") }
+        if maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
+        if !(readTimeout > 0) { throw ValidationError("--read-timeout must be a positive number of seconds") }
         if !(requestTimeout > 0) { throw ValidationError("--request-timeout must be a positive number of seconds") }
     }
 
@@ -133,6 +141,8 @@ struct ServeCommand: AsyncParsableCommand {
         options.maxWindowsPerRequest = maxWindowsPerRequest == 0 ? nil : maxWindowsPerRequest
         options.apiKeys = keys
         options.publicMetrics = publicMetrics
+        options.maxConnections = maxConnections
+        options.readTimeout = readTimeout
         options.requestLog = verbosity.quiet ? nil : logFormat
         options.logBodies = logBodies
         let host = self.host

@@ -12,8 +12,8 @@ struct TrainCommand: ParsableCommand {
         discussion: """
         Writes to --output: the fine-tuned model in Hugging Face format (config.json, \
         model.safetensors, tokenizer files), checkpoints/checkpoint-<step>/ (model, optimizer, \
-        trainer state; written atomically), training_log.jsonl, loss_curve.svg and \
-        train_results.json. --resume continues from the latest complete checkpoint with \
+        trainer state; written atomically), training_log.jsonl, loss_curve.svg, \
+        train_results.json and report.html (loss, learning rate and throughput curves, results). --resume continues from the latest complete checkpoint with \
         bit-identical results.
 
         Batches are padded to their longest window and grouped by length by default; \
@@ -65,6 +65,12 @@ struct TrainCommand: ParsableCommand {
         job.resume = resume
         job.overwriteOutputDir = overwriteOutputDir
         job.showSteps = Console.level != .quiet
+        job.reportTitle = "bertqa training: \(modelOption.model) on \(URL(fileURLWithPath: trainFile).lastPathComponent)"
+        job.reportDetails = reportDetails([
+            ("model", modelOption.model), ("train file", trainFile), ("validation file", validationFile ?? "none"),
+            ("output", output), ("batch size", "\(batchSize) × \(gradientAccumulationSteps) accumulation"),
+            ("learning rate", "\(learningRate)"), ("epochs", maxSteps.map { "\($0) steps" } ?? "\(epochs)"), ("seed", "\(seed)"),
+        ])
         return job
     }
 

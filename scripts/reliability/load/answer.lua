@@ -1,4 +1,5 @@
 -- wrk script: POST /answer with one SQuAD-sized question (or a short one with SHORT=1),
+-- paced with DELAY_MS,
 -- then a JSON summary line: requests, errors by kind, non-2xx responses, latency percentiles.
 local short = os.getenv("SHORT") == "1"
 local context
@@ -16,6 +17,15 @@ end
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"inputs": {"question": "Which team won Super Bowl 50?", "context": "' .. context .. '"}}'
+
+-- DELAY_MS: each connection waits this long before its next request, so that the load offered
+-- is (connections / delay) requests per second whatever the server answers (shedding.sh).
+local pause = tonumber(os.getenv("DELAY_MS") or "")
+if pause then
+  -- Random (uniform, mean DELAY_MS) so that connections do not fall into step: a fixed pause
+  -- brings back every connection shed at once in one burst.
+  function delay() return math.random(0, 2 * pause) end
+end
 
 function done(summary, latency, requests)
   local e = summary.errors
