@@ -67,6 +67,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
         // Hummingbird's own dependencies, named because the server imports them too.
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // GET /metrics in Prometheus's text format.
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
         // The HTTP request parts a server channel handler sees (the slow-client deadline).
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
@@ -124,6 +126,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             // GET /openapi.json: the API described once, by hand (a static document); GET /: the
             // page to ask questions on (one self-contained HTML file).

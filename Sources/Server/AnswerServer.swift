@@ -271,7 +271,7 @@ struct RequestMiddleware<Context: RequestContext>: RouterMiddleware {
             response = AnswerServer.error(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path)")
         }
         // /metrics itself is not timed: scraping it should not move the latency histogram.
-        let seconds = route == "/metrics" ? 0 : Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        let seconds = route == "/metrics" ? nil : Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         metrics.record(route: route, status: Int(response.status.code), seconds: seconds)
         let requestID = HTTPFields.requestID
         let id = Self.id(given: request.headers[requestID])

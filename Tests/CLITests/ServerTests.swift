@@ -150,7 +150,7 @@ final class ServerTests: XCTestCase {
         XCTAssertEqual(try request("answer", method: "POST", body: Data(#"{"question": "Who?", "context": "Ann did."}"#.utf8)).0, 200)
         let text = String(decoding: try request("metrics").1, as: UTF8.self)
         XCTAssertTrue(text.contains("bertqa_request_windows_count 2"), text)
-        XCTAssertTrue(text.contains("bertqa_request_windows_bucket{le=\"1\"} 1"), text)
+        XCTAssertTrue(text.contains("bertqa_request_windows_bucket{le=\"1.0\"} 1"), text)
     }
 
     /// GET /openapi.json: OpenAPI 3.1 naming every route this server answers, at this release.
