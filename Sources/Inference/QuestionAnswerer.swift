@@ -53,7 +53,7 @@ public final class QuestionAnswerer: QuestionAnswering, @unchecked Sendable {
     /// Stage 1: the job's windows (a bad job fails alone, with no model work).
     public func prepare(_ job: AnswerJob) -> PreparedJob {
         do {
-            return PreparedJob(job: job, windows: try windows(job, index: 0))
+            return PreparedJob(job: job, windows: try windows(job))
         } catch {
             return PreparedJob(job: job, failure: error)
         }
@@ -73,7 +73,7 @@ public final class QuestionAnswerer: QuestionAnswering, @unchecked Sendable {
     }
 
     /// The pipeline's windows of one job: question first, `only_second` truncation.
-    func windows(_ job: AnswerJob, index: Int) throws -> [Encoding] {
+    func windows(_ job: AnswerJob) throws -> [Encoding] {
         try job.options.validate()
         let question = tokenizer.tokenize(job.question)
         let context = tokenizer.tokenize(job.context)
@@ -103,7 +103,7 @@ public final class QuestionAnswerer: QuestionAnswering, @unchecked Sendable {
         }
         return try tokenizer.encodePair(question: question, context: context,
                                         options: WindowOptions(maxLength: maxLength, stride: stride),
-                                        sampleIndex: index)
+                                        sampleIndex: 0)
     }
 
     /// Start/end logits of each window (unpadded length), computed in chunks of similar length.

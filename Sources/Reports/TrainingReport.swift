@@ -73,7 +73,14 @@ public struct TrainingReport {
                                                     series: [.init(name: "windows per second", points: points("sequences_per_second"), color: "#9467bd")]).svg()
         if case .object(let members)? = results {
             body += "<h2>Results (train_results.json)</h2>\n"
-            body += HTMLPage.facts(members.map { ($0.key, HTMLPage.escape($0.value.number.map { String(format: "%g", $0) } ?? $0.value.compactText)) },
+            body += HTMLPage.facts(members.map { member in
+                let value: String
+                switch member.value {
+                case .string(let text): value = text
+                case let other: value = other.number.map { String(format: "%g", $0) } ?? other.compactText
+                }
+                return (member.key, HTMLPage.escape(value))
+            },
                                    id: "results")
         }
         if let evaluation {

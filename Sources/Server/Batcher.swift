@@ -60,9 +60,13 @@ final class Batcher: @unchecked Sendable {
             return taken
         }
 
-        /// Moves past jobs with no windows left (a failed job has none).
+        /// After a failed pass: its jobs have no windows left to run.
+        func skipFailedJobs() { skipFinishedJobs() }
+
+        /// Moves past jobs with no windows left to run (a job that failed has none: a pass that
+        /// failed does not bring its other windows back).
         private func skipFinishedJobs() {
-            while job < jobs.count && window >= jobs[job].windowCount {
+            while job < jobs.count && (window >= jobs[job].windowCount || jobs[job].failure != nil) {
                 job += 1
                 window = 0
             }
@@ -148,7 +152,10 @@ final class Batcher: @unchecked Sendable {
             do {
                 try engine.run(pass)
             } catch {
-                for slice in pass { slice.job.fail(InferenceError.model("\(error)")) }
+                condition.withLock {
+                    for slice in pass { slice.job.fail(InferenceError.model("\(error)")) }
+                    for request in passRequests where !request.isComplete { request.skipFailedJobs() }
+                }
             }
             let windows = pass.reduce(0) { $0 + $1.windows.count }
             metrics.recordPass(windows: windows, requests: passRequests.count)
@@ -202,10 +209,13 @@ final class Batcher: @unchecked Sendable {
     }
 
     /// With the lock held, after a pass: its requests that still have windows go to the back of
-    /// the line, behind the ones that arrived while it ran.
+    /// the line, behind the ones that arrived while it ran; one whose remaining windows a failed
+    /// pass dropped leaves the line (it no longer waits).
     private func requeue(_ served: [Request]) {
-        let again = served.filter { !$0.isComplete }
-        pending.removeAll { request in again.contains { $0 === request } }
-        pending += again
+        let inLine = served.filter { request in pending.contains { $0 === request } }
+        pending.removeAll { request in inLine.contains { $0 === request } }
+        for request in inLine {
+            if request.isComplete { queuedJobs -= request.jobs.count } else { pending.append(request) }
+        }
     }
 }

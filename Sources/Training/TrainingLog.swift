@@ -29,7 +29,10 @@ final class TrainingLog {
     }
 
     func record(_ entry: LogEntry, totalSteps: Int, eta: Double?) {
-        if history.isEmpty, !FileManager.default.fileExists(atPath: jsonl.path) {
+        // A fresh run's first line starts the file anew: an earlier run's lines (an output folder
+        // trained into again with --overwrite-output-dir) must not stay above it. A resumed run's
+        // history was restored first, so it is not empty here.
+        if history.isEmpty {
             _ = FileManager.default.createFile(atPath: jsonl.path, contents: nil)
         }
         history.append(entry)

@@ -117,6 +117,12 @@ final class CommandTests: XCTestCase {
         XCTAssertTrue(overwritten.stderr.contains("removed the earlier run's checkpoints"), overwritten.stderr)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: output.appendingPathComponent("checkpoints").path),
                        ["checkpoint-1"])
+        // The new run's log only: the earlier run's lines (steps 1 to 3) are gone from the log
+        // (and so from report.html's curves).
+        let log = try String(contentsOf: output.appendingPathComponent("training_log.jsonl"), encoding: .utf8)
+        let steps = log.split(separator: "\n").compactMap { (json(String($0)) as? [String: Any])?["step"] as? Int }
+        XCTAssertFalse(steps.isEmpty, log)
+        XCTAssertEqual(Set(steps), [1], log)
         // Fixed padding: one step of 8 windows is exactly 8 × 128 token positions.
         let fixed = try CLI.run(["train", "--model", model, "--train-file", trainSample,
                                  "--output", TinyModel.temporaryFolder("bertqa-cli-fixed").path,

@@ -19,10 +19,14 @@ final class BatcherTests: XCTestCase {
 
         func prepare(_ job: AnswerJob) -> PreparedJob { PreparedJob(job: job, windowCount: Int(job.context) ?? 1) }
 
+        /// Passes holding a window of this question fail.
+        var failing = ""
+
         func run(_ slices: [WindowSlice]) throws {
             lock.withLock { seen.append(slices.flatMap { s in s.windows.map { "\(s.job.job.question):\($0)" } }) }
             entered.signal()
             gate.wait()
+            if slices.contains(where: { $0.job.job.question == failing }) { throw InferenceError.model("out of memory") }
             for slice in slices { for w in slice.windows { slice.job.setLogits(([0], [0]), window: w) } }
         }
 
@@ -114,6 +118,32 @@ final class BatcherTests: XCTestCase {
         }
         // S (30 tokens) never shares a pass with 384-token windows; C (250) does.
         XCTAssertEqual(engine.passes, [["L:0", "L:1"], ["S:0"], ["C:0", "L:2"], ["L:3"]])
+    }
+
+    /// A pass that fails fails its jobs: their other windows are not run, their requests are
+    /// answered with the error, and the server goes on.
+    func testAFailedPassFailsItsJobsOnly() async throws {
+        let engine = GateEngine()
+        engine.failing = "F"
+        let batcher = Batcher(engine: engine, windowsPerPass: 2, maxQueued: 100, timeout: 60, metrics: ServerMetrics())
+        defer { batcher.stop(); for _ in 0 ..< 20 { engine.gate.signal() } }
+        let failingJobs = [Self.job("F", windows: 5), Self.job("G")]
+        let failing = Task { await batcher.answer(failingJobs) }
+        engine.entered.wait()
+        engine.gate.signal()
+        engine.entered.wait()
+        engine.gate.signal()
+        guard case .answered(let results) = await failing.value else { return XCTFail("not answered") }
+        XCTAssertThrowsError(try results[0].get())
+        XCTAssertEqual(try results[1].get().first?.answer, "G")
+        XCTAssertEqual(engine.passes, [["F:0", "F:1"], ["G:0"]], "F's other windows ran")
+        XCTAssertEqual(batcher.queuedQuestions, 0)
+        let nextJobs = [Self.job("N")]
+        let next = Task { await batcher.answer(nextJobs) }
+        engine.entered.wait()
+        engine.gate.signal()
+        guard case .answered(let after) = await next.value else { return XCTFail("not answered") }
+        XCTAssertEqual(try after[0].get().first?.answer, "N")
     }
 
     /// A job that failed in preparation has no windows: its request is answered with the
