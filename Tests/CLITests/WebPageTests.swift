@@ -76,6 +76,45 @@ final class WebPageTests: XCTestCase {
         }
     }
 
+    /// With API keys the page asks for one when the server says 401, and sends it (from this
+    /// tab only) with the next question.
+    func testThePageAsksForTheAPIKey() throws {
+        let (keyed, keyedBase) = try ServerTests.start(model: CLITestModel.folder(), environment: ["BERTQA_API_KEYS": "s3cret"])
+        defer { keyed.terminate(); keyed.waitUntilExit() }
+        let browser = try browser()
+        try browser.open(keyedBase.appendingPathComponent("/"))
+        let question = try browser.element("#question")
+        try browser.type("Who developed the theory of relativity?\u{E007}", into: question)
+        var status = ""
+        for _ in 0 ..< 300 where !status.hasPrefix("401") {
+            status = try browser.text(try browser.element("#status"))
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        XCTAssertTrue(status.hasPrefix("401: ") && status.contains("API key"), status)
+        // The key field is shown and focused: type the key, then ask again.
+        XCTAssertEqual(try browser.execute("return document.activeElement.id"), .string("apikey"))
+        try browser.type("s3cret", into: try browser.element("#apikey"))
+        try browser.type("\u{E007}", into: question)
+        XCTAssertFalse(try browser.text(try browser.element("#answer")).isEmpty)
+    }
+
+    /// On a phone's width the page fits: nothing wider than the screen, the question box usable.
+    func testThePageFitsAPhone() throws {
+        guard let (driver, binary) = WebDriver.installed() else {
+            throw XCTSkip("SKIPPED: no headless browser here (apt-get install chromium chromium-driver): the web page was not tried in a browser")
+        }
+        let phone = try WebDriver(driver: driver, browser: binary, width: 360, height: 740)
+        try phone.open(base.appendingPathComponent("/"))
+        _ = try phone.element("#question")
+        let widths = try phone.execute("return [document.documentElement.scrollWidth, window.innerWidth]")
+        guard case .array(let pair) = widths, pair.count == 2, let page = pair[0].number, let screen = pair[1].number else {
+            return XCTFail("\(widths)")
+        }
+        XCTAssertLessThanOrEqual(page, screen, "the page scrolls sideways on a 360-pixel screen")
+        try phone.type("Who developed the theory of relativity?\u{E007}", into: try phone.element("#question"))
+        XCTAssertFalse(try phone.text(try phone.element("#answer")).isEmpty)
+    }
+
     /// A request the server refuses is said on the page (an empty context: 400 and its message).
     func testAnErrorIsShownNotSwallowed() throws {
         let browser = try browser()
