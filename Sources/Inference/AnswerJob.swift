@@ -47,10 +47,6 @@ extension QuestionAnswering {
         if let failure = job.failure { return .failure(failure) }
         return .success(finish(job))
     }
-
-    /// The windows a job's context is cut into (tokenizing only): what it costs. 0 for a job
-    /// that cannot be windowed.
-    public func windowCount(_ job: AnswerJob) -> Int { prepare(job).windowCount }
 }
 
 /// Start and end logits of one window, over its unpadded tokens.
@@ -66,10 +62,10 @@ public final class PreparedJob: @unchecked Sendable {
     public let job: AnswerJob
     /// The tokenizer's windows (empty for engines that cut none of their own).
     let windows: [Encoding]
-    public let windowCount: Int
     /// Tokens in each window (a pass is padded to its longest window, so passes group windows
     /// of similar length).
     public let windowLengths: [Int]
+    public var windowCount: Int { windowLengths.count }
     /// Why the job has no answers: its text or options (found by `prepare`), or the model.
     public private(set) var failure: Error?
     /// Per window, once `run` has computed it.
@@ -78,7 +74,6 @@ public final class PreparedJob: @unchecked Sendable {
     init(job: AnswerJob, windows: [Encoding]) {
         self.job = job
         self.windows = windows
-        self.windowCount = windows.count
         self.windowLengths = windows.map(\.count)
         self.logits = Array(repeating: nil, count: windows.count)
     }
@@ -88,16 +83,14 @@ public final class PreparedJob: @unchecked Sendable {
     public init(job: AnswerJob, windowCount: Int, windowLengths: [Int]? = nil) {
         self.job = job
         self.windows = []
-        self.windowCount = windowCount
         self.windowLengths = windowLengths ?? Array(repeating: 1, count: windowCount)
-        self.logits = Array(repeating: nil, count: windowCount)
+        self.logits = Array(repeating: nil, count: self.windowLengths.count)
     }
 
     /// A job that cannot be answered; it has no windows.
     public init(job: AnswerJob, failure: Error) {
         self.job = job
         self.windows = []
-        self.windowCount = 0
         self.windowLengths = []
         self.logits = []
         self.failure = failure

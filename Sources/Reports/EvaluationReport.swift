@@ -43,16 +43,11 @@ public struct EvaluationReport {
             let text = prediction?.text ?? ""
             var exact = 0.0, f1 = 0.0
             if versionTwo {
-                let golds = example.answers.text.filter { !AnswerNormalization.normalize($0).isEmpty }
-                for gold in golds.isEmpty ? [""] : golds {
-                    exact = max(exact, Double(SQuADMetrics.exactV2(gold: gold, prediction: text)))
-                    f1 = max(f1, SQuADMetrics.f1V2(gold: gold, prediction: text).double)
-                }
+                let best = SQuADMetrics.bestV2(prediction: text, answers: example.answers.text)
+                (exact, f1) = (Double(best.exact), best.f1.double)
             } else if prediction != nil {
-                for gold in example.answers.text {
-                    exact = max(exact, SQuADMetrics.exactMatchV1(prediction: text, groundTruth: gold) ? 1 : 0)
-                    f1 = max(f1, SQuADMetrics.f1V1(prediction: text, groundTruth: gold))
-                }
+                let best = SQuADMetrics.bestV1(prediction: text, groundTruths: example.answers.text)
+                (exact, f1) = (best.exact ? 1 : 0, best.f1)
             }
             return Scored(example: example, prediction: prediction, exact: exact, f1: f1)
         }

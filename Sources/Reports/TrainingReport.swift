@@ -3,11 +3,11 @@ import Support
 
 /// `report.html` of `bertqa train`: the training and validation loss, the learning rate and
 /// the throughput over the run, and the run's results (train_results.json), from the run's
-/// own files, so it is the same for a run resumed from a checkpoint.
+/// log history (a resumed run's includes the steps before it resumed).
 public struct TrainingReport {
     public var title: String
     public var details: [(String, String)]
-    /// training_log.jsonl's lines, in order.
+    /// The run's log entries, in order, as training_log.jsonl has them.
     public var log: [JSONValue]
     /// train_results.json.
     public var results: JSONValue?
@@ -20,16 +20,6 @@ public struct TrainingReport {
         self.details = details
         self.log = log
         self.results = results
-    }
-
-    /// Reads the log and results a run wrote in `folder`.
-    public init(title: String, details: [(String, String)], folder: URL) throws {
-        let logText = try String(contentsOf: folder.appendingPathComponent("training_log.jsonl"), encoding: .utf8)
-        let log = try logText.split(whereSeparator: \.isNewline).map { try JSONValue.parse(Data($0.utf8)) }
-        let resultsFile = folder.appendingPathComponent("train_results.json")
-        let results = FileManager.default.fileExists(atPath: resultsFile.path)
-            ? try JSONValue.parse(try Data(contentsOf: resultsFile)) : nil
-        self.init(title: title, details: details, log: log, results: results)
     }
 
     /// (step, value) of every log line that has `key`.

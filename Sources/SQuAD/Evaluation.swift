@@ -83,9 +83,7 @@ extension SQuADMetrics {
             if example.answers.text.isEmpty {
                 throw .mismatch("question \(example.id) in \(dataset.path) has no gold answer; score a SQuAD v2 file with --version-2")
             }
-            // metric_max_over_ground_truths
-            let exact = example.answers.text.contains { exactMatchV1(prediction: prediction, groundTruth: $0) }
-            let f1 = example.answers.text.map { f1V1(prediction: prediction, groundTruth: $0) }.max() ?? 0
+            let (exact, f1) = bestV1(prediction: prediction, groundTruths: example.answers.text)
             if exact { exactCount += 1 }
             f1Sum += f1
             perQuestion.append(QuestionScore(id: example.id, exactMatch: exact, f1: f1))
@@ -116,15 +114,7 @@ extension SQuADMetrics {
             guard let prediction = predictions[example.id] else {
                 throw .missingPrediction(file: "the predictions", exampleId: example.id)
             }
-            var gold = example.answers.text.filter { !AnswerNormalization.normalize($0).isEmpty }
-            if gold.isEmpty { gold = [""] }
-            let exact = gold.map { exactV2(gold: $0, prediction: prediction) }.max() ?? 0
-            // max() keeps the first of equal values, so an int 1 beats a later float 1.0.
-            var f1 = f1V2(gold: gold[0], prediction: prediction)
-            for g in gold.dropFirst() {
-                let x = f1V2(gold: g, prediction: prediction)
-                if x.double > f1.double { f1 = x }
-            }
+            let (exact, f1) = bestV2(prediction: prediction, answers: example.answers.text)
             if exactRaw.updateValue(exact, forKey: example.id) == nil { order.append(example.id) }
             f1Raw[example.id] = f1
         }

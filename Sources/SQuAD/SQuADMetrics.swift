@@ -15,7 +15,28 @@ public enum SQuADMetrics {
         tokenF1(AnswerNormalization.tokens(prediction), AnswerNormalization.tokens(groundTruth))
     }
 
+    /// One question's v1.1 score: `metric_max_over_ground_truths` of both metrics.
+    public static func bestV1(prediction: String, groundTruths: [String]) -> (exact: Bool, f1: Double) {
+        (groundTruths.contains { exactMatchV1(prediction: prediction, groundTruth: $0) },
+         groundTruths.map { f1V1(prediction: prediction, groundTruth: $0) }.max() ?? 0)
+    }
+
     // MARK: - v2.0
+
+    /// One question's v2.0 scores (`get_raw_scores`): the best over its gold answers that
+    /// normalize to something, or over [""] for an unanswerable question. max() keeps the first
+    /// of equal values, so an int 1 beats a later float 1.0.
+    public static func bestV2(prediction: String, answers: [String]) -> (exact: Int, f1: PyNumber) {
+        var gold = answers.filter { !AnswerNormalization.normalize($0).isEmpty }
+        if gold.isEmpty { gold = [""] }
+        let exact = gold.map { exactV2(gold: $0, prediction: prediction) }.max() ?? 0
+        var f1 = f1V2(gold: gold[0], prediction: prediction)
+        for g in gold.dropFirst() {
+            let x = f1V2(gold: g, prediction: prediction)
+            if x.double > f1.double { f1 = x }
+        }
+        return (exact, f1)
+    }
 
     /// v2.0 `compute_exact` (1 or 0).
     public static func exactV2(gold: String, prediction: String) -> Int {

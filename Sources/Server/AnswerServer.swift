@@ -36,8 +36,6 @@ public struct ServerOptions: Sendable {
     public var requestLog: LogFormat? = .text
     /// Also log each request's questions and contexts (off: they may be private).
     public var logBodies = false
-    /// Where log lines go (stderr; tests catch them).
-    public var logSink: @Sendable (String) -> Void = LineLogHandler.standardError
     /// What `GET /info` answers: the model, its precision, and what loading it found (an
     /// untrained QA head is said there as on the command line).
     public var info: JSONValue = .object([])
@@ -65,7 +63,7 @@ public enum AnswerServer {
         let router = Router()
         // Every response, a 404 included, is counted in /metrics and logged, and unknown paths get JSON.
         let requestLogger = options.requestLog.map { format in
-            Logger(label: "bertqa.requests") { LineLogHandler(label: $0, format: format, write: options.logSink) }
+            Logger(label: "bertqa.requests") { LineLogHandler(label: $0, format: format) }
         }
         router.add(middleware: RequestMiddleware(metrics: metrics, logger: requestLogger, logBodies: options.logBodies))
         let maxBody = options.maxBodyBytes
@@ -105,7 +103,7 @@ public enum AnswerServer {
         }
 
         let format = options.requestLog ?? .text
-        var logger = Logger(label: "bertqa.server") { LineLogHandler(label: $0, format: format, write: options.logSink) }
+        var logger = Logger(label: "bertqa.server") { LineLogHandler(label: $0, format: format) }
         logger.logLevel = .warning
         let readLimit = TimeAmount.nanoseconds(Int64(options.readTimeout * 1e9))
         let app = Application(
@@ -270,17 +268,16 @@ struct RequestMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let failure as HTTPError where failure.status == .methodNotAllowed {
             response = AnswerServer.error(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path)")
         }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         // /metrics itself is not timed: scraping it should not move the latency histogram.
-        let seconds = route == "/metrics" ? nil : Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-        metrics.record(route: route, status: Int(response.status.code), seconds: seconds)
+        metrics.record(route: route, status: Int(response.status.code), seconds: route == "/metrics" ? nil : seconds)
         let requestID = HTTPFields.requestID
         let id = Self.id(given: request.headers[requestID])
         response.headers[requestID] = id
         if let logger {
-            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
             var metadata: Logger.Metadata = ["request_id": .string(id), "method": .string("\(request.method)"),
                                              "route": .string(route), "status": .stringConvertible(Int(response.status.code)),
-                                             "latency_ms": .stringConvertible((elapsed * 10).rounded() / 10)]
+                                             "latency_ms": .stringConvertible((seconds * 1e4).rounded() / 10)]
             metadata.merge(notes.metadata(withBodies: logBodies)) { $1 }
             logger.log(level: response.status.code >= 500 ? .error : .info, "request", metadata: metadata)
         }

@@ -60,12 +60,9 @@ final class Batcher: @unchecked Sendable {
             return taken
         }
 
-        /// After a failed pass: its jobs have no windows left to run.
-        func skipFailedJobs() { skipFinishedJobs() }
-
         /// Moves past jobs with no windows left to run (a job that failed has none: a pass that
         /// failed does not bring its other windows back).
-        private func skipFinishedJobs() {
+        func skipFinishedJobs() {
             while job < jobs.count && (window >= jobs[job].windowCount || jobs[job].failure != nil) {
                 job += 1
                 window = 0
@@ -107,7 +104,7 @@ final class Batcher: @unchecked Sendable {
                 continuation.resume(returning: .answered(jobs.map { _ in .failure(InferenceError.model("the server is shutting down")) }))
                 return
             }
-            if queuedJobs > 0 && queuedJobs + jobs.count > maxQueued {  // as isFull
+            if overflows(adding: jobs.count) {
                 continuation.resume(returning: .queueFull)
                 return
             }
@@ -126,7 +123,13 @@ final class Batcher: @unchecked Sendable {
 
     /// Whether a request of `questions` would be shed now (`answer` decides again when it comes).
     func isFull(adding questions: Int) -> Bool {
-        condition.withLock { queuedJobs > 0 && queuedJobs + questions > maxQueued }
+        condition.withLock { overflows(adding: questions) }
+    }
+
+    /// With the lock held: whether `questions` more would pass `maxQueued` (one request is
+    /// always taken when nothing waits, however large).
+    private func overflows(adding questions: Int) -> Bool {
+        queuedJobs > 0 && queuedJobs + questions > maxQueued
     }
 
     /// Questions waiting for the model now (of requests with windows not yet in a pass).
@@ -154,7 +157,7 @@ final class Batcher: @unchecked Sendable {
             } catch {
                 condition.withLock {
                     for slice in pass { slice.job.fail(InferenceError.model("\(error)")) }
-                    for request in passRequests where !request.isComplete { request.skipFailedJobs() }
+                    for request in passRequests where !request.isComplete { request.skipFinishedJobs() }
                 }
             }
             let windows = pass.reduce(0) { $0 + $1.windows.count }

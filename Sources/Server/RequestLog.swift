@@ -51,7 +51,7 @@ final class RequestNotes: @unchecked Sendable {
     }
 }
 
-/// A swift-log handler writing one line per event on stderr (or any sink), as text or JSON.
+/// A swift-log handler writing one line per event on stderr, as text or JSON.
 /// Fields come in a fixed order (the request's identity, then what it cost), so lines diff and
 /// grep well. swift-log ships a text handler only; this one writes both formats the same way.
 struct LineLogHandler: LogHandler {
@@ -60,17 +60,15 @@ struct LineLogHandler: LogHandler {
     var logLevel: Logger.Level = .info
     let label: String
     let format: LogFormat
-    let write: @Sendable (String) -> Void
 
     static let leading = ["request_id", "method", "route", "status", "latency_ms", "questions", "windows", "passes", "batch_windows"]
 
-    init(label: String, format: LogFormat, write: @escaping @Sendable (String) -> Void = LineLogHandler.standardError) {
+    init(label: String, format: LogFormat) {
         self.label = label
         self.format = format
-        self.write = write
     }
 
-    @Sendable static func standardError(_ line: String) {
+    private func write(_ line: String) {
         FileHandle.standardError.write(Data(line.utf8))
     }
 

@@ -144,11 +144,17 @@ public enum FineTune {
             trainMeanPaddedLength: Double(trainer.paddedTokensTrained) / Double(max(trainer.sequencesTrained, 1)),
             finalTrainLoss: losses.last, evalLossPerEpoch: state.logHistory.compactMap(\.evalLoss),
             exactMatch: lastEval?.exactMatch, f1: lastEval?.f1, peakRSSMegabytes: peakRSSMegabytes())
-        let results = try JSONValueEncoder.pythonText(summary, indent: 2, sortKeys: true) + "\n"
-        try AtomicFile.write(Data(results.utf8), to: job.output.appendingPathComponent("train_results.json"))
+        let results = try JSONValueEncoder.encode(summary)
+        try AtomicFile.write(Data((results.pythonText(indent: 2, sortKeys: true) + "\n").utf8),
+                             to: job.output.appendingPathComponent("train_results.json"))
         // For people: report.html beside the run's files (curves, throughput, results, and the
-        // last validation by question type when it was scored).
-        var page = try TrainingReport(title: job.reportTitle, details: job.reportDetails, folder: job.output)
+        // last validation by question type when it was scored), from the run's history in memory
+        // as training_log.jsonl has it (a resumed run's includes the steps before it resumed) and
+        // the results in train_results.json's order.
+        var sortedResults = results
+        if case .object(let fields) = results { sortedResults = .object(fields.sorted { $0.key < $1.key }) }
+        var page = TrainingReport(title: job.reportTitle, details: job.reportDetails,
+                                  log: try state.logHistory.map { try JSONValueEncoder.encode($0) }, results: sortedResults)
         if let lastEval, let validation, let metrics = try? JSONValue.parse(Data(lastEval.metricsJSON.utf8)) {
             page.evaluation = EvaluationReport(title: job.reportTitle, details: [], metrics: metrics, examples: validation.examples,
                                                  predictions: lastEval.result.predictions, versionTwo: validation.isVersion2)

@@ -62,9 +62,15 @@ final class ServerTests: XCTestCase {
         try exchange(path, method: method, body: body, headers: headers).map { ($0.0, $0.1) }.get()
     }
 
-    /// The status, body and headers of one request.
+    /// The status, body and headers of one request to this test's server.
     func exchange(_ path: String, method: String = "GET", body: Data? = nil,
                   headers: [String: String] = [:]) throws -> Result<(Int, Data, [AnyHashable: Any]), Error> {
+        try Self.exchange(base: base, path, method: method, body: body, headers: headers)
+    }
+
+    /// The status, body and headers of one request to the server at `base`.
+    static func exchange(base: URL, _ path: String, method: String = "GET", body: Data? = nil,
+                         headers: [String: String] = [:]) throws -> Result<(Int, Data, [AnyHashable: Any]), Error> {
         var request = URLRequest(url: base.appendingPathComponent(path))
         request.httpMethod = method
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }

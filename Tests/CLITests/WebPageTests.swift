@@ -2,9 +2,6 @@ import Foundation
 import Support
 import TestSupport
 import XCTest
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// `GET /`: the page people ask questions on, tried in a real browser (headless Chromium through
 /// chromedriver) as a person would use it: type a question, press Enter, read the highlighted
@@ -25,24 +22,13 @@ final class WebPageTests: XCTestCase {
         }
     }
 
-    func browser() throws -> WebDriver {
-        guard let (driver, browser) = WebDriver.installed() else {
-            throw XCTSkip("SKIPPED: no headless browser here (apt-get install chromium chromium-driver): the web page was not tried in a browser")
-        }
-        return try WebDriver(driver: driver, browser: browser)
-    }
+    func browser() throws -> WebDriver { try WebDriver.headless(trying: "the web page") }
 
     /// What POST /answer says for this question about the page's own example context.
     func answers(_ question: String, context: String, topK: Int) throws -> [JSONValue] {
         let body = JSONValue.object([("inputs", .object([("question", .string(question)), ("context", .string(context))])),
                                      ("parameters", .object([("top_k", .int(topK))]))])
-        var request = URLRequest(url: base.appendingPathComponent("answer"))
-        request.httpMethod = "POST"
-        request.httpBody = Data(body.compactText.utf8)
-        nonisolated(unsafe) var data = Data()
-        let done = DispatchSemaphore(value: 0)
-        URLSession.shared.dataTask(with: request) { body, _, _ in data = body ?? Data(); done.signal() }.resume()
-        done.wait()
+        let (_, data, _) = try ServerTests.exchange(base: base, "answer", method: "POST", body: Data(body.compactText.utf8)).get()
         guard case .array(let list) = try JSONValue.parse(data) else { throw WebDriver.Failure(description: "not a list") }
         return list
     }
@@ -100,10 +86,7 @@ final class WebPageTests: XCTestCase {
 
     /// On a phone's width the page fits: nothing wider than the screen, the question box usable.
     func testThePageFitsAPhone() throws {
-        guard let (driver, binary) = WebDriver.installed() else {
-            throw XCTSkip("SKIPPED: no headless browser here (apt-get install chromium chromium-driver): the web page was not tried in a browser")
-        }
-        let phone = try WebDriver(driver: driver, browser: binary, width: 360, height: 740)
+        let phone = try WebDriver.headless(trying: "the web page", width: 360, height: 740)
         try phone.open(base.appendingPathComponent("/"))
         _ = try phone.element("#question")
         let widths = try phone.execute("return [document.documentElement.scrollWidth, window.innerWidth]")
@@ -138,12 +121,7 @@ final class ReportPageTests: XCTestCase {
     let devSample = Golden.repositoryRoot.appendingPathComponent("Tests/Fixtures/squad/sample-dev.json").path
     let trainSample = Golden.repositoryRoot.appendingPathComponent("Tests/Fixtures/squad/sample-train.json").path
 
-    func browser() throws -> WebDriver {
-        guard let (driver, browser) = WebDriver.installed() else {
-            throw XCTSkip("SKIPPED: no headless browser here (apt-get install chromium chromium-driver): the reports were not opened in a browser")
-        }
-        return try WebDriver(driver: driver, browser: browser)
-    }
+    func browser() throws -> WebDriver { try WebDriver.headless(trying: "the reports") }
 
     func testEvaluationReportShowsTheWrittenMetrics() throws {
         let output = try TinyModel.temporaryFolder("bertqa-report-evaluate")
@@ -191,6 +169,16 @@ final class ReportPageTests: XCTestCase {
         let counts = try browser.execute("return [...document.querySelectorAll('#by-type tr')].slice(1).map(r => Number(r.cells[1].textContent))")
         guard case .array(let numbers) = counts else { return XCTFail("no question types") }
         XCTAssertEqual(numbers.compactMap(\.number).reduce(0, +), 8)
+    }
+}
+
+extension WebDriver {
+    /// A headless browser, or a visible skip where none is installed (CI installs one).
+    static func headless(trying what: String, width: Int = 1000, height: Int = 900) throws -> WebDriver {
+        guard let (driver, browser) = installed() else {
+            throw XCTSkip("SKIPPED: no headless browser here (apt-get install chromium chromium-driver): \(what) left untried")
+        }
+        return try WebDriver(driver: driver, browser: browser, width: width, height: height)
     }
 }
 
