@@ -13,6 +13,7 @@
 //   Training     (Trainer, AdamW, the fine-tune job) builds on Inference: the job evaluates
 //                after each epoch, as HF's Trainer does, with the same evaluator
 //   Reports      (report.html of train and evaluate, SVG charts) from data and logs only
+//   Distributed  (MPI ranks: sums over them)      buffers only; Open MPI loaded at run time
 //   Server and the CLI sit on top.
 import Foundation
 import PackageDescription
@@ -114,7 +115,9 @@ let package = Package(
         // Reports: self-contained HTML (report.html of train and evaluate) and SVG charts, from
         // SQuAD data, predictions and a run's logs; knows no model.
         .target(name: "Reports", dependencies: ["SQuAD", "Support"]),
-        .target(name: "Training", dependencies: ["BERT", "SQuAD", "Tokenization", "Kernels", "Inference", "Support", "Reports"], swiftSettings: fastMath),
+        // MPI for data-parallel training, loaded at run time only when launched under it.
+        .target(name: "Distributed"),
+        .target(name: "Training", dependencies: ["BERT", "SQuAD", "Tokenization", "Kernels", "Inference", "Support", "Reports", "Distributed"], swiftSettings: fastMath),
         // The HTTP service; only the CLI imports it.
         .target(
             name: "Server",
@@ -135,7 +138,7 @@ let package = Package(
         .executableTarget(
             name: "bertqa",
             dependencies: [
-                "Tokenization", "SQuAD", "Kernels", "BERT", "Inference", "Training", "Server", "Support", "Hub", "Reports",
+                "Tokenization", "SQuAD", "Kernels", "BERT", "Inference", "Training", "Distributed", "Server", "Support", "Hub", "Reports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
@@ -158,7 +161,7 @@ let package = Package(
                         + vectorPaths.map { .target(name: $0.name) }),
         // Training: the architectures' six-step parity runs its AdamW and schedule.
         .testTarget(name: "BERTTests", dependencies: ["BERT", "Kernels", "Support", "TestSupport", "Training"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "BERT", "Kernels", "SQuAD", "Tokenization", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Distributed", "BERT", "Kernels", "SQuAD", "Tokenization", "TestSupport"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "BERT", "Kernels", "Tokenization", "TestSupport"]),
         // The server's queue and keys, on a stand-in model.
         .testTarget(name: "ServerTests", dependencies: ["Server", "Inference"]),

@@ -9,7 +9,12 @@ extension BertForQuestionAnswering {
     /// Backward from the last `qaLoss(...)` on this workspace: adds dLoss/dθ into `gradients`
     /// (same layout as `parameters`). Works after the eval forward (no dropout) or the training
     /// forward, into a workspace made with `saveForBackward: true`.
-    public func backward(workspace ws: BertWorkspace, gradients: FloatBuffer) throws {
+    /// `lossScale` multiplies the loss being differentiated (a rank's share of a batch split
+    /// over ranks). `gradientsReady` hears of each block of `gradients` as soon as the pass has
+    /// finished it (the head, then each layer at its last use), so that it may be sent on while
+    /// the pass goes on; what it has not heard of is finished when the call returns.
+    public func backward(workspace ws: BertWorkspace, gradients: FloatBuffer, lossScale: Float = 1,
+                         gradientsReady: ((Range<Int>) throws -> Void)? = nil) throws {
         guard ws.saveForBackward, let buffers = ws.backward else {
             throw BertError.invalidInput("backward needs a workspace made with saveForBackward: true")
         }
@@ -25,14 +30,18 @@ extension BertForQuestionAnswering {
         }
         let p = parameters.pointer, g = gradients.pointer
         timed(ws.profile, .headBackward) {
-            headBackward(p, g, ws, buffers, counts: counts)
+            headBackward(p, g, ws, buffers, counts: counts, lossScale: lossScale)
         }
+        try gradientsReady?(qaOutputs.weight.offset ..< qaOutputs.bias.offset + qaOutputs.bias.count)
         if let relative = encoder.relative, let rb = buffers.relative {  // the layers add into it
             rb.normalized.update(repeating: 0, count: relative.rows * config.hiddenSize)
         }
         for l in encoder.layers.indices.reversed() {
             let input = l == 0 ? ws.embeddings.hidden : ws.layers[l - 1].output
             encoder.layers[l].backward(p, g, input: input, ws.layers[l], ws, buffers, index: l, relative: encoder.relative)
+            // A layer shared with earlier ones (ALBERT) gets more gradient from them.
+            let range = encoder.layers[l].parameterRange
+            if !encoder.layers[..<l].contains(where: { $0.parameterRange == range }) { try gradientsReady?(range) }
         }
         if let relative = encoder.relative {
             timed(ws.profile, .embeddingsBackward) { relative.backward(p, g, ws, buffers) }
@@ -44,12 +53,12 @@ extension BertForQuestionAnswering {
 
     /// Loss = (CE(start) + CE(end)) / 2 → d(logits) (B,T,2) → qa_outputs → buffers.residual.
     private func headBackward(_ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>,
-                              _ ws: BertWorkspace, _ s: BackwardBuffers, counts: (start: Int, end: Int)) {
+                              _ ws: BertWorkspace, _ s: BackwardBuffers, counts: (start: Int, end: Int), lossScale: Float) {
         let B = ws.batch, T = ws.sequence, C = config.hiddenSize
         crossEntropyBackward(dlogits: s.logits, stride: 2, probs: ws.head.startProbs, targets: ws.startTargets,
-                             batch: B, classes: T, ignoreIndex: T, count: counts.start, weight: 0.5)
+                             batch: B, classes: T, ignoreIndex: T, count: counts.start, weight: 0.5 * lossScale)
         crossEntropyBackward(dlogits: s.logits + 1, stride: 2, probs: ws.head.endProbs, targets: ws.endTargets,
-                             batch: B, classes: T, ignoreIndex: T, count: counts.end, weight: 0.5)
+                             batch: B, classes: T, ignoreIndex: T, count: counts.end, weight: 0.5 * lossScale)
         let output = encoder.layers.isEmpty ? ws.embeddings.hidden : ws.layers[encoder.layers.count - 1].output
         let drop = ws.dropout.map(\.head).flatMap { $0.isActive ? $0 : nil }
         let input = drop == nil ? output : ws.head.droppedInput ?? output

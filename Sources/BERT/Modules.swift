@@ -104,8 +104,11 @@ public struct BertLayer: Sendable {
     public let attention: BertAttention
     public let intermediate: BertIntermediate
     public let output: BertOutput
+    /// Where its parameters lie in the flat buffer (one block: they are laid out together).
+    public let parameterRange: Range<Int>
 
     init(_ layout: inout ParameterLayout, _ names: LayerNames, _ config: BertConfig) {
+        let first = layout.totalCount
         let C = config.hiddenSize, I = config.intermediateSize, eps = Float(config.layerNormEps)
         attention = BertAttention(
             selfAttention: BertSelfAttention(&layout, names, config),
@@ -114,6 +117,7 @@ public struct BertLayer: Sendable {
         intermediate = BertIntermediate(dense: Linear(&layout, names.intermediate, in: C, out: I), activation: config.hiddenAct)
         output = BertOutput(dense: Linear(&layout, names.output, in: I, out: C),
                             layerNorm: LayerNormWeights(&layout, names.outputLayerNorm, channels: C, eps: eps))
+        parameterRange = first ..< layout.totalCount
     }
 }
 

@@ -15,12 +15,20 @@ public struct TrainerState: Codable, Sendable, Equatable {
     public var totalSteps: Int
     public var options: TrainingOptions
     public var logHistory: [LogEntry]
+    /// Windows per batch over all ranks (per rank × ranks): it fixes the data order and the
+    /// schedule, so a run resumes with it on any number of ranks. Absent in checkpoints of
+    /// single-process runs made before ranks existed: the per-device batch then.
+    public var globalBatchSize: Int? = nil
+    /// Ranks that made the checkpoint (for people; a resumed run may use another number).
+    public var worldSize: Int? = nil
 
     enum CodingKeys: String, CodingKey {
         case step, epoch, seed, options
         case batchInEpoch = "batch_in_epoch"
         case totalSteps = "total_steps"
         case logHistory = "log_history"
+        case globalBatchSize = "global_batch_size"
+        case worldSize = "world_size"
     }
 }
 
@@ -143,15 +151,19 @@ public enum Checkpoints {
         }
     }
 
-    /// Reads a checkpoint's state and restores model parameters and optimizer moments.
-    public static func restore(_ url: URL, model: BertForQuestionAnswering, optimizer: AdamW) throws -> TrainerState {
+    /// A checkpoint's trainer state alone.
+    public static func state(of url: URL) throws -> TrainerState {
         let stateURL = url.appendingPathComponent(stateFile)
-        let state: TrainerState
         do {
-            state = try JSONValueDecoder.decode(TrainerState.self, from: JSONValue.load(contentsOf: stateURL))
+            return try JSONValueDecoder.decode(TrainerState.self, from: JSONValue.load(contentsOf: stateURL))
         } catch {
             throw TrainingError.checkpoint(path: stateURL.path, reason: "unreadable trainer state (\(error))")
         }
+    }
+
+    /// Reads a checkpoint's state and restores model parameters and optimizer moments.
+    public static func restore(_ url: URL, model: BertForQuestionAnswering, optimizer: AdamW) throws -> TrainerState {
+        let state = try Checkpoints.state(of: url)
         do {
             let weights = try SafetensorsFile(contentsOf: url.appendingPathComponent(BertForQuestionAnswering.weightsFileName))
             let (loaded, _) = try model.loadTensors(from: weights)

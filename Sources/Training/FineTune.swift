@@ -1,5 +1,6 @@
 import BERT
 import Dispatch
+import Distributed
 import Foundation
 import Inference
 import Reports
@@ -32,6 +33,14 @@ public struct FineTuneJob: Sendable {
     /// report.html's title and first lines (what the run was given, where, on which CPU).
     public var reportTitle = "bertqa training"
     public var reportDetails: [(String, String)] = []
+    /// The MPI job this process is a rank of (`Communicator.join()`); nil: a process alone.
+    public var communicator: Communicator?
+    /// Compare the ranks' weights every N steps (0: never).
+    public var replicaCheckSteps = 0
+    /// Sum each bucket of gradients while the backward pass goes on (false: after it).
+    public var overlapGradientSums = true
+    /// Floats per bucket of the gradients' sum (HF's `ddp_bucket_cap_mb` × 2^18).
+    public var gradientBucketFloats = 1 << 21
 
     public init(model: URL, trainFile: URL, validationFile: URL?, output: URL) {
         self.model = model
@@ -56,9 +65,18 @@ public struct FineTuneSummary: Codable, Sendable {
     public var exactMatch: Double?
     public var f1: Double?
     public var peakRSSMegabytes: Double
+    /// Ranks, windows per batch on each (HF's per_device_train_batch_size: the most a rank
+    /// takes) and per optimizer step over all of them (HF's "total train batch size").
+    public var worldSize = 1
+    public var perDeviceTrainBatchSize = 0
+    public var totalTrainBatchSize = 0
+    /// Seconds rank 0 waited for the gradients' sums at the ends of steps (the communication
+    /// the backward pass did not hide); nil on one process.
+    public var gradientSumWaitSeconds: Double?
 
     enum CodingKeys: String, CodingKey {
         case output, steps, f1
+
         case trainExamples = "train_examples"
         case trainFeatures = "train_features"
         case trainSeconds = "train_seconds"
@@ -69,14 +87,21 @@ public struct FineTuneSummary: Codable, Sendable {
         case evalLossPerEpoch = "eval_loss_per_epoch"
         case exactMatch = "exact_match"
         case peakRSSMegabytes = "peak_rss_megabytes"
+        case worldSize = "world_size"
+        case perDeviceTrainBatchSize = "per_device_train_batch_size"
+        case totalTrainBatchSize = "total_train_batch_size"
+        case gradientSumWaitSeconds = "gradient_sum_wait_seconds"
     }
 }
 
 public enum FineTune {
     /// Runs the job; `say` receives progress lines for people.
-    public static func run(_ job: FineTuneJob, say: @escaping (String) -> Void) throws -> FineTuneSummary {
+    /// Under MPI every rank calls it; rank 0 alone speaks, evaluates and writes.
+    public static func run(_ job: FineTuneJob, say speak: @escaping (String) -> Void) throws -> FineTuneSummary {
         try job.options.validate()
-        try checkOutput(job, say: say)
+        let leader = (job.communicator?.rank ?? 0) == 0
+        let say: (String) -> Void = leader ? speak : { _ in }
+        if leader { try checkOutput(job, say: say) }
         let tokenizer = try Tokenizers.load(directory: job.model)
         let (model, report) = try BertForQuestionAnswering.load(from: job.model, seed: job.options.seed)
         try QuestionAnswerer.checkVocabulary(tokenizer, fits: model.config, in: job.model)
@@ -104,12 +129,33 @@ public enum FineTune {
             say("validating on \(v.examples.count) questions → \(validationFeatures.count) windows")
         }
 
+        var resumeFrom: URL? = nil
+        if job.resume {
+            resumeFrom = Checkpoints.latest(in: job.output)
+            if resumeFrom == nil { say("no complete checkpoint in \(job.output.path); starting from the beginning") }
+        }
+        // A resumed run keeps its checkpoint's global batch (data order and schedule) on however
+        // many ranks it now has.
+        let world = job.communicator?.size ?? 1
+        var globalBatch = job.options.batchSize * world
+        if let resumeFrom {
+            let state = try Checkpoints.state(of: resumeFrom)
+            let made = state.globalBatchSize ?? state.options.batchSize
+            if made != globalBatch {
+                say("resuming with the checkpoint's global batch of \(made) windows (made on \(state.worldSize ?? 1) rank\(state.worldSize ?? 1 == 1 ? "" : "s")), not \(job.options.batchSize) × \(world)")
+                globalBatch = made
+            }
+        }
         let trainer = try Trainer(model: model, train: trainFeatures, validation: validationFeatures,
-                                  options: job.options, output: job.output, padId: tokenizer.padId)
+                                  options: job.options, output: job.output, padId: tokenizer.padId,
+                                  communicator: job.communicator, globalBatchSize: globalBatch,
+                                  gradientBucketFloats: job.gradientBucketFloats)
         trainer.tokenizerFiles = tokenizerFiles(in: job.model)
-        trainer.showSteps = job.showSteps
+        trainer.showSteps = job.showSteps && leader
+        trainer.replicaCheckSteps = job.replicaCheckSteps
+        trainer.reduction?.overlap = job.overlapGradientSums
         var lastEval: SQuADEvaluation? = nil
-        if job.evalMetrics, let validation {
+        if job.evalMetrics, let validation, leader {
             trainer.onEpochEnd = { epoch, _ in
                 // A snapshot of this epoch's weights, packed for the evaluation's forwards.
                 let evaluation = try SQuADEvaluator.evaluate(model: try BertInferenceModel(model),
@@ -120,20 +166,21 @@ public enum FineTune {
                 lastEval = evaluation
             }
         }
-        var resumeFrom: URL? = nil
-        if job.resume {
-            resumeFrom = Checkpoints.latest(in: job.output)
-            if resumeFrom == nil { say("no complete checkpoint in \(job.output.path); starting from the beginning") }
-        }
         let plan = job.options.maxSteps == nil
             ? "\(job.options.epochs) epochs × \(trainer.stepsPerEpoch)"
             : "max steps, over \(trainer.plannedEpochs) epoch\(trainer.plannedEpochs == 1 ? "" : "s") of \(trainer.stepsPerEpoch)"
-        say("\(trainer.totalSteps) optimizer step\(trainer.totalSteps == 1 ? "" : "s") (\(plan)), batch \(job.options.batchSize), lr \(job.options.learningRate)")
+        let perRank = (globalBatch + world - 1) / world
+        let batch = world == 1 ? "batch \(globalBatch)"
+            : "batch \(globalBatch) (\(world) ranks × \(perRank) windows\(globalBatch % world == 0 ? "" : " at most"), \(job.communicator?.library ?? "MPI"))"
+        let accumulation = job.options.gradientAccumulationSteps
+        say("\(trainer.totalSteps) optimizer step\(trainer.totalSteps == 1 ? "" : "s") (\(plan)), \(batch)\(accumulation > 1 ? " × \(accumulation) accumulated" : ""), lr \(job.options.learningRate)")
         let started = DispatchTime.now().uptimeNanoseconds
         let state = try trainer.run(resume: resumeFrom)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-        try model.save(to: job.output, auxiliaryFiles: tokenizerFiles(in: job.model))
-        say("saved the fine-tuned model (Hugging Face format) in \(job.output.path)")
+        if leader {
+            try model.save(to: job.output, auxiliaryFiles: tokenizerFiles(in: job.model))
+            say("saved the fine-tuned model (Hugging Face format) in \(job.output.path)")
+        }
 
         let losses = state.logHistory.compactMap(\.loss)
         let summary = FineTuneSummary(
@@ -143,7 +190,10 @@ public enum FineTune {
             trainPaddedTokens: trainer.paddedTokensTrained,
             trainMeanPaddedLength: Double(trainer.paddedTokensTrained) / Double(max(trainer.sequencesTrained, 1)),
             finalTrainLoss: losses.last, evalLossPerEpoch: state.logHistory.compactMap(\.evalLoss),
-            exactMatch: lastEval?.exactMatch, f1: lastEval?.f1, peakRSSMegabytes: peakRSSMegabytes())
+            exactMatch: lastEval?.exactMatch, f1: lastEval?.f1, peakRSSMegabytes: peakRSSMegabytes(),
+            worldSize: world, perDeviceTrainBatchSize: perRank, totalTrainBatchSize: globalBatch * accumulation,
+            gradientSumWaitSeconds: trainer.reduction?.waitSeconds)
+        guard leader else { return summary }
         let results = try JSONValueEncoder.encode(summary)
         try AtomicFile.write(Data((results.pythonText(indent: 2, sortKeys: true) + "\n").utf8),
                              to: job.output.appendingPathComponent("train_results.json"))

@@ -15,6 +15,8 @@ final class TrainingLog {
     private var progressShown = false
     /// Step lines and the progress bar on stderr; off, only the files are written.
     var echo = true
+    /// Whether training_log.jsonl and loss_curve.svg are written (rank 0 only).
+    var writesFiles = true
 
     init(output: URL) throws {
         jsonl = output.appendingPathComponent("training_log.jsonl")
@@ -25,14 +27,14 @@ final class TrainingLog {
         history = entries
         // Rewrite the JSON lines so they match the resumed history exactly.
         let lines = entries.map { Self.json($0) }.joined()
-        try? Data(lines.utf8).write(to: jsonl)
+        if writesFiles { try? Data(lines.utf8).write(to: jsonl) }
     }
 
     func record(_ entry: LogEntry, totalSteps: Int, eta: Double?) {
         // A fresh run's first line starts the file anew: an earlier run's lines (an output folder
         // trained into again with --overwrite-output-dir) must not stay above it. A resumed run's
         // history was restored first, so it is not empty here.
-        if history.isEmpty {
+        if history.isEmpty && writesFiles {
             _ = FileManager.default.createFile(atPath: jsonl.path, contents: nil)
         }
         history.append(entry)
@@ -45,6 +47,7 @@ final class TrainingLog {
         if let e = entry.evalLoss { text += String(format: "  validation loss %.4f", e) }
         if let eta { text += "  ETA " + Self.clock(eta) }
         line(text)
+        guard writesFiles else { return }
         if let handle = try? FileHandle(forWritingTo: jsonl) {
             handle.seekToEndOfFile()
             handle.write(Data(Self.json(entry).utf8))

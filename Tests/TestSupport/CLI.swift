@@ -8,6 +8,13 @@ public enum CLI {
         public var stderr: String
         /// `.exit`, or `.uncaughtSignal` when the process trapped or was killed.
         public var reason: Process.TerminationReason
+
+        public init(status: Int32, stdout: String, stderr: String, reason: Process.TerminationReason) {
+            self.status = status
+            self.stdout = stdout
+            self.stderr = stderr
+            self.reason = reason
+        }
     }
 
     /// The products folder (.build/<config>/), where the `bertqa` binary is.
@@ -27,12 +34,13 @@ public enum CLI {
         try run(args, stdinData: Data(stdin.utf8), timeout: timeout, environment: environment)
     }
 
-    /// Runs `bertqa args...` with raw bytes (which need not be UTF-8) as standard input.
-    /// `environment` adds to (or overrides) the test process's own variables.
+    /// Runs `bertqa args...` (or another `executable`, e.g. mpirun) with raw bytes (which need
+    /// not be UTF-8) as standard input. `environment` adds to (or overrides) the test process's
+    /// own variables.
     public static func run(_ args: [String], stdinData: Data, timeout: TimeInterval = 300,
-                           environment: [String: String] = [:]) throws -> Result {
+                           environment: [String: String] = [:], executable: URL? = nil) throws -> Result {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = executable ?? binary
         process.arguments = args
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }

@@ -18,6 +18,7 @@ struct BenchCommand: ParsableCommand {
             BenchInferCommand.self,
             BenchTrainCommand.self,
             BenchGemmCommand.self,
+            BenchAllreduceCommand.self,
         ]
     )
 }

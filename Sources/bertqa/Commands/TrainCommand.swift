@@ -1,4 +1,5 @@
 import ArgumentParser
+import Distributed
 import Foundation
 import Support
 import Training
@@ -20,6 +21,8 @@ struct TrainCommand: ParsableCommand {
         --no-dynamic-padding --no-group-by-length pad every batch to --max-seq-len, as run_qa.py \
         does. run_qa.py's spellings are accepted besides bertqa's (--max-seq-length, \
         --per-device-train-batch-size, --num-train-epochs, ...).
+
+        Data-parallel over MPI: `mpirun -np N bertqa train ...` (or Slurm's `srun --mpi=pmix`)         runs N ranks, each on its share of every batch (--batch-size is per rank: a step takes         N × batch windows), the gradients summed over the ranks while the backward pass goes on;         rank 0 alone logs, evaluates and writes. The result is one process's with the global         batch. Open MPI is loaded only when launched under it; without MPI nothing changes.         Give each rank its threads (OMP_NUM_THREADS=cores/ranks, e.g. `mpirun -x OMP_NUM_THREADS=1`).
         """
     )
 
@@ -52,6 +55,14 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Continue from the latest complete checkpoint in --output.") var resume = false
     @Option(parsing: .unconditional, help: "Train N optimizer steps in all, overriding --epochs; the schedule runs over them (HF's max_steps).") var maxSteps: Int?
     @Flag(help: "Train into a non-empty --output anyway (its old checkpoints are removed).") var overwriteOutputDir = false
+    @Option(parsing: .unconditional, help: "Under MPI: stop the job when the other ranks give no gradients for this many seconds (a rank died or hangs).")
+    var peerTimeout = 300.0
+    @Option(parsing: .unconditional, help: "Under MPI: check every N steps that every rank holds the same weights (0: never; a debugging aid).")
+    var replicaCheckSteps = 0
+    @Option(parsing: .unconditional, help: "Under MPI: megabytes of gradients per bucket summed over the ranks (HF's ddp_bucket_cap_mb).")
+    var ddpBucketCapMb = 8.0
+    @Flag(inversion: .prefixedNo, help: "Under MPI: sum each bucket of gradients while the backward pass goes on.")
+    var overlapGradientSums = true
 
     func job() throws -> FineTuneJob {
         var job = FineTuneJob(model: try modelOption.folder(), trainFile: URL(fileURLWithPath: trainFile),
@@ -103,14 +114,35 @@ struct TrainCommand: ParsableCommand {
         if let n = maxEvalSamples, n < 1 { throw ValidationError("--max-eval-samples must be at least 1") }
         if evalBatchSize < 1 { throw ValidationError("--eval-batch-size must be at least 1") }
         if evalMetrics && validationFile == nil { throw ValidationError("--eval-metrics needs --validation-file") }
+        if !(peerTimeout > 0) { throw ValidationError("--peer-timeout must be positive") }
+        if !(ddpBucketCapMb > 0) { throw ValidationError("--ddp-bucket-cap-mb must be positive") }
+        if replicaCheckSteps < 0 { throw ValidationError("--replica-check-steps must not be negative") }
     }
 
     @OptionGroup var verbosity: VerbosityOptions
 
     func run() throws {
         verbosity.apply()
-        let job = try job()
-        let summary = try CLIError.wrap { try FineTune.run(job, say: Console.say) }
-        print(try CLIError.wrap { try JSONValueEncoder.encode(summary).compactText })
+        var job = try job()
+        // Under mpirun/srun: join the job; nil when this process runs alone.
+        guard let communicator = try CLIError.wrap({ try Communicator.join() }) else {
+            let summary = try CLIError.wrap { try FineTune.run(job, say: Console.say) }
+            print(try CLIError.wrap { try JSONValueEncoder.encode(summary).compactText })
+            return
+        }
+        communicator.peerTimeout = peerTimeout
+        job.communicator = communicator
+        job.replicaCheckSteps = replicaCheckSteps
+        job.overlapGradientSums = overlapGradientSums
+        job.gradientBucketFloats = max(1, Int(ddpBucketCapMb * 1024 * 1024 / 4))
+        do {
+            let summary = try FineTune.run(job, say: Console.say)
+            if communicator.rank == 0 { print(try JSONValueEncoder.encode(summary).compactText) }
+            communicator.finish()
+        } catch {
+            // One line, then every rank stops: the others would otherwise wait for this one.
+            FileHandle.standardError.write(Data("Error: rank \(communicator.rank) of \(communicator.size): \(error)\n".utf8))
+            communicator.abort()
+        }
     }
 }
