@@ -18,9 +18,13 @@ public struct SendablePointer<T>: @unchecked Sendable {
 /// while before they sleep. And oneDNN, called inside a region, runs on the calling thread: one team
 /// for the products and the element-wise kernels, no second pool spinning on the same cores.
 public enum Parallel {
-    /// Worker count: one per active core. Kernels split work into this many static chunks so a
-    /// chunk index doubles as a per-worker scratch slot.
-    public static let workers: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// Worker count: libgomp's team size — one per core this process may run on (its CPU
+    /// affinity: `taskset`, a cgroup's cpuset, an MPI rank bound to its cores), or
+    /// `OMP_NUM_THREADS` — the threads oneDNN's products use too. Not Foundation's
+    /// `activeProcessorCount`, which counts the machine's cores whatever the affinity: an MPI
+    /// rank bound to one core then ran two spinning threads on it. Kernels split work into this
+    /// many static chunks so a chunk index doubles as a per-worker scratch slot.
+    public static let workers: Int = max(1, Int(omp_get_max_threads()))
 
     /// Runs `body(chunk, range)` for `chunks` contiguous, near-equal ranges covering `0..<count`.
     /// Ranges are empty-free: fewer chunks run when `count < chunks`. Runs inline for one chunk
