@@ -32,7 +32,7 @@ extension BertForQuestionAnswering {
         timed(ws.profile, .headBackward) {
             headBackward(p, g, ws, buffers, counts: counts, lossScale: lossScale)
         }
-        try gradientsReady?(qaOutputs.weight.offset ..< qaOutputs.bias.offset + qaOutputs.bias.count)
+        try gradientsReady?(headParameterRange)
         if let relative = encoder.relative, let rb = buffers.relative {  // the layers add into it
             rb.normalized.update(repeating: 0, count: relative.rows * config.hiddenSize)
         }
@@ -49,6 +49,15 @@ extension BertForQuestionAnswering {
         timed(ws.profile, .embeddingsBackward) {
             embeddings.backward(p, g, ws, buffers)
         }
+    }
+
+    /// qa_outputs' weight and bias in the flat buffer: the first block `backward` finishes.
+    var headParameterRange: Range<Int> { qaOutputs.weight.offset ..< qaOutputs.bias.offset + qaOutputs.bias.count }
+
+    /// Where `backward` finishes blocks of gradients (the head's and each layer's edges): the
+    /// places a bucketed sum of the gradients may be cut.
+    public var gradientBlockEdges: [Int] {
+        ([headParameterRange] + encoder.layers.map(\.parameterRange)).flatMap { [$0.lowerBound, $0.upperBound] }
     }
 
     /// Loss = (CE(start) + CE(end)) / 2 → d(logits) (B,T,2) → qa_outputs → buffers.residual.

@@ -14,7 +14,6 @@ public final class GradientReduction {
     public var overlap = true
     /// Seconds spent waiting for sums at the end of steps (the communication not hidden).
     public private(set) var waitSeconds = 0.0
-    public private(set) var steps = 0
     private let buffer: UnsafeMutablePointer<Float>
     private var readyCount: [Int]
     private var next = 0
@@ -63,7 +62,6 @@ public final class GradientReduction {
         let start = DispatchTime.now().uptimeNanoseconds
         try communicator.wait(requests)
         waitSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        steps += 1
     }
 
     private func startReadyBuckets() throws {

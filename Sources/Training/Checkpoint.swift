@@ -22,6 +22,9 @@ public struct TrainerState: Codable, Sendable, Equatable {
     /// Ranks that made the checkpoint (for people; a resumed run may use another number).
     public var worldSize: Int? = nil
 
+    /// The global batch the run was made with, also for checkpoints that predate ranks.
+    public var globalBatch: Int { globalBatchSize ?? options.batchSize }
+
     enum CodingKeys: String, CodingKey {
         case step, epoch, seed, options
         case batchInEpoch = "batch_in_epoch"

@@ -76,7 +76,6 @@ public struct FineTuneSummary: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case output, steps, f1
-
         case trainExamples = "train_examples"
         case trainFeatures = "train_features"
         case trainSeconds = "train_seconds"
@@ -140,10 +139,9 @@ public enum FineTune {
         var globalBatch = job.options.batchSize * world
         if let resumeFrom {
             let state = try Checkpoints.state(of: resumeFrom)
-            let made = state.globalBatchSize ?? state.options.batchSize
-            if made != globalBatch {
-                say("resuming with the checkpoint's global batch of \(made) windows (made on \(state.worldSize ?? 1) rank\(state.worldSize ?? 1 == 1 ? "" : "s")), not \(job.options.batchSize) × \(world)")
-                globalBatch = made
+            if state.globalBatch != globalBatch {
+                say("resuming with the checkpoint's global batch of \(state.globalBatch) windows (made on \(state.worldSize ?? 1) rank\(state.worldSize ?? 1 == 1 ? "" : "s")), not \(job.options.batchSize) × \(world)")
+                globalBatch = state.globalBatch
             }
         }
         let trainer = try Trainer(model: model, train: trainFeatures, validation: validationFeatures,

@@ -102,12 +102,8 @@ public final class Trainer {
         workspace = try BertWorkspace(config: model.config, maxBatch: max(share, options.batchSize),
                                       maxSequence: options.maxLength, saveForBackward: true)
         if let communicator, world > 1 {
-            // Buckets cut where the backward pass finishes gradients: the head, each layer.
-            let head = model.qaOutputs
-            let cuts = model.encoder.layers.flatMap { [$0.parameterRange.lowerBound, $0.parameterRange.upperBound] }
-                + [head.weight.offset, head.bias.offset + head.bias.count]
-            reduction = GradientReduction(communicator: communicator, buffer: gradients.pointer,
-                                          count: gradients.count, boundaries: cuts, bucketFloats: gradientBucketFloats)
+            reduction = GradientReduction(communicator: communicator, buffer: gradients.pointer, count: gradients.count,
+                                          boundaries: model.gradientBlockEdges, bucketFloats: gradientBucketFloats)
         } else {
             reduction = nil
         }
@@ -159,9 +155,8 @@ public final class Trainer {
             guard state.seed == options.seed, state.totalSteps == totalSteps else {
                 throw TrainingError.checkpoint(path: resume.path, reason: "it was made with another seed or schedule (seed \(state.seed), \(state.totalSteps) steps); resume with the same options")
             }
-            let made = state.globalBatchSize ?? state.options.batchSize
-            guard made == globalBatchSize else {
-                throw TrainingError.checkpoint(path: resume.path, reason: "it was made with a global batch of \(made) windows, not \(globalBatchSize)")
+            guard state.globalBatch == globalBatchSize else {
+                throw TrainingError.checkpoint(path: resume.path, reason: "it was made with a global batch of \(state.globalBatch) windows, not \(globalBatchSize)")
             }
             log.restore(state.logHistory)
             log.line("resumed from \(resume.path) at step \(state.step)/\(totalSteps)")

@@ -44,12 +44,12 @@ final class DistributedTrainingTests: XCTestCase {
 
     /// A BERT-shaped model without dropout (ranks draw their own masks, so only a model without
     /// dropout can match one process exactly), with the MiniLM tokenizer.
-    func tinyModel() throws -> URL {
+    func tinyModel(seed: UInt64 = 7) throws -> URL {
         let dir = try TinyModel.temporaryFolder("bertqa-mpi-model")
         let config = BertConfig(vocabSize: 30522, hiddenSize: 32, numHiddenLayers: 2, numAttentionHeads: 4,
                                 intermediateSize: 64, hiddenDropoutProb: 0, attentionProbsDropoutProb: 0,
                                 maxPositionEmbeddings: 512)
-        try BertForQuestionAnswering(config: config, seed: 7).save(to: dir)
+        try BertForQuestionAnswering(config: config, seed: seed).save(to: dir)
         try TinyModel.copyTokenizer(to: dir)
         return dir
     }
@@ -186,12 +186,7 @@ final class DistributedTrainingTests: XCTestCase {
     func testRanksThatStartFromDifferentWeightsAreStopped() throws {
         let mpirun = try Self.mpirun()
         let a = try tinyModel()
-        let b = try TinyModel.temporaryFolder("bertqa-mpi-other-model")
-        let config = BertConfig(vocabSize: 30522, hiddenSize: 32, numHiddenLayers: 2, numAttentionHeads: 4,
-                                intermediateSize: 64, hiddenDropoutProb: 0, attentionProbsDropoutProb: 0,
-                                maxPositionEmbeddings: 512)
-        try BertForQuestionAnswering(config: config, seed: 8).save(to: b)
-        try TinyModel.copyTokenizer(to: b)
+        let b = try tinyModel(seed: 8)
         let output = try TinyModel.temporaryFolder("bertqa-mpi-apart").path
         func rank(_ model: URL) -> [String] {
             ["-np", "1", "-x", "OMP_NUM_THREADS=1", CLI.binary.path, "train", "--model", model.path, "--train-file", trainSample,

@@ -45,8 +45,8 @@ struct BenchAllreduceCommand: ParsableCommand {
         let count = qa.layout.totalCount
         let gradients = FloatBuffer(count: count)
         for i in 0..<count { gradients.pointer[i] = Float(i % 7) * 1e-3 }
-        let cuts = qa.encoder.layers.flatMap { [$0.parameterRange.lowerBound, $0.parameterRange.upperBound] }
-        let reduction = GradientReduction(communicator: communicator, buffer: gradients.pointer, count: count, boundaries: cuts)
+        let reduction = GradientReduction(communicator: communicator, buffer: gradients.pointer, count: count,
+                                          boundaries: qa.gradientBlockEdges)
         var times: [Double] = []
         for k in 0...repeats {
             try CLIError.wrap { try communicator.barrier(what: "the start of a sum") }
