@@ -13,9 +13,34 @@ public enum TinyModel {
         }
     }
 
+    /// A new empty folder under the temporary directory, removed with everything in it when
+    /// the test process exits (tests that share one, or hand it to a child process, need not
+    /// remember to; a test may still remove it earlier).
     public static func temporaryFolder(_ prefix: String) throws -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        TemporaryFolders.removeAtExit(dir)
         return dir
+    }
+}
+
+/// The folders `TinyModel.temporaryFolder` made, removed by an `atexit` handler.
+private enum TemporaryFolders {
+    nonisolated(unsafe) static var paths: [String] = []
+    static let lock = NSLock()
+    static let registered: Void = { atexit { TemporaryFolders.removeAll() } }()
+
+    static func removeAtExit(_ url: URL) {
+        lock.lock()
+        defer { lock.unlock() }
+        _ = registered
+        paths.append(url.path)
+    }
+
+    static func removeAll() {
+        lock.lock()
+        defer { lock.unlock() }
+        for path in paths { try? FileManager.default.removeItem(atPath: path) }
+        paths.removeAll()
     }
 }

@@ -9,7 +9,8 @@ final class FamilyBadInputTests: XCTestCase {
     /// A copy of the RoBERTa fixture with `change` applied; `slow` drops tokenizer.json.
     func folder(_ family: String = "roberta", slow: Bool = false, _ change: (URL) throws -> Void) throws -> URL {
         let source = FamilyParityTests.fixtures.appendingPathComponent(family)
-        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("bad-roberta-\(UUID().uuidString)")
+        let copy = try TinyModel.temporaryFolder("bad-\(family)")
+        try FileManager.default.removeItem(at: copy)
         try FileManager.default.copyItem(at: source, to: copy)
         if slow { try FileManager.default.removeItem(at: copy.appendingPathComponent("tokenizer.json")) }
         try change(copy)

@@ -21,8 +21,7 @@ final class FamilyParityTests: XCTestCase {
         let folder = fixtures.appendingPathComponent(family)
         var folders = [("\(family) tokenizer.json", folder)]
         if slowFiles {
-            let slow = FileManager.default.temporaryDirectory.appendingPathComponent("slow-\(family)-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: slow, withIntermediateDirectories: true)
+            let slow = try TinyModel.temporaryFolder("slow-\(family)")
             for name in try FileManager.default.contentsOfDirectory(atPath: folder.path) where name != "tokenizer.json" {
                 try FileManager.default.copyItem(at: folder.appendingPathComponent(name), to: slow.appendingPathComponent(name))
             }
