@@ -1,7 +1,8 @@
 import Foundation
 import Kernels
 
-/// One encoder layer's linear layers packed once for inference (`PackedLinear`), in fp32 or bf16.
+/// One encoder layer's linear layers packed once for inference (`PackedLinear`), in fp32, bf16 or
+/// int8.
 /// The biases of q|k|v, attention-output and output are added by the fp32 kernels that follow
 /// them (as in the sgemm inference path). The intermediate layer's bias and activation: in bf16
 /// inside the product, which hands the output dense a bf16 input directly; in fp32 by bertqa's
@@ -40,12 +41,27 @@ struct PackedBertLayer: Sendable {
         attentionOutput = try PackedLinear(weight: p + layer.attention.output.dense.weight.offset, bias: nil,
                                            inFeatures: C, outFeatures: C, precision: precision)
         let bf16 = precision == .bf16
+        // int8 leaves the intermediate's bias and activation to the fp32 pass after it, as fp32 does.
         intermediate = try PackedLinear(weight: p + layer.intermediate.dense.weight.offset,
                                         bias: bf16 ? p + layer.intermediate.dense.bias.offset : nil,
                                         inFeatures: C, outFeatures: I, precision: precision,
                                         activation: bf16 ? layer.intermediate.activation : nil, bf16Output: bf16)
         output = try PackedLinear(weight: p + layer.output.dense.weight.offset, bias: nil, inFeatures: I, outFeatures: C,
                                   precision: precision)
+    }
+}
+
+extension BertLayer {
+    /// The checkpoint name of the first of its linear weights holding NaN or ±inf, if any: such a
+    /// weight has no int8 scale (fp32 would carry the NaN into the logits; int8 refuses).
+    func firstNonFiniteWeight(_ p: UnsafePointer<Float>) -> String? {
+        let sa = attention.selfAttention
+        for tensor in [sa.query.weight, sa.key.weight, sa.value.weight, attention.output.dense.weight,
+                       intermediate.dense.weight, output.dense.weight]
+        where UnsafeBufferPointer(start: p + tensor.offset, count: tensor.count).contains(where: { !$0.isFinite }) {
+            return tensor.hfName.isEmpty ? tensor.name : tensor.hfName
+        }
+        return nil
     }
 }
 
@@ -96,8 +112,8 @@ public final class BertInferenceModel: Sendable {
     private init(config: BertConfig, architecture: BertArchitecture, parameters: FloatBuffer,
                  precision: InferencePrecision, packedWeights: Bool?) throws {
         let packedWeights = packedWeights ?? PackedLinear.paysOff(for: precision)
-        if precision == .bf16 && !packedWeights {
-            throw BertError.invalidInput("bf16 inference needs packed weights")
+        if precision != .fp32 && !packedWeights {
+            throw BertError.invalidInput("\(precision.rawValue) inference needs packed weights")
         }
         self.config = config
         self.architecture = architecture
@@ -108,17 +124,25 @@ public final class BertInferenceModel: Sendable {
             do {
                 // ALBERT's layers share weights: pack each shared layer once.
                 var byOffset: [Int: PackedBertLayer] = [:]
-                packed = try architecture.encoder.layers.map { layer in
+                packed = try architecture.encoder.layers.enumerated().map { index, layer in
                     let key = layer.attention.selfAttention.qkv.weight.offset
                     if let done = byOffset[key] { return done }
+                    if precision == .int8, let bad = layer.firstNonFiniteWeight(p) {
+                        throw BertError.invalidInput("cannot quantize layer \(index) to int8: \(bad) holds NaN or ±inf")
+                    }
                     let made = try PackedBertLayer(layer, p, precision: precision)
                     byOffset[key] = made
                     return made
                 }
             } catch let error as PackedLinearError {
-                if precision == .bf16 {
+                switch precision {
+                case .bf16:
                     throw BertError.invalidInput("bf16 inference needs a CPU with AMX or avx512_bf16 instructions; "
                         + "this one runs \(GEMM.instructionSets): use fp32 (\(error))")
+                case .int8:
+                    throw BertError.invalidInput("int8 inference failed to prepare on this CPU (\(GEMM.instructionSets)): \(error)")
+                case .fp32:
+                    break  // sgemm on the weights as they are
                 }
             }
         }

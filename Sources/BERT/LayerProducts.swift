@@ -5,10 +5,10 @@ import Kernels
 ///
 /// - `live`: sgemm on the model's parameters as they are (the trainable model: training, and
 ///   its eval-mode `forward`). A product adds its bias itself only when asked to (`bias:`).
-/// - `packed`: an inference snapshot's weights, packed once for oneDNN's matmul in fp32 or
-///   bf16 (`BertInferenceModel`). Inference never asks a product for its bias: the layer adds
+/// - `packed`: an inference snapshot's weights, packed once for oneDNN's matmul in fp32, bf16
+///   or int8 (`BertInferenceModel`). Inference never asks a product for its bias: the layer adds
 ///   the biases in the passes that follow (attention, LayerNorm), and bf16's intermediate
-///   product applies bias and activation itself. Later precisions (int8) are another route here.
+///   product applies bias and activation itself.
 struct LayerProducts {
     private enum Route {
         case live
@@ -62,9 +62,10 @@ struct LayerProducts {
                                                 scratchpad: scratch.scratchpad)
                 return .bf16(bf16)
             }
-            // fp32: the product, then bertqa's bias + activation pass (oneDNN's GELU post-op
-            // measured slower).
-            try packed.intermediate.forward(out: out, fp32Input: input, rows: rows, staging: nil, scratchpad: scratch.scratchpad)
+            // fp32 and int8: the product (fp32 out), then bertqa's bias + activation pass
+            // (oneDNN's GELU post-op measured slower).
+            try packed.intermediate.forward(out: out, fp32Input: input, rows: rows, staging: scratch.input,
+                                            scratchpad: scratch.scratchpad)
             biasActivationInPlace(out, bias: dense.bias.pointer(in: p), rows: rows,
                                   columns: dense.outFeatures, kind: kind)
             return .fp32(out)

@@ -179,34 +179,51 @@ public final class BertWorkspace {
     }
 
     /// Packed-inference scratch: oneDNN's scratchpad (with the memory objects and stream it
-    /// caches) for either precision, and for bf16 the products' rounded input (B,T,C) and the
-    /// intermediate layer's bf16 output (B,T,I), at the maximum shape. Each made on the first
-    /// forward that needs it, then reused; a workspace may serve fp32 and bf16 forwards in turn.
+    /// caches) for every precision; for bf16 the products' rounded input (B,T,C) and the
+    /// intermediate layer's bf16 output (B,T,I); for int8 the products' quantized input and its
+    /// row scales (up to (B,T,I), the output dense's input). At the maximum shape, each made on
+    /// the first forward that needs it, then reused; a workspace may serve several precisions
+    /// in turn.
     private var scratchpad: PackedScratchpad?
     private var bf16Storage: UnsafeMutablePointer<UInt16>?
+    private var int8Staging: UnsafeMutableRawPointer?
 
-    typealias PackedBuffers = (input: UnsafeMutablePointer<UInt16>?, intermediate: UnsafeMutablePointer<UInt16>?,
+    typealias PackedBuffers = (input: UnsafeMutableRawPointer?, intermediate: UnsafeMutablePointer<UInt16>?,
                                scratchpad: PackedScratchpad)
 
-    /// The scratch for a forward in `precision`: the bf16 buffers only for bf16 (nil for fp32).
+    /// The scratch for a forward in `precision` (no staging for fp32).
     func packedScratch(_ precision: InferencePrecision) -> PackedBuffers {
         let pad = scratchpad ?? PackedScratchpad()
         scratchpad = pad
-        guard precision == .bf16 else { return (nil, nil, pad) }
         let BT = maxBatch * maxSequence, C = config.hiddenSize
-        let storage = bf16Storage ?? {
-            let made = UnsafeMutablePointer<UInt16>.allocate(capacity: BT * (C + config.intermediateSize))
-            made.initialize(repeating: 0, count: BT * (C + config.intermediateSize))
-            return made
-        }()
-        bf16Storage = storage
-        return (storage, storage + BT * C, pad)
+        switch precision {
+        case .fp32:
+            return (nil, nil, pad)
+        case .bf16:
+            let storage = bf16Storage ?? {
+                let made = UnsafeMutablePointer<UInt16>.allocate(capacity: BT * (C + config.intermediateSize))
+                made.initialize(repeating: 0, count: BT * (C + config.intermediateSize))
+                return made
+            }()
+            bf16Storage = storage
+            return (UnsafeMutableRawPointer(storage), storage + BT * C, pad)
+        case .int8:
+            let staging = int8Staging ?? {
+                let bytes = PackedLinear.stagingBytes(precision: .int8, rows: BT, inFeatures: max(C, config.intermediateSize))
+                let made = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+                made.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+                return made
+            }()
+            int8Staging = staging
+            return (staging, nil, pad)
+        }
     }
 
     deinit {
         ints.deallocate()
         relative?.index.deallocate()
         bf16Storage?.deallocate()
+        int8Staging?.deallocate()
     }
 
     /// Start logits (B,T) of the last forward.

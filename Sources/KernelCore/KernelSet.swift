@@ -69,6 +69,13 @@ public protocol KernelSet {
         positionPaddingIndex: Int?, batch: Int, seq: Int, channels: Int
     )
 
+    // Int8
+    static func quantizeRowsInt8(
+        out: UnsafeMutablePointer<Int8>, scales: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, rows: Int,
+        columns: Int
+    )
+    static func scaleRows(_ x: UnsafeMutablePointer<Float>, scales: UnsafePointer<Float>, rows: Int, columns: Int)
+
     // LayerNorm
     static func layerNormForward(
         out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,

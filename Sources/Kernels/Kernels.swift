@@ -163,6 +163,26 @@ public func embeddingBackward(
     )
 }
 
+// MARK: Int8
+
+/// out (rows, columns) int8 = round(inp / scale[r]), scales[r] = max |inp[r, :]| / 127:
+/// symmetric, one scale per row (a token), rounded to nearest even, so each row's
+/// quantization depends on that row alone. A row of zeros gets scale 0 and zeros; a row
+/// holding NaN or ±inf gets scale NaN and zeros, so its products come out NaN as fp32's
+/// would, never a number. Row-parallel; out and inp must not overlap.
+public func quantizeRowsInt8(
+    out: UnsafeMutablePointer<Int8>, scales: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, rows: Int,
+    columns: Int
+) {
+    KernelPath.kernels.quantizeRowsInt8(out: out, scales: scales, inp: inp, rows: rows, columns: columns)
+}
+
+/// x[r, :] *= scales[r] over (rows, columns): the input rows' scales applied to a product's
+/// output. Row-parallel.
+public func scaleRows(_ x: UnsafeMutablePointer<Float>, scales: UnsafePointer<Float>, rows: Int, columns: Int) {
+    KernelPath.kernels.scaleRows(x, scales: scales, rows: rows, columns: columns)
+}
+
 // MARK: LayerNorm
 
 /// out is (N,C); mean, rstd are (N); inp is (N,C); weight, bias are (C).

@@ -13,6 +13,15 @@ import Synchronization
 //   products accumulate in fp32, on AMX tiles or avx512_bf16 dot products. Measured on an
 //   AMX host, 2.2–5× faster than dnnl_sgemm; outputs differ from fp32 by about 0.3 % of
 //   their magnitude (docs/benchmarks-history.md, "bf16 inference").
+// - int8 (opt-in, not fp32): weights quantized once, symmetric, one scale per output channel;
+//   each input row quantized when the product runs, symmetric, one scale per row (a token: so a
+//   window's result never depends on the other windows in its batch); integer products summed
+//   exactly in int32 (oneDNN's u8·s8 kernels: VNNI dot products where the CPU has them), then
+//   scaled back to fp32 — the weights' scales inside oneDNN's product, the rows' by
+//   `scaleRows` after it. On CPUs without VNNI the kernels add pairs of u8·s8 products in
+//   saturating 16-bit registers (oneDNN's "int8 computation nuances"): there the weights keep
+//   7 bits (±63, as ONNX Runtime's reduce_range), so no pair can saturate and the integer sums
+//   stay exact (`int8WeightLevels`).
 //
 // Where packing pays (`paysOff(for:)`): fp32 only where oneDNN's matmul keeps the weights in a
 // blocked layout of its own (its brgemm kernels, AVX-512 and up). On AVX2 CPUs oneDNN 2.6 offers
@@ -36,9 +45,25 @@ public enum InferencePrecision: String, Sendable, CaseIterable {
     /// a window's place in the batch (the kernels differ by row count; on packed fp32 weights
     /// that effect is ~1e-6). Speed and SQuAD EM/F1: docs/benchmarks-history.md, "bf16 inference".
     case bf16
+    /// The encoder's four linear layers per block in int8 (weights per output channel, inputs
+    /// per row, exact int32 sums); everything else fp32. Opt-in: logits move by a few hundredths
+    /// (BENCHMARKS.md, "int8 inference").
+    case int8
 
-    var dataType: dnnl_data_type_t { self == .fp32 ? dnnl_f32 : dnnl_bf16 }
-    var inputBytes: Int { self == .fp32 ? 4 : 2 }
+    var dataType: dnnl_data_type_t {
+        switch self {
+        case .fp32: dnnl_f32
+        case .bf16: dnnl_bf16
+        case .int8: dnnl_s8
+        }
+    }
+    var inputBytes: Int {
+        switch self {
+        case .fp32: 4
+        case .bf16: 2
+        case .int8: 1
+        }
+    }
 }
 
 /// Why a packed layer could not be built or run.
@@ -70,6 +95,12 @@ public final class PackedLinear: @unchecked Sendable {
     private let packed: UnsafeMutableRawPointer
     private var packedDesc: dnnl_memory_desc_t
     private let bias: UnsafeMutablePointer<Float>?
+    /// int8: each output channel's weight scale (max |w| / `int8WeightLevels`), applied by
+    /// oneDNN as the product's output scales; empty otherwise.
+    public let weightScales: [Float]
+    /// Rows per piece of a long product (see `forward`): `pieceRows`, or for int8 on oneDNN's
+    /// gemm driver (CPUs without VNNI) `int8GemmPieceRows`.
+    private let rowsPerPiece: Int
     /// The memory objects of the packed weights and of the bias, made once at init (making one
     /// over a blocked layout zeroes its padding: never while another thread reads it).
     private var weightsMemory: dnnl_memory_t?
@@ -79,11 +110,38 @@ public final class PackedLinear: @unchecked Sendable {
     /// object's address could be reused by a later layer with other layouts).
     private let serial = nextLayerSerial.wrappingAdd(1, ordering: .relaxed).oldValue
 
-    /// Whether packing `precision`'s weights pays on this CPU: bf16 always (its kernels need
-    /// it); fp32 where oneDNN's matmul picks a blocked layout of its own rather than running its
-    /// sgemm driver on the plain one (see the note at the top of this file). Asked once.
+    /// Whether this CPU has int8 dot products oneDNN uses (VNNI: avx512_vnni or AMX): where it
+    /// does not, int8 products run at fp32's speed at best (BENCHMARKS.md, "int8 inference").
+    public static var hasInt8DotProducts: Bool { int8WeightLevels == 127 }
+
+    /// The largest int8 weight: 127 where oneDNN's int8 kernels sum u8·s8 products in int32
+    /// directly (VNNI: avx512_vnni, AMX); 63 elsewhere, where its AVX2 / AVX-512 kernels add
+    /// pairs of u8·s8 products in saturating 16-bit lanes (vpmaddubsw) — 2 · 255 · 63 = 32,130
+    /// fits, 2 · 255 · 127 would not (measured here: sums halved). Inputs are s8, which oneDNN
+    /// shifts to u8 (0...254) itself.
+    public static let int8WeightLevels: Float = {
+        let flags = HostCPU.current.allFlags ?? []
+        return flags.contains("avx512_vnni") || flags.contains("amx_int8") ? 127 : 63
+    }()
+
+    /// Bytes of the `staging` buffer a forward of `rows` rows from an fp32 input needs in
+    /// `precision`: bf16's rounded input; int8's row scales (64-byte aligned) then its quantized
+    /// input; none for fp32.
+    public static func stagingBytes(precision: InferencePrecision, rows: Int, inFeatures: Int) -> Int {
+        switch precision {
+        case .fp32: 0
+        case .bf16: 2 * rows * inFeatures
+        case .int8: int8InputOffset(rows: rows) + rows * inFeatures
+        }
+    }
+
+    private static func int8InputOffset(rows: Int) -> Int { (4 * rows + 63) / 64 * 64 }
+
+    /// Whether packing `precision`'s weights pays on this CPU: bf16 and int8 always (their
+    /// kernels need it); fp32 where oneDNN's matmul picks a blocked layout of its own rather
+    /// than running its sgemm driver on the plain one (see the note at the top of this file). Asked once.
     public static func paysOff(for precision: InferencePrecision) -> Bool {
-        precision == .bf16 || fp32PaysOff
+        precision != .fp32 || fp32PaysOff
     }
 
     private static let fp32PaysOff: Bool = {
@@ -91,16 +149,15 @@ public final class PackedLinear: @unchecked Sendable {
         var any = dnnl_memory_desc_t()
         guard dnnl_memory_desc_init_by_tag(&any, 2, [384, 1536], dnnl_f32, dnnl_format_tag_any) == dnnl_success,
               let pd = try? primitiveDesc(rows: 384, weights: &any, inFeatures: 384, outFeatures: 1536, precision: .fp32,
-                                          hasBias: false, activation: nil, bf16Output: false)
+                                          hasBias: false, activation: nil, bf16Output: false, outputScales: [])
         else { return false }
         defer { dnnl_primitive_desc_destroy(pd) }
-        var impl: UnsafePointer<CChar>?
-        dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl)
-        return !(impl.map { String(cString: $0) } ?? "gemm").hasPrefix("gemm")
+        return !implementation(pd).hasPrefix("gemm")
     }()
 
     /// Converts and packs `weight` (N = outFeatures rows of K = inFeatures). Throws when this
-    /// CPU has no fast kernels for `precision` (oneDNN would fall back to a reference loop).
+    /// CPU has no fast kernels for `precision` (oneDNN would fall back to a reference loop), and
+    /// for int8 when the weight holds NaN or ±inf (no scale can represent it).
     public init(weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, inFeatures: Int, outFeatures: Int,
                 precision: InferencePrecision, activation: Activation? = nil, bf16Output: Bool = false) throws {
         guard engine != nil else { throw PackedLinearError("oneDNN found no CPU engine") }
@@ -109,6 +166,8 @@ public final class PackedLinear: @unchecked Sendable {
         self.precision = precision
         self.activation = activation
         self.bf16Output = bf16Output
+        let quantized = precision == .int8 ? try Self.quantizeWeight(weight, rows: outFeatures, columns: inFeatures) : nil
+        weightScales = quantized?.scales ?? []
         // The layout oneDNN wants the weights in, from a primitive for a typical row count
         // (first: what can fail before anything is allocated).
         var any = dnnl_memory_desc_t()
@@ -116,8 +175,9 @@ public final class PackedLinear: @unchecked Sendable {
                   "weights descriptor")
         let probe = try Self.primitiveDesc(rows: 384, weights: &any, inFeatures: inFeatures, outFeatures: outFeatures,
                                            precision: precision, hasBias: bias != nil, activation: activation,
-                                           bf16Output: bf16Output)
+                                           bf16Output: bf16Output, outputScales: weightScales)
         defer { dnnl_primitive_desc_destroy(probe) }
+        rowsPerPiece = precision == .int8 && Self.implementation(probe).hasPrefix("gemm") ? Self.int8GemmPieceRows : Self.pieceRows
         packedDesc = dnnl_primitive_desc_query_md(probe, dnnl_query_weights_md, 0).pointee
         var biasDesc = dnnl_primitive_desc_query_md(probe, dnnl_query_weights_md, 1).pointee
         packed = UnsafeMutableRawPointer.allocate(byteCount: max(dnnl_memory_desc_get_size(&packedDesc), 64), alignment: 64)
@@ -129,11 +189,20 @@ public final class PackedLinear: @unchecked Sendable {
             self.bias = nil
         }
         // Fully initialized from here: a failing reorder still frees both buffers (deinit runs).
-        // Reorder: fp32 (N, K) row-major is the (K, N) matrix in "ba" order.
+        // Reorder: (N, K) row-major is the (K, N) matrix in "ba" order; fp32, or int8 quantized.
         var source = dnnl_memory_desc_t()
-        try check(dnnl_memory_desc_init_by_tag(&source, 2, [Int64(inFeatures), Int64(outFeatures)], dnnl_f32, dnnl_ba),
-                  "fp32 weights descriptor")
-        try reorder(from: &source, UnsafeMutableRawPointer(mutating: weight), to: &packedDesc, packed)
+        try check(dnnl_memory_desc_init_by_tag(&source, 2, [Int64(inFeatures), Int64(outFeatures)],
+                                               quantized == nil ? dnnl_f32 : dnnl_s8, dnnl_ba),
+                  "weights descriptor")
+        if let quantized {
+            var values = quantized.values
+            try values.withUnsafeMutableBytes { bytes in
+                guard let base = bytes.baseAddress else { throw PackedLinearError("an int8 layer needs a non-empty weight") }
+                try reorder(from: &source, base, to: &packedDesc, packed)
+            }
+        } else {
+            try reorder(from: &source, UnsafeMutableRawPointer(mutating: weight), to: &packedDesc, packed)
+        }
         try check(dnnl_memory_create(&weightsMemory, &packedDesc, engine, packed), "packed weights")
         if let copy = self.bias {
             try check(dnnl_memory_create(&biasMemory, &biasDesc, engine, copy), "bias")
@@ -152,7 +221,8 @@ public final class PackedLinear: @unchecked Sendable {
     /// bf16 bits). Call outside `Parallel`'s regions: oneDNN splits each product over the cores
     /// itself.
     ///
-    /// Rows go through in pieces of a few fixed sizes — 512, multiples of 32, or all of them
+    /// Rows go through in pieces of a few fixed sizes — 512 (int8 on oneDNN's gemm driver:
+    /// `int8GemmPieceRows`), multiples of 32, or all of them
     /// when fewer than 32 — so that dynamic padding's many row counts reuse a few dozen
     /// compiled kernels instead of compiling a set per count (milliseconds each). A remainder
     /// that is no multiple of 32 is done as the last 32 rows, overlapping rows already done
@@ -163,11 +233,14 @@ public final class PackedLinear: @unchecked Sendable {
         func run(_ first: Int, _ count: Int) throws {
             try self.run(out: out, inp: inp, first: first, rows: count, scratchpad: scratchpad)
         }
-        let full = rows / Self.pieceRows * Self.pieceRows
+        if rowsPerPiece == Self.int8GemmPieceRows, rows >= 64, rows < Self.int8SplitBelow, Parallel.workers > 1 {
+            return try forwardSplit(out: out, inp: inp, rows: rows, scratchpad: scratchpad)
+        }
+        let full = rows / rowsPerPiece * rowsPerPiece
         var start = 0
         while start < full {
-            try run(start, Self.pieceRows)
-            start += Self.pieceRows
+            try run(start, rowsPerPiece)
+            start += rowsPerPiece
         }
         let rest = rows - full
         guard rest > 0 else { return }
@@ -176,20 +249,94 @@ public final class PackedLinear: @unchecked Sendable {
         try run(rows - 32, 32)
     }
 
-    /// The same from an fp32 input: a bf16 layer rounds it into `staging` (rows × inFeatures)
-    /// first; an fp32 layer reads it as it is (`staging` unused, may be nil).
+    /// The same from an fp32 input: a bf16 layer rounds it into `staging` first; an int8 layer
+    /// quantizes it there per row, and scales its fp32 output's rows back after the product; an
+    /// fp32 layer reads it as it is (`staging` unused, may be nil). `staging` holds at least
+    /// `stagingBytes(precision:rows:inFeatures:)`.
     public func forward(out: UnsafeMutableRawPointer, fp32Input: UnsafePointer<Float>, rows: Int,
-                        staging: UnsafeMutablePointer<UInt16>?, scratchpad: PackedScratchpad) throws {
-        guard precision == .bf16 else { return try forward(out: out, inp: fp32Input, rows: rows, scratchpad: scratchpad) }
-        guard let staging else { throw PackedLinearError("a bf16 layer needs a staging buffer for its rounded input") }
-        convertToBF16(out: staging, inp: fp32Input, count: rows * inFeatures)
-        try forward(out: out, inp: staging, rows: rows, scratchpad: scratchpad)
+                        staging: UnsafeMutableRawPointer?, scratchpad: PackedScratchpad) throws {
+        if precision == .fp32 { return try forward(out: out, inp: fp32Input, rows: rows, scratchpad: scratchpad) }
+        guard let staging else { throw PackedLinearError("a \(precision.rawValue) layer needs a staging buffer for its input") }
+        switch precision {
+        case .bf16:
+            convertToBF16(out: staging.assumingMemoryBound(to: UInt16.self), inp: fp32Input, count: rows * inFeatures)
+            try forward(out: out, inp: staging, rows: rows, scratchpad: scratchpad)
+        case .int8:
+            let scales = staging.assumingMemoryBound(to: Float.self)
+            let values = (staging + Self.int8InputOffset(rows: rows)).assumingMemoryBound(to: Int8.self)
+            quantizeRowsInt8(out: values, scales: scales, inp: fp32Input, rows: rows, columns: inFeatures)
+            try forward(out: out, inp: values, rows: rows, scratchpad: scratchpad)
+            scaleRows(out.assumingMemoryBound(to: Float.self), scales: scales, rows: rows, columns: outFeatures)
+        case .fp32:
+            break
+        }
+    }
+
+    /// `weight` (rows, columns) in int8, symmetric per row (an output channel): scale = max |w| /
+    /// `int8WeightLevels`, values rounded to nearest even. A row of zeros gets scale 0.
+    static func quantizeWeight(_ weight: UnsafePointer<Float>, rows: Int, columns: Int) throws
+        -> (values: [Int8], scales: [Float]) {
+        let levels = int8WeightLevels
+        var values = [Int8](repeating: 0, count: rows * columns), scales = [Float](repeating: 0, count: rows)
+        for r in 0..<rows {
+            let row = UnsafeBufferPointer(start: weight + r * columns, count: columns)
+            var largest: Float = 0
+            for w in row {
+                guard w.isFinite else { throw PackedLinearError("the weight holds NaN or ±inf: it cannot be quantized to int8") }
+                largest = max(largest, abs(w))
+            }
+            guard largest > 0 else { continue }
+            let inverse = levels / largest
+            for (c, w) in row.enumerated() {
+                values[r * columns + c] = Int8(min(max(w * inverse, -levels), levels).rounded(.toNearestOrEven))
+            }
+            scales[r] = largest / levels
+        }
+        return (values, scales)
     }
 
     /// Rows per piece of a long product: one window of 384 tokens goes through in one piece
     /// (a 256 + 128 split made two calls of it). MiniLM 16 × 384 ran within noise with pieces
     /// of 256, 768, 1536 or all 6144 rows (docs/benchmarks-history.md, "bf16 inference").
     public static let pieceRows = 512
+
+    /// int8 on oneDNN's gemm driver (no VNNI: "gemm:jit") splits a product over the threads only
+    /// when it is large: at 384 × 384 → 1536 it ran on one thread (26–31 GFLOP/s against 78–83
+    /// from 416 rows on, and 512 × 1536 → 384 likewise; AMD EPYC Zen 1, 2 cores,
+    /// 2026-12-06), so pieces of 512 rows were slow. There a product goes through in pieces of
+    /// up to this many rows (16 windows of 384 in one).
+    public static let int8GemmPieceRows = 8192
+
+    /// Below this many rows an int8 product on the gemm driver is split by rows over the
+    /// workers, each running its part single-threaded (oneDNN inside a parallel region runs on
+    /// the calling thread). Why: at one window (384 rows) the driver ran most of MiniLM's and
+    /// BERT-base's products on one thread (29.6–31.9 GFLOP/s on 2 cores, scripts/probes/int8_gemm.c).
+    /// Measured end to end (`bench_paired.py --precision int8 --work 1x384`, AMD EPYC Zen 1,
+    /// 2026-12-06): MiniLM-L6 1 × 384 302 ms unsplit, 163 ms split; BERT-base 1,416 ms split, and
+    /// 1,870 ms when only the products with 1,536 inputs or more were split — though the probe
+    /// had the unsplit 768 → 2304 and 768 → 3072 faster alone (57 against 2 × 16–17 GFLOP/s).
+    static let int8SplitBelow = 1024
+
+    /// One product split by rows over the workers, each with its own scratchpad (stream, memory
+    /// objects, scratch), each part one call. Row ranges are disjoint: no output row is written
+    /// twice.
+    private func forwardSplit(out: UnsafeMutableRawPointer, inp: UnsafeRawPointer, rows: Int,
+                              scratchpad: PackedScratchpad) throws {
+        let pads = scratchpad.workerScratchpads(Parallel.workers)
+        let failures = Mutex<[Error]>([])
+        let o = SendablePointer(out.assumingMemoryBound(to: UInt8.self))
+        let x = SendablePointer(UnsafeMutableRawPointer(mutating: inp).assumingMemoryBound(to: UInt8.self))
+        let shared = SendableBox(pads)
+        Parallel.forEachChunk(rows, chunks: Parallel.workers) { worker, range in
+            do {
+                try self.run(out: UnsafeMutableRawPointer(o.pointer), inp: UnsafeRawPointer(x.pointer), first: range.lowerBound,
+                             rows: range.count, scratchpad: shared.value[worker])
+            } catch {
+                failures.withLock { $0.append(error) }
+            }
+        }
+        if let first = failures.withLock({ $0.first }) { throw first }
+    }
 
     private func run(out: UnsafeMutableRawPointer, inp: UnsafeRawPointer, first: Int, rows: Int,
                      scratchpad: PackedScratchpad) throws {
@@ -228,7 +375,7 @@ public final class PackedLinear: @unchecked Sendable {
         var weights = packedDesc
         let pd = try Self.primitiveDesc(rows: rows, weights: &weights, inFeatures: inFeatures, outFeatures: outFeatures,
                                         precision: precision, hasBias: bias != nil, activation: activation,
-                                        bf16Output: bf16Output)
+                                        bf16Output: bf16Output, outputScales: weightScales)
         defer { dnnl_primitive_desc_destroy(pd) }
         var p: dnnl_primitive_t?
         try check(dnnl_primitive_create(&p, pd), "\(precision.rawValue) matmul for \(rows) rows")
@@ -250,7 +397,7 @@ public final class PackedLinear: @unchecked Sendable {
 
     private static func primitiveDesc(
         rows: Int, weights: inout dnnl_memory_desc_t, inFeatures: Int, outFeatures: Int,
-        precision: InferencePrecision, hasBias: Bool, activation: Activation?, bf16Output: Bool
+        precision: InferencePrecision, hasBias: Bool, activation: Activation?, bf16Output: Bool, outputScales: [Float]
     ) throws -> dnnl_primitive_desc_t {
         var src = dnnl_memory_desc_t(), dst = dnnl_memory_desc_t(), biasDesc = dnnl_memory_desc_t()
         try check(dnnl_memory_desc_init_by_tag(&src, 2, [Int64(rows), Int64(inFeatures)], precision.dataType, dnnl_ab), "input")
@@ -264,6 +411,11 @@ public final class PackedLinear: @unchecked Sendable {
         try check(dnnl_primitive_attr_create(&attr), "attributes")
         defer { dnnl_primitive_attr_destroy(attr) }
         try check(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "scratchpad mode")
+        if !outputScales.isEmpty {
+            // int8: the weights' per-output-channel scales (mask: dimension 1, N), fixed per layer.
+            try check(dnnl_primitive_attr_set_output_scales(attr, Int64(outputScales.count), 1 << 1, outputScales),
+                      "output scales")
+        }
         if let activation {
             var ops: dnnl_post_ops_t?
             try check(dnnl_post_ops_create(&ops), "post-ops")
@@ -283,9 +435,7 @@ public final class PackedLinear: @unchecked Sendable {
                       + (precision == .bf16 ? " (does this CPU have bf16 support?)" : ""))
         guard let pd else { throw PackedLinearError("oneDNN returned no primitive descriptor") }
         // A reference implementation would run orders of magnitude slower than sgemm: refuse it.
-        var impl: UnsafePointer<CChar>?
-        dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl)
-        let name = impl.map { String(cString: $0) } ?? "?"
+        let name = implementation(pd)
         // ("gemm:ref" is oneDNN's reference sgemm, all it has for fp32 off x86-64.)
         let fast = precision == .bf16 ? name.contains("amx") || name.contains("bf16")
                                       : !name.hasPrefix("ref") && !name.hasSuffix(":ref")
@@ -293,10 +443,25 @@ public final class PackedLinear: @unchecked Sendable {
             dnnl_primitive_desc_destroy(pd)
             throw PackedLinearError(precision == .bf16
                 ? "this CPU has no fast bf16 matrix kernels (oneDNN offers only \"\(name)\"); use fp32"
-                : "oneDNN offers only a reference fp32 matmul (\"\(name)\") on this CPU")
+                : "oneDNN offers only a reference \(precision.rawValue) matmul (\"\(name)\") on this CPU")
         }
         return pd
     }
+}
+
+extension PackedLinear {
+    /// The name of the implementation oneDNN picked ("gemm:jit", "brg:avx512_core_amx", ...).
+    static func implementation(_ pd: dnnl_primitive_desc_t) -> String {
+        var impl: UnsafePointer<CChar>?
+        dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl)
+        return impl.map { String(cString: $0) } ?? "?"
+    }
+}
+
+/// Lets the workers of a split product read the caller's scratchpads (each worker uses only its own).
+private struct SendableBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }
 
 /// A compiled oneDNN primitive, the memory layouts it was made for and the scratch bytes it
@@ -330,8 +495,17 @@ public final class PackedScratchpad {
         let arg: Int32
     }
 
+    /// One scratchpad per worker, for products split over the threads (made on first use).
+    private var perWorker: [PackedScratchpad] = []
+
     public init(memoryLimit: Int = 8192) {
         self.memoryLimit = max(memoryLimit, 3)
+    }
+
+    /// `count` scratchpads of this one's own, each for one worker of a split product.
+    func workerScratchpads(_ count: Int) -> [PackedScratchpad] {
+        while perWorker.count < count { perWorker.append(PackedScratchpad(memoryLimit: memoryLimit)) }
+        return perWorker
     }
 
     /// Drops every cached memory object when `count` more would pass the limit. Call before

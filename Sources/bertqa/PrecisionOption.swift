@@ -11,18 +11,18 @@ extension InferencePrecision: ExpressibleByArgument {}
 /// evaluate, serve, bench infer, bench gemm).
 struct PrecisionOption: ParsableArguments {
     @Option(help: ArgumentHelp(
-        "Arithmetic of the encoder's matrix products: fp32, or bf16.",
-        discussion: "bf16 runs them on the CPU's AMX units or bf16 dot products, 1.4–2.1× faster end to end on an AMX host (BENCHMARKS.md); opt-in: logits move by a few thousandths, not fp32 parity. Fails with a clear error on CPUs without bf16 kernels."))
+        "Arithmetic of the encoder's matrix products: fp32, bf16 or int8.",
+        discussion: "bf16 runs them on the CPU's AMX units or bf16 dot products, 1.4–2.1× faster end to end on an AMX host (BENCHMARKS.md); opt-in: logits move by a few thousandths, not fp32 parity. Fails with a clear error on CPUs without bf16 kernels. int8 quantizes the encoder's linear weights per output channel at load and each input row when it runs (exact int32 sums; embeddings, attention, LayerNorm and the QA head stay fp32); opt-in: logits move by a few hundredths, SQuAD EM/F1 within a point (BENCHMARKS.md, \"int8 inference\"). Fast where the CPU has VNNI (avx512_vnni, AMX); without it oneDNN's int8 kernels run at about fp32's speed."))
     var precision: InferencePrecision = .fp32
 
     @Flag(inversion: .prefixedNo, help: ArgumentHelp(
         "Pack a copy of the encoder's linear weights once for oneDNN's matmul kernels (default: where it pays on this CPU).",
-        discussion: "fp32: the same arithmetic; on AVX-512 CPUs 3–11 % faster products than sgemm on the weights as they are (BENCHMARKS.md), for the weights' memory once more, so packed by default there; on AVX2 CPUs oneDNN has no packed-layout kernels and its matmul ran 30 % slower at one window, so sgemm by default. --packed-weights / --no-packed-weights force either. bf16 always packs."))
+        discussion: "fp32: the same arithmetic; on AVX-512 CPUs 3–11 % faster products than sgemm on the weights as they are (BENCHMARKS.md), for the weights' memory once more, so packed by default there; on AVX2 CPUs oneDNN has no packed-layout kernels and its matmul ran 30 % slower at one window, so sgemm by default. --packed-weights / --no-packed-weights force either. bf16 and int8 always pack."))
     var packedWeights: Bool?
 
     mutating func validate() throws {
-        if precision == .bf16 && packedWeights == false {
-            throw ValidationError("--precision bf16 needs packed weights; drop --no-packed-weights")
+        if precision != .fp32 && packedWeights == false {
+            throw ValidationError("--precision \(precision.rawValue) needs packed weights; drop --no-packed-weights")
         }
         // oneDNN 2.6 has bf16 matrix kernels from AVX-512 up (fast with avx512_bf16 or AMX):
         // say so before anything loads, rather than let a kernel fail mid-way.
@@ -34,12 +34,14 @@ struct PrecisionOption: ParsableArguments {
     /// An inference snapshot of `model` in the chosen precision (a one-line CLI error when the
     /// CPU cannot).
     func inferenceModel(_ model: BertForQuestionAnswering) throws -> BertInferenceModel {
-        try CLIError.wrap { try BertInferenceModel(model, precision: precision, packedWeights: packedWeights) }
+        noteInt8Speed()
+        return try CLIError.wrap { try BertInferenceModel(model, precision: precision, packedWeights: packedWeights) }
     }
 
     /// The checkpoint folder's tokenizer and model, ready to answer in the chosen precision;
     /// what loading found (an untrained QA head) is said once on stderr, as transformers does.
     func answerer(_ directory: URL) throws -> QuestionAnswerer {
+        noteInt8Speed()
         let started = Date()
         let answerer = try CLIError.wrap {
             try QuestionAnswerer(directory: directory, precision: precision, packedWeights: packedWeights)
@@ -47,6 +49,13 @@ struct PrecisionOption: ParsableArguments {
         for message in answerer.loadReport.messages { Console.warn(message) }
         Self.describe(answerer.model, tokenizer: answerer.tokenizer, from: directory, seconds: Date().timeIntervalSince(started))
         return answerer
+    }
+
+    /// int8 works on every x86-64 CPU, but without int8 dot products (VNNI) it is no faster than
+    /// fp32 there: say so once, so nobody picks it for speed it cannot give.
+    private func noteInt8Speed() {
+        guard precision == .int8, !PackedLinear.hasInt8DotProducts else { return }
+        Console.warn("this CPU has no int8 dot products (avx512_vnni or AMX), so --precision int8 runs about as fast as fp32 here, not faster (BENCHMARKS.md, \"int8 inference\")")
     }
 
     /// With --verbose: what was loaded, from where, how, and how long it took.

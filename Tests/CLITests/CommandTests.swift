@@ -1,5 +1,6 @@
 import BERT
 import Foundation
+import Kernels
 import TestSupport
 import XCTest
 
@@ -244,6 +245,23 @@ final class CommandTests: XCTestCase {
         let a = try XCTUnwrap(json(fp32.stdout) as? [String: Any]), b = try XCTUnwrap(json(bf16.stdout) as? [String: Any])
         XCTAssertEqual((b["score"] as? Double) ?? -1, (a["score"] as? Double) ?? 1, accuracy: 0.05 * ((a["score"] as? Double) ?? 1))
         XCTAssertNotNil(b["answer"] as? String)
+    }
+
+    /// --precision int8 answers on any CPU: the same answer as fp32 on the test model, its score
+    /// near fp32's; where the CPU has no int8 dot products it says once that int8 is no faster there.
+    func testAnswerInInt8() throws {
+        let model = try CLITestModel.folder().path
+        let args = ["answer", "--model", model, "--question", "Who wrote it?", "--context", "It was written by Ada Lovelace in 1843."]
+        let fp32 = try CLI.run(args), int8 = try CLI.run(args + ["--precision", "int8"])
+        XCTAssertEqual(fp32.status, 0, fp32.stderr)
+        XCTAssertEqual(int8.status, 0, int8.stderr)
+        let a = try XCTUnwrap(json(fp32.stdout) as? [String: Any]), b = try XCTUnwrap(json(int8.stdout) as? [String: Any])
+        XCTAssertEqual(b["answer"] as? String, a["answer"] as? String, int8.stdout)
+        XCTAssertEqual((b["score"] as? Double) ?? -1, (a["score"] as? Double) ?? 1, accuracy: 0.05 * ((a["score"] as? Double) ?? 1))
+        XCTAssertEqual(int8.stderr.contains("no int8 dot products"), !PackedLinear.hasInt8DotProducts, int8.stderr)
+        let unpacked = try CLI.run(args + ["--precision", "int8", "--no-packed-weights"])
+        XCTAssertNotEqual(unpacked.status, 0)
+        XCTAssertTrue(unpacked.stderr.contains("--precision int8 needs packed weights"), unpacked.stderr)
     }
 
     /// One vocabulary: the pipeline's names lead everywhere, and run_qa.py's and the tokenizer's

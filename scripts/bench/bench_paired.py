@@ -14,12 +14,18 @@ fastest turn.
     python3 scripts/bench/bench_paired.py --against /tmp/base/bertqa ...   # two bertqa builds instead
     python3 scripts/bench/bench_paired.py --precision bf16 ...   # bertqa --precision bf16 vs PyTorch in bfloat16
     python3 scripts/bench/bench_paired.py --onnxruntime ...      # ONNX Runtime as a third side (fp32)
+    python3 scripts/bench/bench_paired.py --precision int8 ...   # bertqa int8 vs ONNX Runtime int8 vs bertqa fp32
     python3 scripts/bench/bench_paired.py --shapes roberta-base,deberta-v3-base   # other architectures
 
 With --onnxruntime (pip install onnxruntime onnx; 1.32 measured), the PyTorch model is exported to
 ONNX (opset 17, the same weights) and run by an ONNX Runtime session on the same threads; each pair
 becomes a round of three turns whose order rotates. --ort-fused first runs ONNX Runtime's BERT
 fusions (`onnxruntime.transformers.optimizer`: fused attention, SkipLayerNorm, BiasGelu).
+
+With --precision int8 the sides are bertqa --precision int8, ONNX Runtime on the exported model
+quantized the usual way (`onnxruntime.quantization.quantize_dynamic`, QInt8 weights, activations
+quantized at run time; --ort-per-channel / --ort-reduce-range pass its options) and bertqa fp32;
+PyTorch only exports. Ratios are against bertqa int8.
 
 Needs the venv of BENCHMARKS.md (torch 2.13, transformers 4.57): run it with /work/venv/bin/python.
 """
@@ -57,8 +63,9 @@ class Bertqa:
 
 
 class OnnxRuntime:
-    """The Torch side's model exported to ONNX, run by an ONNX Runtime session (fp32)."""
-    def __init__(self, torch_side, threads, fused):
+    """The Torch side's model exported to ONNX, run by an ONNX Runtime session (fp32, or int8 by
+    quantize_dynamic)."""
+    def __init__(self, torch_side, threads, fused, int8=None):
         import os, tempfile
         try:
             import onnx  # noqa: F401 (torch.onnx.export needs it)
@@ -79,6 +86,11 @@ class OnnxRuntime:
                                                  hidden_size=cfg.hidden_size, opt_level=1)
             path = os.path.join(self.dir.name, "fused.onnx")
             optimized.save_model_to_file(path)
+        if int8 is not None:
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+            quantized = os.path.join(self.dir.name, "int8.onnx")
+            quantize_dynamic(path, quantized, weight_type=QuantType.QInt8, **int8)
+            path = quantized
         options = ort.SessionOptions()
         options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -88,7 +100,9 @@ class OnnxRuntime:
         with torch.no_grad():
             reference = model(**inputs).start_logits.numpy()
         gap = float(abs(self.session.run(None, self.feed)[0] - reference).max())
-        if gap > 1e-3:
+        if int8 is not None:
+            print(f"ONNX Runtime int8 ({int8}): start logits within {gap:.4f} of PyTorch's fp32", file=sys.stderr)
+        elif gap > 1e-3:
             sys.exit(f"ONNX Runtime's logits differ from PyTorch's by {gap}")
 
     def turn(self, passes):
@@ -113,13 +127,17 @@ def main():
     p.add_argument("--pause", type=float, default=0.2, help="seconds of idle before each turn")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--against", help="another bertqa binary in PyTorch's place (\"pytorch\" in the output is this one)")
-    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
-                   help="both sides: bertqa --precision, PyTorch's model cast to it")
+    p.add_argument("--precision", choices=["fp32", "bf16", "int8"], default="fp32",
+                   help="both sides: bertqa --precision, PyTorch's model cast to it (int8: see above)")
+    p.add_argument("--ort-per-channel", action="store_true", help="int8: quantize_dynamic(per_channel=True)")
+    p.add_argument("--ort-reduce-range", action="store_true", help="int8: quantize_dynamic(reduce_range=True)")
     p.add_argument("--onnxruntime", action="store_true", help="ONNX Runtime as a third side (fp32 only)")
     p.add_argument("--ort-fused", action="store_true", help="with --onnxruntime: its BERT fusions first")
     a = p.parse_args()
     if a.onnxruntime and (a.against or a.precision != "fp32"):
-        p.error("--onnxruntime runs beside PyTorch in fp32 (not with --against or --precision bf16)")
+        p.error("--onnxruntime runs beside PyTorch in fp32 (not with --against or --precision bf16/int8)")
+    if a.precision == "int8" and a.against:
+        p.error("--precision int8 pairs bertqa with ONNX Runtime (not with --against)")
     torch.set_num_threads(a.threads)
     summary = []
     work = WORK if not a.shapes else [
@@ -128,8 +146,15 @@ def main():
         if a.work and a.work not in name:
             continue
         ours = Bertqa(a.bertqa, model, batch, seq, a.precision)
-        peer = Bertqa(a.against, model, batch, seq, a.precision) if a.against else Torch(model, batch, seq, a.precision)
-        names = {ours: "bertqa", peer: "pytorch"}
+        if a.precision == "int8":
+            exported = Torch(model, batch, seq, "fp32")
+            options = dict(per_channel=a.ort_per_channel, reduce_range=a.ort_reduce_range)
+            peer = OnnxRuntime(exported, a.threads, a.ort_fused, int8=options)
+            del exported
+            names = {ours: "bertqa", peer: "onnxruntime", Bertqa(a.bertqa, model, batch, seq, "fp32"): "bertqa_fp32"}
+        else:
+            peer = Bertqa(a.against, model, batch, seq, a.precision) if a.against else Torch(model, batch, seq, a.precision)
+            names = {ours: "bertqa", peer: "pytorch"}
         if a.onnxruntime:
             names[OnnxRuntime(peer, a.threads, a.ort_fused)] = "onnxruntime"
         for side in names:
@@ -146,15 +171,17 @@ def main():
             rounds.append(ms)
             line = {"work": name, "pair": i + 1, "first": names[order[0]]}
             line.update({f"{n}_ms": round(t, 2) for n, t in ms.items()})
-            line["speedup"] = round(ms["pytorch"] / ms["bertqa"], 3)
-            if a.onnxruntime:
-                line["speedup_vs_onnxruntime"] = round(ms["onnxruntime"] / ms["bertqa"], 3)
+            for other in ms:
+                if other != "bertqa":
+                    line["speedup" if other == "pytorch" else f"speedup_vs_{other}"] = round(ms[other] / ms["bertqa"], 3)
             print(json.dumps(line), flush=True)
-        ours.close()
-        if a.against:
-            peer.close()
+        for side in names:
+            if isinstance(side, Bertqa):
+                side.close()
         for peer_name in [n for n in names.values() if n != "bertqa"]:
-            label = "PyTorch" if peer_name == "pytorch" else "ONNX Runtime"
+            label = {"pytorch": "PyTorch", "onnxruntime": "ONNX Runtime", "bertqa_fp32": "bertqa fp32"}[peer_name]
+            if a.precision == "int8" and peer_name == "onnxruntime":
+                label = "ONNX Runtime int8"
             summary.append(f"{name}, {len(rounds)} pairs of {passes} pass(es): "
                            + paired_summary([r["bertqa"] for r in rounds], [r[peer_name] for r in rounds], label))
     print("\n".join(summary))

@@ -46,17 +46,18 @@ struct BenchGemmCommand: ParsableCommand {
             func values(_ n: Int) -> [Float] { (0..<n).map { _ in Float.random(in: -1 ... 1, using: &random) } }
             let x = values(rows * inF), w = values(outF * inF), b = values(outF)
             var y = [Float](repeating: 0, count: rows * outF)
-            // Packed: the product on weights packed once (bf16: and the input's rounding pass), as
+            // Packed: the product on weights packed once (bf16: and the input's rounding pass; int8:
+            // the input's quantization and the rows' scaling), as
             // the model's inference layers run them; --no-packed-weights: sgemm on the weights as they are.
             let precision = precisionOption.precision
-            var x16 = [UInt16](repeating: 0, count: precision == .bf16 ? rows * inF : 0)
+            var staging = [UInt8](repeating: 0, count: PackedLinear.stagingBytes(precision: precision, rows: rows, inFeatures: inF))
             let layer = precisionOption.packedWeights ?? PackedLinear.paysOff(for: precisionOption.precision)
                 ? try CLIError.wrap { try PackedLinear(weight: w, bias: b, inFeatures: inF, outFeatures: outF,
                                                        precision: precision) } : nil
             let scratchpad = PackedScratchpad()
             func product() throws {
                 if let layer {
-                    try layer.forward(out: &y, fp32Input: x, rows: rows, staging: &x16, scratchpad: scratchpad)
+                    try layer.forward(out: &y, fp32Input: x, rows: rows, staging: &staging, scratchpad: scratchpad)
                 } else {
                     matmulForward(out: &y, inp: x, weight: w, bias: b, rows: rows, inFeatures: inF, outFeatures: outF)
                 }
