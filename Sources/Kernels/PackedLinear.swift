@@ -310,11 +310,12 @@ public final class PackedLinear: @unchecked Sendable {
     /// Below this many rows an int8 product on the gemm driver is split by rows over the
     /// workers, each running its part single-threaded (oneDNN inside a parallel region runs on
     /// the calling thread). Why: at one window (384 rows) the driver ran most of MiniLM's and
-    /// BERT-base's products on one thread (29.6–31.9 GFLOP/s on 2 cores, scripts/probes/int8_gemm.c).
-    /// Measured end to end (`bench_paired.py --precision int8 --work 1x384`, AMD EPYC Zen 1,
-    /// 2026-12-06): MiniLM-L6 1 × 384 302 ms unsplit, 163 ms split; BERT-base 1,416 ms split, and
-    /// 1,870 ms when only the products with 1,536 inputs or more were split — though the probe
-    /// had the unsplit 768 → 2304 and 768 → 3072 faster alone (57 against 2 × 16–17 GFLOP/s).
+    /// BERT-base's products on one thread (29.6–31.9 GFLOP/s on 2 cores; scripts/probes/int8_gemm.c,
+    /// AMD EPYC Zen 1, 2026-12-06). Split, MiniLM-L6 1 × 384 went from 302 to 156–163 ms, and in
+    /// BERT-base's profile 768 → 768 and 3072 → 768 ran at 73 GFLOP/s. Its q|k|v and FFN up
+    /// stayed at 31 either way: one thread's half of 768-wide rows runs at 16–17 GFLOP/s, and
+    /// left to the driver (which threaded them in the probe, 57) they ran at 31–32 in the model
+    /// too, with the other products slower beside them. Not solved: see BENCHMARKS.md.
     static let int8SplitBelow = 1024
 
     /// One product split by rows over the workers, each with its own scratchpad (stream, memory
