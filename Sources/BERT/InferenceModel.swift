@@ -124,12 +124,9 @@ public final class BertInferenceModel: Sendable {
             do {
                 // ALBERT's layers share weights: pack each shared layer once.
                 var byOffset: [Int: PackedBertLayer] = [:]
-                packed = try architecture.encoder.layers.enumerated().map { index, layer in
+                packed = try architecture.encoder.layers.map { layer in
                     let key = layer.attention.selfAttention.qkv.weight.offset
                     if let done = byOffset[key] { return done }
-                    if precision == .int8, let bad = layer.firstNonFiniteWeight(p) {
-                        throw BertError.invalidInput("cannot quantize layer \(index) to int8: \(bad) holds NaN or ±inf")
-                    }
                     let made = try PackedBertLayer(layer, p, precision: precision)
                     byOffset[key] = made
                     return made
@@ -140,6 +137,13 @@ public final class BertInferenceModel: Sendable {
                     throw BertError.invalidInput("bf16 inference needs a CPU with AMX or avx512_bf16 instructions; "
                         + "this one runs \(GEMM.instructionSets): use fp32 (\(error))")
                 case .int8:
+                    // Quantizing refuses a weight holding NaN or ±inf: name it (looked for only
+                    // now, so a healthy model's weights are read once).
+                    for (index, layer) in architecture.encoder.layers.enumerated() {
+                        if let bad = layer.firstNonFiniteWeight(p) {
+                            throw BertError.invalidInput("cannot quantize layer \(index) to int8: \(bad) holds NaN or ±inf")
+                        }
+                    }
                     throw BertError.invalidInput("int8 inference failed to prepare on this CPU (\(GEMM.instructionSets)): \(error)")
                 case .fp32:
                     break  // sgemm on the weights as they are

@@ -325,13 +325,9 @@ public final class PackedLinear: @unchecked Sendable {
                               scratchpad: PackedScratchpad) throws {
         let pads = scratchpad.workerScratchpads(Parallel.workers)
         let failures = Mutex<[Error]>([])
-        let o = SendablePointer(out.assumingMemoryBound(to: UInt8.self))
-        let x = SendablePointer(UnsafeMutableRawPointer(mutating: inp).assumingMemoryBound(to: UInt8.self))
-        let shared = SendableBox(pads)
         Parallel.forEachChunk(rows, chunks: Parallel.workers) { worker, range in
             do {
-                try self.run(out: UnsafeMutableRawPointer(o.pointer), inp: UnsafeRawPointer(x.pointer), first: range.lowerBound,
-                             rows: range.count, scratchpad: shared.value[worker])
+                try self.run(out: out, inp: inp, first: range.lowerBound, rows: range.count, scratchpad: pads[worker])
             } catch {
                 failures.withLock { $0.append(error) }
             }
@@ -457,12 +453,6 @@ extension PackedLinear {
         dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl)
         return impl.map { String(cString: $0) } ?? "?"
     }
-}
-
-/// Lets the workers of a split product read the caller's scratchpads (each worker uses only its own).
-private struct SendableBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }
 
 /// A compiled oneDNN primitive, the memory layouts it was made for and the scratch bytes it

@@ -38,11 +38,8 @@ final class CLIBadInputTests: XCTestCase {
     /// Broken tokenizer files of the other families, through `tokenize` (which reads only them).
     func testBrokenTokenizerFamilies() throws {
         let fixtures = Golden.repositoryRoot.appendingPathComponent("Tests/Fixtures/tokenizers")
-        var copies: [URL] = []
-        defer { for copy in copies { try? FileManager.default.removeItem(at: copy) } }
         func folder(_ family: String, removing: String? = nil, _ file: String, _ change: (String) -> String) throws -> String {
             let copy = try TinyModel.temporaryFolder("bad-\(family)")
-            copies.append(copy)
             try FileManager.default.removeItem(at: copy)
             try FileManager.default.copyItem(at: fixtures.appendingPathComponent(family), to: copy)
             if let removing { try FileManager.default.removeItem(at: copy.appendingPathComponent(removing)) }
