@@ -90,6 +90,8 @@ extension BertLayer {
         let ffnDrop = ws.dropout?.feedForwardOutput(index)
         let attnOutDrop = ws.dropout?.attentionOutput(index)
         let hasFFNDrop = ffnDrop?.isActive ?? false, hasAttnOutDrop = attnOutDrop?.isActive ?? false
+        // bf16 products: the rounded weights the forward made (`BertWorkspace.bf16Products`).
+        let bf16 = ws.bf16Products ? ws.bf16Training : nil
 
         // BertOutput's LayerNorm(dropout(dense) + h): d(sum) → hidden (the residual's share, dh so
         // far); the dense's share, through the dropout mask, → branch.
@@ -106,14 +108,16 @@ extension BertLayer {
                            dbias: output.dense.bias.pointer(in: g), dout: hasFFNDrop ? s.branch : s.hidden,
                            inp: a.intermediate, weight: output.dense.weight.pointer(in: p),
                            rows: BT, inFeatures: I, outFeatures: C,
-                           throughActivation: (UnsafePointer(a.intermediatePre), intermediate.activation))
+                           throughActivation: (UnsafePointer(a.intermediatePre), intermediate.activation),
+                           bf16: bf16?.operands(output.dense.weight))
         }
         // intermediate.dense: dh += d(pre) · W.
         timed(ws.profile, .intermediateDenseBackward, flops: 2 * productFlops(BT, I, C)) {
             matmulBackward(dinp: s.hidden, dweight: intermediate.dense.weight.pointer(in: g),
                            dbias: intermediate.dense.bias.pointer(in: g), dout: s.intermediate,
                            inp: a.attentionOutput, weight: intermediate.dense.weight.pointer(in: p),
-                           rows: BT, inFeatures: C, outFeatures: I, accumulateInput: true)
+                           rows: BT, inFeatures: C, outFeatures: I, accumulateInput: true,
+                           bf16: bf16?.operands(intermediate.dense.weight))
         }
         // BertSelfOutput's LayerNorm(dropout(dense) + input): the residual's share → residual
         // (dInput so far); the dense's share → branch.
@@ -128,7 +132,8 @@ extension BertLayer {
         timed(ws.profile, .attentionOutputDenseBackward, flops: 2 * productFlops(BT, C, C)) {
             matmulBackward(dinp: s.hidden, dweight: so.dense.weight.pointer(in: g), dbias: so.dense.bias.pointer(in: g),
                            dout: hasAttnOutDrop ? s.branch : s.residual, inp: a.context,
-                           weight: so.dense.weight.pointer(in: p), rows: BT, inFeatures: C, outFeatures: C)
+                           weight: so.dense.weight.pointer(in: p), rows: BT, inFeatures: C, outFeatures: C,
+                           bf16: bf16?.operands(so.dense.weight))
         }
         // Attention core → d(q|k|v); then the fused projection: dInput += d(qkv) · W.
         if let relative, let r = ws.relative, let rb = s.relative {
@@ -141,7 +146,8 @@ extension BertLayer {
         timed(ws.profile, .qkvDenseBackward, flops: 2 * productFlops(BT, 3 * C, C)) {
             matmulBackward(dinp: s.residual, dweight: sa.qkv.weight.pointer(in: g), dbias: sa.qkv.bias.pointer(in: g),
                            dout: s.qkv, inp: input, weight: sa.qkv.weight.pointer(in: p),
-                           rows: BT, inFeatures: C, outFeatures: 3 * C, accumulateInput: true)
+                           rows: BT, inFeatures: C, outFeatures: 3 * C, accumulateInput: true,
+                           bf16: bf16?.operands(sa.qkv.weight))
         }
     }
 }

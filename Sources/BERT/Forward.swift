@@ -77,6 +77,7 @@ extension BertArchitecture {
         // Packed products only in inference: a training forward reads the live parameters and
         // keeps what its backward reads.
         let packed = ws.saveForBackward || ws.dropout != nil ? nil : packed
+        if packed == nil && ws.bf16Products { try roundLinearWeights(p, ws) }
         if let relative = encoder.relative, packed?.first?.relativePositions == nil {
             timed(ws.profile, .embeddings) { relative.forward(p, ws) }
         }
@@ -86,6 +87,24 @@ extension BertArchitecture {
         }
         timed(ws.profile, .head) {
             headForward(p, config: config, ws)
+        }
+    }
+
+    /// bf16 products (`BertWorkspace.bf16Products`): every encoder layer's four linear weights
+    /// rounded into the workspace's bf16 copy, once per forward (the optimizer changes them
+    /// between steps; the backward reads the same copy). ALBERT's shared layer is rounded once.
+    private func roundLinearWeights(_ p: UnsafeMutablePointer<Float>, _ ws: BertWorkspace) throws {
+        guard BF16Products.available else {
+            throw BertError.invalidInput("bf16 products need a CPU with avx512_bf16 or AMX instructions; "
+                + "this one runs \(GEMM.instructionSets): train in fp32")
+        }
+        let end = encoder.layers.map(\.parameterRange.upperBound).max() ?? 0
+        let copy = ws.bf16TrainingBuffers(parameterCount: end)
+        var rounded = Set<Int>()
+        for layer in encoder.layers where rounded.insert(layer.parameterRange.lowerBound).inserted {
+            for weight in layer.linearWeights {
+                convertToBF16(out: copy.weights + weight.offset, inp: p + weight.offset, count: weight.count)
+            }
         }
     }
 

@@ -4,14 +4,16 @@ import Kernels
 /// precision the products run, so the layer's forward reads the same whatever computes them.
 ///
 /// - `live`: sgemm on the model's parameters as they are (the trainable model: training, and
-///   its eval-mode `forward`). A product adds its bias itself only when asked to (`bias:`).
+///   its eval-mode `forward`), or with `BertWorkspace.bf16Products` bf16 products on their
+///   rounded copy. A product adds its bias itself only when asked to (`bias:`).
 /// - `packed`: an inference snapshot's weights, packed once for oneDNN's matmul in fp32, bf16
 ///   or int8 (`BertInferenceModel`). Inference never asks a product for its bias: the layer adds
 ///   the biases in the passes that follow (attention, LayerNorm), and bf16's intermediate
 ///   product applies bias and activation itself.
 struct LayerProducts {
     private enum Route {
-        case live
+        /// bf16: the workspace's rounded weights and scratch, with `bf16Products`.
+        case live(bf16: BertWorkspace.BF16Training?)
         case packed(PackedBertLayer, BertWorkspace.PackedBuffers)
     }
     private let route: Route
@@ -22,7 +24,8 @@ struct LayerProducts {
     init(_ layer: BertLayer, parameters p: UnsafeMutablePointer<Float>, packed: PackedBertLayer?, workspace ws: BertWorkspace) {
         self.layer = layer
         self.p = p
-        route = packed.map { .packed($0, ws.packedScratch($0.precision)) } ?? .live
+        route = packed.map { .packed($0, ws.packedScratch($0.precision)) }
+            ?? .live(bf16: ws.bf16Products ? ws.bf16Training : nil)
     }
 
     /// The intermediate activations as the output product reads them: fp32 in the layer's
@@ -50,10 +53,10 @@ struct LayerProducts {
                       rows: Int) throws -> Activations {
         let dense = layer.intermediate.dense, kind = layer.intermediate.activation
         switch route {
-        case .live:
+        case .live(let bf16):
             matmulActivationForward(pre: pre, out: out, inp: input, weight: dense.weight.pointer(in: p),
                                     bias: dense.bias.pointer(in: p), rows: rows, inFeatures: dense.inFeatures,
-                                    outFeatures: dense.outFeatures, activation: kind)
+                                    outFeatures: dense.outFeatures, activation: kind, bf16: bf16?.operands(dense.weight))
             return .fp32(out)
         case .packed(let packed, let scratch):
             if let bf16 = scratch.intermediate {
@@ -91,9 +94,10 @@ struct LayerProducts {
                         out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, rows: Int,
                         bias: UnsafePointer<Float>?) throws {
         switch route {
-        case .live:
+        case .live(let bf16):
             matmulForward(out: out, inp: input, weight: dense.weight.pointer(in: p), bias: bias,
-                          rows: rows, inFeatures: dense.inFeatures, outFeatures: dense.outFeatures)
+                          rows: rows, inFeatures: dense.inFeatures, outFeatures: dense.outFeatures,
+                          bf16: bf16?.operands(dense.weight))
         case .packed(let packed, let scratch):
             precondition(bias == nil, "packed products leave their bias to the pass that follows")
             try packed[keyPath: packedLinear].forward(out: out, fp32Input: input, rows: rows, staging: scratch.input,

@@ -119,6 +119,12 @@ public struct BertLayer: Sendable {
                             layerNorm: LayerNormWeights(&layout, names.outputLayerNorm, channels: C, eps: eps))
         parameterRange = first ..< layout.totalCount
     }
+
+    /// The weights of its four products: q|k|v (one (3C,C) block), the attention output's dense,
+    /// the intermediate and the output dense.
+    var linearWeights: [ParameterTensor] {
+        [attention.selfAttention.qkv.weight, attention.output.dense.weight, intermediate.dense.weight, output.dense.weight]
+    }
 }
 
 /// encoder.*: one `BertLayer` per layer. ALBERT's layers are views of their shared layer

@@ -178,6 +178,39 @@ public final class BertWorkspace {
         endTargets = ints + 3 * BT + maxBatch
     }
 
+    /// Run the live products of the encoder's layers (the trainable model's four linear layers
+    /// per block, forward and backward) in bfloat16 with fp32 accumulation: `bertqa train
+    /// --bf16`, PyTorch's bf16 autocast for those layers. Master weights, gradients, attention,
+    /// LayerNorm, softmax, the loss and every reduction stay fp32; each forward rounds the
+    /// layers' weights once into `bf16Training.weights`. Needs a CPU with bf16 products
+    /// (`BF16Products.available`): a forward refuses otherwise. Inference snapshots ignore it.
+    public var bf16Products = false
+
+    /// bf16 training's buffers, made at the first forward with `bf16Products`: the rounded
+    /// weights (at the parameters' offsets; only the encoder's linear weights are written, so
+    /// only their pages are touched) and the products' rounded inputs and output gradients.
+    struct BF16Training {
+        let weights: UnsafeMutablePointer<UInt16>
+        let input: UnsafeMutablePointer<UInt16>
+        let gradient: UnsafeMutablePointer<UInt16>
+
+        func operands(_ weight: ParameterTensor) -> BF16Operands {
+            BF16Operands(weight: weights + weight.offset, input: input, gradient: gradient)
+        }
+    }
+    private(set) var bf16Training: BF16Training?
+
+    /// `bf16Training`, made on first use for a model of `parameterCount` floats.
+    func bf16TrainingBuffers(parameterCount: Int) -> BF16Training {
+        if let made = bf16Training { return made }
+        let BT = maxBatch * maxSequence
+        let widest = max(3 * config.hiddenSize, config.intermediateSize)
+        let made = BF16Training(weights: .allocate(capacity: parameterCount),
+                                input: .allocate(capacity: BT * widest), gradient: .allocate(capacity: BT * widest))
+        bf16Training = made
+        return made
+    }
+
     /// Packed-inference scratch: oneDNN's scratchpad (with the memory objects and stream it
     /// caches) for every precision; for bf16 the products' rounded input (B,T,C) and the
     /// intermediate layer's bf16 output (B,T,I); for int8 the products' quantized input and its
@@ -224,6 +257,11 @@ public final class BertWorkspace {
         relative?.index.deallocate()
         bf16Storage?.deallocate()
         int8Staging?.deallocate()
+        if let t = bf16Training {
+            t.weights.deallocate()
+            t.input.deallocate()
+            t.gradient.deallocate()
+        }
     }
 
     /// Start logits (B,T) of the last forward.

@@ -45,3 +45,50 @@ public func sgemm(
     // Only malformed arguments fail (a programming error: shapes come from the config).
     assert(status == dnnl_success, "dnnl_sgemm failed (\(status)) for \(m)×\(n)×\(k)")
 }
+
+/// `C (m×n, row stride ldc) = alpha · op(A) · op(B) + beta · C` with A and B in bfloat16 (their
+/// 16 bits) and C in fp32: products of bf16 values are exact in fp32 and summed in fp32, so the
+/// result is `sgemm` on the rounded operands up to summation order. oneDNN runs it on
+/// avx512_bf16 dot products or AMX tiles (emulated, slowly, on other AVX-512 CPUs; callers check
+/// `BF16Products.available` first).
+@inline(__always)
+public func gemmBF16(
+    transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+    alpha: Float, a: UnsafePointer<UInt16>, lda: Int,
+    b: UnsafePointer<UInt16>, ldb: Int,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    let status = dnnl_gemm_bf16bf16f32(
+        transA ? 84 : 78, transB ? 84 : 78,
+        Int64(m), Int64(n), Int64(k), alpha, a, Int64(lda), b, Int64(ldb), beta, c, Int64(ldc))
+    assert(status == dnnl_success, "dnnl_gemm_bf16bf16f32 failed (\(status)) for \(m)×\(n)×\(k)")
+}
+
+/// The bfloat16 copies a training product reads instead of its fp32 operands (`bertqa train
+/// --bf16`): fp32 master weights stay where they are; each product rounds what it multiplies.
+public struct BF16Operands: @unchecked Sendable {
+    /// The layer's weight (OC,C) rounded to bf16, prepared by the caller (once per step: the
+    /// weights change only in the optimizer step).
+    public let weight: UnsafePointer<UInt16>
+    /// Scratch for the product's input rounded to bf16: at least rows × inFeatures.
+    public let input: UnsafeMutablePointer<UInt16>
+    /// Scratch for the output's gradient rounded to bf16 (backward): at least rows × outFeatures.
+    public let gradient: UnsafeMutablePointer<UInt16>
+
+    public init(weight: UnsafePointer<UInt16>, input: UnsafeMutablePointer<UInt16>, gradient: UnsafeMutablePointer<UInt16>) {
+        self.weight = weight
+        self.input = input
+        self.gradient = gradient
+    }
+}
+
+/// Whether this CPU runs bf16 products in hardware: avx512_bf16 dot products or AMX tiles
+/// (oneDNN's "avx512_core_bf16" and up). Elsewhere oneDNN would emulate them on AVX-512 at
+/// below fp32's speed, or not run them at all (AVX2): bf16 training refuses to start there.
+public enum BF16Products {
+    public static var available: Bool {
+        // The ISA values are bit sets, each holding the ones below it.
+        let bf16 = dnnl_cpu_isa_avx512_core_bf16.rawValue
+        return dnnl_get_effective_cpu_isa().rawValue & bf16 == bf16
+    }
+}

@@ -99,12 +99,12 @@ public protocol KernelSet {
     // Matmul
     static func matmulForward(
         out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-        bias: UnsafePointer<Float>?, rows: Int, inFeatures: Int, outFeatures: Int
+        bias: UnsafePointer<Float>?, rows: Int, inFeatures: Int, outFeatures: Int, bf16: BF16Operands?
     )
     static func matmulActivationForward(
         pre: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, rows: Int, inFeatures: Int, outFeatures: Int,
-        activation: Activation
+        activation: Activation, bf16: BF16Operands?
     )
 
     // MatmulBackward
@@ -112,7 +112,7 @@ public protocol KernelSet {
         dinp: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>,
         dbias: UnsafeMutablePointer<Float>?, dout: UnsafePointer<Float>, inp: UnsafePointer<Float>,
         weight: UnsafePointer<Float>, rows: Int, inFeatures: Int, outFeatures: Int, accumulateInput: Bool,
-        throughActivation: (pre: UnsafePointer<Float>, kind: Activation)?
+        throughActivation: (pre: UnsafePointer<Float>, kind: Activation)?, bf16: BF16Operands?
     )
 
     // RelativeAttention

@@ -239,13 +239,14 @@ public func layerNormBackward(
 
 /// out is (N,OC); inp is (N,C); weight is (OC,C); bias is (OC) or nil.
 /// out = inp · weightᵀ + bias (bias broadcast first, then the product accumulated onto it,
-/// as torch.addmm does).
+/// as torch.addmm does). `bf16`: the product in bfloat16 (see the top of this file).
 public func matmulForward(
     out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-    bias: UnsafePointer<Float>?, rows: Int, inFeatures: Int, outFeatures: Int
+    bias: UnsafePointer<Float>?, rows: Int, inFeatures: Int, outFeatures: Int, bf16: BF16Operands? = nil
 ) {
     KernelPath.kernels.matmulForward(
-        out: out, inp: inp, weight: weight, bias: bias, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures
+        out: out, inp: inp, weight: weight, bias: bias, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures,
+        bf16: bf16
     )
 }
 
@@ -254,14 +255,15 @@ public func matmulForward(
 /// out = act(pre). The product runs with beta = 0 (no bias broadcast into the output first:
 /// one pass over (N,OC) less). pre and out are (N,OC) and may be the same buffer (inference keeps
 /// no pre-activation; training keeps it for the backward pass); inp is (N,C); weight (OC,C).
+/// `bf16`: the product in bfloat16.
 public func matmulActivationForward(
     pre: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
     weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, rows: Int, inFeatures: Int, outFeatures: Int,
-    activation: Activation
+    activation: Activation, bf16: BF16Operands? = nil
 ) {
     KernelPath.kernels.matmulActivationForward(
         pre: pre, out: out, inp: inp, weight: weight, bias: bias, rows: rows, inFeatures: inFeatures,
-        outFeatures: outFeatures, activation: activation
+        outFeatures: outFeatures, activation: activation, bf16: bf16
     )
 }
 
@@ -272,16 +274,17 @@ public func matmulActivationForward(
 /// `accumulateInput`: dinp += ... instead of dinp = ... (a residual branch already wrote there).
 /// `throughActivation`: inp was act(pre) — dinp continues back through it, dinp = (dout · weight)
 /// ⊙ act'(pre), applied by the worker that computed those rows, right after its product.
+/// `bf16`: both products in bfloat16.
 public func matmulBackward(
     dinp: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>, dbias: UnsafeMutablePointer<Float>?,
     dout: UnsafePointer<Float>, inp: UnsafePointer<Float>, weight: UnsafePointer<Float>, rows: Int, inFeatures: Int,
     outFeatures: Int, accumulateInput: Bool = false,
-    throughActivation: (pre: UnsafePointer<Float>, kind: Activation)? = nil
+    throughActivation: (pre: UnsafePointer<Float>, kind: Activation)? = nil, bf16: BF16Operands? = nil
 ) {
     KernelPath.kernels.matmulBackward(
         dinp: dinp, dweight: dweight, dbias: dbias, dout: dout, inp: inp, weight: weight, rows: rows,
         inFeatures: inFeatures, outFeatures: outFeatures, accumulateInput: accumulateInput,
-        throughActivation: throughActivation
+        throughActivation: throughActivation, bf16: bf16
     )
 }
 

@@ -101,6 +101,7 @@ public final class Trainer {
         let share = (global + world - 1) / world
         workspace = try BertWorkspace(config: model.config, maxBatch: max(share, options.batchSize),
                                       maxSequence: options.maxLength, saveForBackward: true)
+        workspace.bf16Products = options.bf16
         if let communicator, world > 1 {
             reduction = GradientReduction(communicator: communicator, buffer: gradients.pointer, count: gradients.count,
                                           boundaries: model.gradientBlockEdges, bucketFloats: gradientBucketFloats)

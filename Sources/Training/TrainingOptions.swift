@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 
 /// Settings of a fine-tuning run, named after HF's `TrainingArguments` / `run_qa.py`.
 public struct TrainingOptions: Codable, Sendable, Equatable {
@@ -26,6 +27,10 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     public var saveSteps = 0
     /// Complete checkpoints kept (older ones are removed after a new one is written).
     public var saveTotalLimit = 2
+    /// HF's `bf16`: the encoder's linear layers in bfloat16 products with fp32 accumulation,
+    /// forward and backward (`BertWorkspace.bf16Products`); master weights, AdamW's state, the
+    /// loss and every reduction stay fp32. Needs a CPU with avx512_bf16 or AMX.
+    public var bf16 = false
 
     public init() {}
 
@@ -47,6 +52,7 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
         case loggingSteps = "logging_steps"
         case saveSteps = "save_steps"
         case saveTotalLimit = "save_total_limit"
+        case bf16
     }
 
     /// Throws `TrainingError.invalidOption` for values that cannot work.
@@ -67,6 +73,8 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
         try check(loggingSteps >= 1, "logging steps must be at least 1")
         try check(saveSteps >= 0, "save steps must not be negative")
         try check(saveTotalLimit >= 1, "save total limit must be at least 1")
+        try check(!bf16 || BF16Products.available,
+                  "bf16 needs a CPU with avx512_bf16 or AMX instructions; this one runs \(GEMM.instructionSets) (train in fp32: drop --bf16)")
         // trainer_state.json stores the seed as a JSON integer, as transformers does.
         try check(seed <= UInt64(Int.max), "seed must be below 2^63, got \(seed)")
     }

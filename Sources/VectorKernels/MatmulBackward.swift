@@ -6,6 +6,9 @@ import KernelCore
 //   dbias   (OC)   += column sums of dout              columns split over the workers
 // Every split is static and each worker owns its outputs, so results do not depend on
 // thread timing: the same inputs give bit-identical gradients.
+// bf16 training (`bf16:` operands): dout and inp rounded once each (all workers, before the
+// products), the weight by the caller; both products bf16 × bf16 → fp32 into the fp32
+// gradients; dbias summed from the fp32 dout.
 
 extension SIMDKernels {
     /// dinp is (N,C) or nil (the embeddings' input needs none); dout is (N,OC); inp is (N,C);
@@ -13,13 +16,18 @@ extension SIMDKernels {
     /// `accumulateInput`: dinp += ... instead of dinp = ... (a residual branch already wrote there).
     /// `throughActivation`: inp was act(pre) — dinp continues back through it, dinp = (dout · weight)
     /// ⊙ act'(pre), applied by the worker that computed those rows, right after its product.
+    /// `bf16`: both products in bfloat16.
     public static func matmulBackward(
         dinp: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>, dbias: UnsafeMutablePointer<Float>?,
         dout: UnsafePointer<Float>, inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
         rows: Int, inFeatures: Int, outFeatures: Int, accumulateInput: Bool = false,
-        throughActivation: (pre: UnsafePointer<Float>, kind: Activation)? = nil
+        throughActivation: (pre: UnsafePointer<Float>, kind: Activation)? = nil, bf16: BF16Operands? = nil
     ) {
         let N = rows, C = inFeatures, OC = outFeatures
+        if let bf16 {
+            convertToBF16(out: bf16.gradient, inp: dout, count: N * OC)
+            convertToBF16(out: bf16.input, inp: inp, count: N * C)
+        }
         let d = SendablePointer(UnsafeMutablePointer(mutating: dout))
         let x = SendablePointer(UnsafeMutablePointer(mutating: inp))
         let w = SendablePointer(UnsafeMutablePointer(mutating: weight))
@@ -29,6 +37,12 @@ extension SIMDKernels {
             let di = SendablePointer(dinp)
             let act = throughActivation.map { (pre: SendablePointer(UnsafeMutablePointer(mutating: $0.pre)), kind: $0.kind) }
             @inline(__always) func product(_ rows: Range<Int>) {
+                if let bf16 {
+                    gemmBF16(transA: false, transB: false, m: rows.count, n: C, k: OC, alpha: 1,
+                             a: bf16.gradient + rows.lowerBound * OC, lda: OC, b: bf16.weight, ldb: C,
+                             beta: accumulateInput ? 1 : 0, c: di.pointer + rows.lowerBound * C, ldc: C)
+                    return
+                }
                 sgemm(transA: false, transB: false, m: rows.count, n: C, k: OC, alpha: 1,
                       a: d.pointer + rows.lowerBound * OC, lda: OC, b: w.pointer, ldb: C,
                       beta: accumulateInput ? 1 : 0, c: di.pointer + rows.lowerBound * C, ldc: C)
@@ -46,6 +60,12 @@ extension SIMDKernels {
         }
         // dweight rows oc..<oc' need dout's columns oc..<oc': a column slice of a row-major matrix.
         Parallel.forEachChunk(OC, chunks: OC < 2 * Parallel.workers ? 1 : chunks) { _, range in
+            if let bf16 {
+                gemmBF16(transA: true, transB: false, m: range.count, n: C, k: N, alpha: 1,
+                         a: bf16.gradient + range.lowerBound, lda: OC, b: bf16.input, ldb: C,
+                         beta: 1, c: dw.pointer + range.lowerBound * C, ldc: C)
+                return
+            }
             sgemm(transA: true, transB: false, m: range.count, n: C, k: N, alpha: 1,
                   a: d.pointer + range.lowerBound, lda: OC, b: x.pointer, ldb: C,
                   beta: 1, c: dw.pointer + range.lowerBound * C, ldc: C)

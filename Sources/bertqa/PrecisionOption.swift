@@ -12,7 +12,7 @@ extension InferencePrecision: ExpressibleByArgument {}
 struct PrecisionOption: ParsableArguments {
     @Option(help: ArgumentHelp(
         "Arithmetic of the encoder's matrix products: fp32, bf16 or int8.",
-        discussion: "bf16 runs them on the CPU's AMX units or bf16 dot products, 1.4–2.1× faster end to end on an AMX host (BENCHMARKS.md); opt-in: logits move by a few thousandths, not fp32 parity. Fails with a clear error on CPUs without bf16 kernels. int8 quantizes the encoder's linear weights per output channel at load and each input row when it runs (exact int32 sums; embeddings, attention, LayerNorm and the QA head stay fp32); opt-in: logits move by a few hundredths, SQuAD EM/F1 within a point (BENCHMARKS.md, \"int8 inference\"). Fast where the CPU has VNNI (avx512_vnni, AMX); without it oneDNN's int8 kernels run at about fp32's speed."))
+        discussion: "bf16 runs them on the CPU's AMX units or bf16 dot products, 1.4–2.1× faster end to end on an AMX host (BENCHMARKS.md); opt-in: logits move by a few thousandths, not fp32 parity. Fails with a clear error on CPUs without bf16 kernels. int8 quantizes the encoder's linear weights per output channel at load and each input row when it runs (exact int32 sums; embeddings, attention, LayerNorm and the QA head stay fp32); opt-in: logits move by a few hundredths, SQuAD EM/F1 within a point (BENCHMARKS.md, \"int8 inference\"). Fast where the CPU has VNNI (avx512_vnni, AMX); without it oneDNN's int8 kernels are no faster than fp32 and slower at one window (0.55–0.97× fp32's speed on an AMD EPYC Zen 1)."))
     var precision: InferencePrecision = .fp32
 
     @Flag(inversion: .prefixedNo, help: ArgumentHelp(
@@ -55,7 +55,7 @@ struct PrecisionOption: ParsableArguments {
     /// fp32 there: say so once, so nobody picks it for speed it cannot give.
     private func noteInt8Speed() {
         guard precision == .int8, !PackedLinear.hasInt8DotProducts else { return }
-        Console.warn("this CPU has no int8 dot products (avx512_vnni or AMX), so --precision int8 runs about as fast as fp32 here, not faster (BENCHMARKS.md, \"int8 inference\")")
+        Console.warn("this CPU has no int8 dot products (avx512_vnni or AMX), so --precision int8 is no faster than fp32 here and slower at one window (0.55–0.97× fp32's speed on an AVX2 host; BENCHMARKS.md, \"int8 inference\")")
     }
 
     /// With --verbose: what was loaded, from where, how, and how long it took.

@@ -74,6 +74,12 @@ struct ReferenceBatch {
     let startPositions: [Int]
     let endPositions: [Int]
 
+    init(batch: BertBatch, startPositions: [Int], endPositions: [Int]) {
+        self.batch = batch
+        self.startPositions = startPositions
+        self.endPositions = endPositions
+    }
+
     init(_ ref: SafetensorsFile) throws {
         let shape = try ref.entry("input_ids").shape
         batch = try BertBatch(

@@ -9,6 +9,10 @@ over all rounds (the least disturbed run of each).
 
     python3 scripts/bench/bench_side_by_side.py [--rounds 3] [--only infer|train] [--work 1x384] [--bertqa .build/release/bertqa]
     python3 scripts/bench/bench_side_by_side.py --shapes roberta-base,deberta-v3-base   # other architectures
+    python3 scripts/bench/bench_side_by_side.py --only train --bf16   # bertqa --bf16 vs torch.autocast(bf16)
+
+--bf16 (training work): bertqa bench train --bf16 against bench_torch_train.py --bf16, and bertqa
+fp32 as a third run in each pair's round (its ratio: "vs_own_fp32").
 
 Needs the venv of BENCHMARKS.md (torch 2.13, transformers 4.57) as PYTHON (default /work/venv/bin/python).
 """
@@ -32,6 +36,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--only", choices=["infer", "train"])
+    p.add_argument("--bf16", action="store_true", help="training in bf16 on both sides, plus bertqa fp32")
     p.add_argument("--bertqa", default=".build/release/bertqa")
     p.add_argument("--work", help="only the workloads whose name contains this (e.g. 1x384)")
     p.add_argument("--shapes", help="comma-separated built-in shapes (roberta-base, deberta-v3-base, ... see "
@@ -50,10 +55,16 @@ def main():
             count = ["--iterations" if kind == "infer" else "--steps", str(n)]
             ours_cmd = [a.bertqa, "bench", kind, "--model", model, "--batch", str(batch), "--seq", str(seq), "--json"] + count
             peer_cmd = [py, f"scripts/bench/bench_torch_{kind}.py", "--model", model, "--batch", str(batch), "--seq", str(seq)] + count
+            own_fp32 = None
+            if a.bf16 and kind == "train":
+                own_fp32 = run(ours_cmd)["ms_per_step"] if r % 2 == 1 else None
+                ours_cmd, peer_cmd = ours_cmd + ["--bf16"], peer_cmd + ["--bf16"]
             if r % 2 == 0:
                 ours = run(ours_cmd); peer = run(peer_cmd)
             else:
                 peer = run(peer_cmd); ours = run(ours_cmd)
+            if a.bf16 and kind == "train" and own_fp32 is None:
+                own_fp32 = run(ours_cmd[:-1])["ms_per_step"]
             key = "ms_per_batch" if kind == "infer" else "ms_per_step"
             speedup = peer[key] / ours[key]   # >1: bertqa faster (throughput ratio; latency ratio is 1/speedup)
             ratios.setdefault(name, []).append(speedup)
@@ -61,7 +72,9 @@ def main():
             print(json.dumps({"round": r + 1, "first": "bertqa" if r % 2 == 0 else "pytorch", "work": name, "bertqa_ms": ours[key], "bertqa_best_ms": ours.get("best_" + key),
                               "pytorch_ms": peer[key], "pytorch_best_ms": peer.get("best_" + key),
                               "bertqa_gflops": ours.get("gflops"), "bertqa_rss_mb": ours.get("peak_rss_mb"),
-                              "pytorch_rss_mb": peer.get("peak_rss_mb"), "speedup": round(speedup, 3)}), flush=True)
+                              "pytorch_rss_mb": peer.get("peak_rss_mb"), "speedup": round(speedup, 3),
+                              **({"bertqa_fp32_ms": own_fp32, "vs_own_fp32": round(own_fp32 / ours[key], 3)} if own_fp32 else {})}),
+                  flush=True)
     for name, rs in ratios.items():
         print(f"{name}: bertqa is {statistics.median(rs):.2f}x PyTorch's throughput (latency {1 / statistics.median(rs):.2f}x), "
               f"median of {len(rs)} rounds: {', '.join(f'{x:.2f}' for x in rs)}; "

@@ -7,6 +7,11 @@ same shape and answer positions. Prints one JSON object like `bertqa bench train
     python3 scripts/bench/bench_torch_train.py --model minilm-shape --batch 16 --seq 384
     python3 scripts/bench/bench_torch_train.py --model ../shared/models/all-MiniLM-L6-v2 --batch 16 --seq 384
     python3 scripts/bench/bench_torch_train.py --model bert-base --batch 4 --seq 384
+    python3 scripts/bench/bench_torch_train.py --model minilm-shape --bf16   # torch.autocast(bfloat16)
+
+--bf16: the forward and the loss under torch.autocast("cpu", dtype=torch.bfloat16), PyTorch's
+mixed precision (fp32 master weights and AdamW; linear layers and matmuls in bf16), the peer of
+`bertqa bench train --bf16`.
 """
 import argparse
 import json
@@ -27,6 +32,7 @@ def main():
     p.add_argument("--seq", type=int, default=384)
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--bf16", action="store_true", help="forward and loss under torch.autocast(bfloat16)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -45,7 +51,8 @@ def main():
     ends = torch.clamp(starts + 3, max=a.seq - 1)
 
     def step():
-        out = model(**inputs_of(ids, types, mask), start_positions=starts, end_positions=ends)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16):
+            out = model(**inputs_of(ids, types, mask), start_positions=starts, end_positions=ends)
         opt.zero_grad(set_to_none=False)
         out.loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -61,7 +68,8 @@ def main():
     (C, I, L), T = shapes.dims(cfg), a.seq
     forward = L * (2 * a.batch * T * (4 * C * C + 2 * C * I) + 4 * a.batch * T * T * C) + 4 * a.batch * T * C
     print(json.dumps({"model": a.model, "batch": a.batch, "seq": a.seq, "steps": a.steps, "torch": torch.__version__,
-                      "threads": a.threads, "attn_implementation": getattr(cfg, "_attn_implementation", None),
+                      "threads": a.threads, "precision": "bf16 autocast" if a.bf16 else "fp32",
+                      "attn_implementation": getattr(cfg, "_attn_implementation", None),
                       "ms_per_step": round(mean * 1000, 2), "best_ms_per_step": round(min(times) * 1000, 2),
                       "sequences_per_second": round(a.batch / mean, 2), "gflops": round(3 * forward / mean / 1e9, 2),
                       "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))

@@ -21,9 +21,14 @@ struct BenchTrainCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Timed steps (after one warm-up step).")
     var steps: Int = 5
 
+    @Flag(help: "The encoder's linear layers in bfloat16, as `train --bf16` (needs avx512_bf16 or AMX).")
+    var bf16 = false
 
     func validate() throws {
         if steps < 1 { throw ValidationError("--steps must be at least 1") }
+        if bf16 && !BF16Products.available {
+            throw ValidationError("--bf16 needs a CPU with avx512_bf16 or AMX instructions; this one runs \(GEMM.instructionSets)")
+        }
     }
 
     func run() throws {
@@ -32,6 +37,7 @@ struct BenchTrainCommand: ParsableCommand {
         let workspace = try CLIError.wrap {
             try BertWorkspace(config: config, maxBatch: batch, maxSequence: seq, saveForBackward: true)
         }
+        workspace.bf16Products = bf16
         let gradients = FloatBuffer(count: net.layout.totalCount)
         let optimizer = AdamW(layout: net.layout, weightDecay: 0.01)
         // Answers somewhere in each window, as SQuAD features have them.
@@ -73,6 +79,7 @@ struct BenchTrainCommand: ParsableCommand {
         if shape.json {
             var report: [(key: String, value: JSONValue)] = [
                 ("model", .string(shape.model.description)), ("batch", .int(batch)), ("seq", .int(seq)), ("steps", .int(steps)),
+                ("precision", .string(bf16 ? "bf16" : "fp32")),
             ] + machineJSON + [
                 ("ms_per_step", decimals(mean * 1000)), ("best_ms_per_step", decimals(best * 1000)),
                 ("sequences_per_second", decimals(Double(batch) / mean)),
@@ -86,7 +93,7 @@ struct BenchTrainCommand: ParsableCommand {
         } else {
             print("model \(shape.model): \(config.numHiddenLayers) layers, hidden \(config.hiddenSize), "
                 + "\(config.numAttentionHeads) heads, FFN \(config.intermediateSize), dropout \(config.hiddenDropoutProb)/"
-                + "\(config.attentionProbsDropoutProb); batch \(batch) × \(seq); \(cores) cores, \(GEMM.library); \(GEMM.instructionSets)")
+                + "\(config.attentionProbsDropoutProb); batch \(batch) × \(seq); \(bf16 ? "bf16" : "fp32") products; \(cores) cores, \(GEMM.library); \(GEMM.instructionSets)")
             print(String(format: "%.1f ms/step (best %.1f), %.2f sequences/s", mean * 1000, best * 1000, Double(batch) / mean))
             print(String(format: "%.1f GFLOP/step (3× forward), %.1f GFLOP/s", flops / 1e9, gflops) + shape.ceiling.percentText(gflops))
             print(String(format: "peak RSS %.0f MB", rss))

@@ -2,6 +2,7 @@ import ArgumentParser
 import BERT
 import Foundation
 import Inference
+import Kernels
 import SQuAD
 import Tokenization
 import Training
@@ -37,6 +38,7 @@ struct DemoCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Peak learning rate (default: the plan's).") var learningRate: Double?
     @Option(parsing: .unconditional, help: "Train N optimizer steps in all, overriding the epochs (HF's max_steps).") var maxSteps: Int?
     @Flag(help: "Train into a non-empty --output anyway (the default output is the demo's own and always replaced).") var overwriteOutputDir = false
+    @Flag(help: "Train in bf16 mixed precision, as `train --bf16` (needs avx512_bf16 or AMX).") var bf16 = false
     @OptionGroup var verbosity: VerbosityOptions
 
     /// What a run trains and scores on, and how.
@@ -70,6 +72,9 @@ struct DemoCommand: ParsableCommand {
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1") }
         if let learningRate, !(learningRate > 0) { throw ValidationError("--learning-rate must be positive") }
         if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1") }
+        if bf16 && !BF16Products.available {
+            throw ValidationError("--bf16 needs a CPU with avx512_bf16 or AMX instructions; this one runs \(GEMM.instructionSets)")
+        }
     }
 
     func run() throws {
@@ -95,6 +100,7 @@ struct DemoCommand: ParsableCommand {
             job.options.warmupRatio = plan.warmupRatio
             job.options.loggingSteps = quick ? 10 : 50
             job.options.maxSteps = maxSteps
+            job.options.bf16 = bf16
             job.overwriteOutputDir = overwriteOutputDir || output == nil
             job.showSteps = Console.level != .quiet
             job.reportTitle = "bertqa demo: all-MiniLM-L6-v2 fine-tuned on SQuAD"

@@ -53,6 +53,8 @@ struct TrainCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Batch windows of similar length together.") var groupByLength = true
     @Flag(help: "Compute EM/F1 on the validation file after each epoch.") var evalMetrics = false
     @Flag(help: "Continue from the latest complete checkpoint in --output.") var resume = false
+    @Flag(help: ArgumentHelp("Mixed precision: the encoder's linear layers in bfloat16, forward and backward (HF's --bf16).",
+                             discussion: "fp32 master weights, AdamW state, loss and reductions; bf16 products with fp32 accumulation on the CPU's avx512_bf16 or AMX units. Fails at start on CPUs without them (BENCHMARKS.md, \"bf16 training\").")) var bf16 = false
     @Option(parsing: .unconditional, help: "Train N optimizer steps in all, overriding --epochs; the schedule runs over them (HF's max_steps).") var maxSteps: Int?
     @Flag(help: "Train into a non-empty --output anyway (its old checkpoints are removed).") var overwriteOutputDir = false
     @Option(parsing: .unconditional, help: "Under MPI: stop the job when the other ranks give no gradients for this many seconds (a rank died or hangs).")
@@ -105,6 +107,7 @@ struct TrainCommand: ParsableCommand {
         o.saveTotalLimit = saveTotalLimit
         o.dynamicPadding = dynamicPadding
         o.groupByLength = groupByLength
+        o.bf16 = bf16
         return o
     }
 
