@@ -264,6 +264,29 @@ final class CommandTests: XCTestCase {
         XCTAssertTrue(unpacked.stderr.contains("--precision int8 needs packed weights"), unpacked.stderr)
     }
 
+    /// `train --bf16`: where the CPU has bf16 products it trains and saves a model that answers;
+    /// elsewhere it is refused before anything loads, in one line that says why.
+    func testTrainInBF16OrARefusalThatSaysWhy() throws {
+        let model = try CLITestModel.folder().path
+        let output = try TinyModel.temporaryFolder("bertqa-cli-bf16")
+        let result = try CLI.run(["train", "--model", model, "--train-file", trainSample, "--output", output.path,
+                                  "--max-train-samples", "16", "--batch-size", "8", "--max-length", "128", "--stride", "32",
+                                  "--max-steps", "2", "--bf16"])
+        if BF16Products.available {
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let summary = try XCTUnwrap(json(result.stdout) as? [String: Any], result.stdout)
+            XCTAssertEqual(summary["steps"] as? Int, 2, result.stdout)
+            let loss = try XCTUnwrap(summary["final_train_loss"] as? Double, result.stdout)
+            XCTAssertTrue(loss.isFinite && loss > 0, "\(loss)")
+            let answer = try CLI.run(["answer", "--model", output.path, "--question", "Who?", "--context", "Ada wrote it."])
+            XCTAssertEqual(answer.status, 0, answer.stderr)
+        } else {
+            XCTAssertNotEqual(result.status, 0)
+            XCTAssertTrue(result.stderr.contains("avx512_bf16 or AMX"), result.stderr)
+            XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+        }
+    }
+
     /// One vocabulary: the pipeline's names lead everywhere, and run_qa.py's and the tokenizer's
     /// spellings are aliases that set the same thing.
     func testOneVocabularyWithAliases() throws {
