@@ -118,10 +118,14 @@ public final class PackedLinear: @unchecked Sendable {
     /// directly (VNNI: avx512_vnni, AMX); 63 elsewhere, where its AVX2 / AVX-512 kernels add
     /// pairs of u8·s8 products in saturating 16-bit lanes (vpmaddubsw) — 2 · 255 · 63 = 32,130
     /// fits, 2 · 255 · 127 would not (measured here: sums halved). Inputs are s8, which oneDNN
-    /// shifts to u8 (0...254) itself.
+    /// shifts to u8 (0...254) itself. Decided by the instruction set oneDNN will use, not by the
+    /// CPU's flags: `ONEDNN_MAX_CPU_ISA=AVX2` on a VNNI CPU (CI's AVX2 lane) runs the
+    /// saturating kernels. AVX-VNNI (`avx2_vnni`, 256-bit) keeps 63: oneDNN 2.6's matmul was not
+    /// checked there.
     public static let int8WeightLevels: Float = {
-        let flags = HostCPU.current.allFlags ?? []
-        return flags.contains("avx512_vnni") || flags.contains("amx_int8") ? 127 : 63
+        // The ISA values are bit sets, each holding the ones below it.
+        let vnni = dnnl_cpu_isa_avx512_core_vnni.rawValue
+        return dnnl_get_effective_cpu_isa().rawValue & vnni == vnni ? 127 : 63
     }()
 
     /// Bytes of the `staging` buffer a forward of `rows` rows from an fp32 input needs in
