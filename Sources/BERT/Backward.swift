@@ -91,7 +91,7 @@ extension BertLayer {
         let attnOutDrop = ws.dropout?.attentionOutput(index)
         let hasFFNDrop = ffnDrop?.isActive ?? false, hasAttnOutDrop = attnOutDrop?.isActive ?? false
         // bf16 products: the rounded weights the forward made (`BertWorkspace.bf16Products`).
-        let bf16 = ws.bf16Products ? ws.bf16Training : nil
+        let bf16 = ws.liveBF16
 
         // BertOutput's LayerNorm(dropout(dense) + h): d(sum) → hidden (the residual's share, dh so
         // far); the dense's share, through the dropout mask, → branch.

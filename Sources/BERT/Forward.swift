@@ -94,10 +94,7 @@ extension BertArchitecture {
     /// rounded into the workspace's bf16 copy, once per forward (the optimizer changes them
     /// between steps; the backward reads the same copy). ALBERT's shared layer is rounded once.
     private func roundLinearWeights(_ p: UnsafeMutablePointer<Float>, _ ws: BertWorkspace) throws {
-        guard BF16Products.available else {
-            throw BertError.invalidInput("bf16 products need a CPU with avx512_bf16 or AMX instructions; "
-                + "this one runs \(GEMM.instructionSets): train in fp32")
-        }
+        if let why = BF16Products.unavailable { throw BertError.invalidInput("bf16 training \(why): train in fp32") }
         let end = encoder.layers.map(\.parameterRange.upperBound).max() ?? 0
         let copy = ws.bf16TrainingBuffers(parameterCount: end)
         var rounded = Set<Int>()

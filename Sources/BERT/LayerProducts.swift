@@ -25,7 +25,7 @@ struct LayerProducts {
         self.layer = layer
         self.p = p
         route = packed.map { .packed($0, ws.packedScratch($0.precision)) }
-            ?? .live(bf16: ws.bf16Products ? ws.bf16Training : nil)
+            ?? .live(bf16: ws.liveBF16)
     }
 
     /// The intermediate activations as the output product reads them: fp32 in the layer's

@@ -198,7 +198,11 @@ public final class BertWorkspace {
             BF16Operands(weight: weights + weight.offset, input: input, gradient: gradient)
         }
     }
-    private(set) var bf16Training: BF16Training?
+    private var bf16Training: BF16Training?
+
+    /// The bf16 buffers the live products use now: nil unless `bf16Products` (and a forward has
+    /// made them).
+    var liveBF16: BF16Training? { bf16Products ? bf16Training : nil }
 
     /// `bf16Training`, made on first use for a model of `parameterCount` floats.
     func bf16TrainingBuffers(parameterCount: Int) -> BF16Training {

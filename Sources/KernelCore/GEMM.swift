@@ -16,6 +16,12 @@ public enum GEMM {
     /// The instruction set oneDNN chose at run time from the CPU (capped by `ONEDNN_MAX_CPU_ISA`).
     public static var oneDNNInstructionSet: String { isaName(dnnl_get_effective_cpu_isa()) }
 
+    /// Whether oneDNN's effective instruction set (capped by `ONEDNN_MAX_CPU_ISA`) includes
+    /// `isa`: the values are bit sets, each holding the ones below it.
+    public static func oneDNNUses(_ isa: dnnl_cpu_isa_t) -> Bool {
+        dnnl_get_effective_cpu_isa().rawValue & isa.rawValue == isa.rawValue
+    }
+
     private static func isaName(_ isa: dnnl_cpu_isa_t) -> String {
         switch isa {
         case dnnl_cpu_isa_sse41: "sse41"
@@ -79,16 +85,5 @@ public struct BF16Operands: @unchecked Sendable {
         self.weight = weight
         self.input = input
         self.gradient = gradient
-    }
-}
-
-/// Whether this CPU runs bf16 products in hardware: avx512_bf16 dot products or AMX tiles
-/// (oneDNN's "avx512_core_bf16" and up). Elsewhere oneDNN would emulate them on AVX-512 at
-/// below fp32's speed, or not run them at all (AVX2): bf16 training refuses to start there.
-public enum BF16Products {
-    public static var available: Bool {
-        // The ISA values are bit sets, each holding the ones below it.
-        let bf16 = dnnl_cpu_isa_avx512_core_bf16.rawValue
-        return dnnl_get_effective_cpu_isa().rawValue & bf16 == bf16
     }
 }

@@ -115,6 +115,19 @@ public enum KernelPathError: Error, CustomStringConvertible {
     }
 }
 
+/// Whether this CPU runs bf16 products in hardware: avx512_bf16 dot products or AMX tiles
+/// (oneDNN's "avx512_core_bf16" and up). Elsewhere oneDNN would emulate them on AVX-512 at
+/// below fp32's speed, or not run them at all (AVX2): bf16 training refuses to start there.
+public enum BF16Products {
+    public static var available: Bool { GEMM.oneDNNUses(dnnl_cpu_isa_avx512_core_bf16) }
+
+    /// Why bf16 training cannot run here ("needs a CPU with …; this one runs …", to follow what
+    /// was asked for), or nil where it can: the one check and text every refusal uses.
+    public static var unavailable: String? {
+        available ? nil : "needs a CPU with avx512_bf16 or AMX instructions; this one runs \(GEMM.instructionSets)"
+    }
+}
+
 extension GEMM {
     /// The instruction sets this process computes with, for reports: oneDNN's (chosen at run
     /// time from the CPU, capped by `ONEDNN_MAX_CPU_ISA`) and our own kernels' (`KernelPath`).

@@ -122,11 +122,7 @@ public final class PackedLinear: @unchecked Sendable {
     /// CPU's flags: `ONEDNN_MAX_CPU_ISA=AVX2` on a VNNI CPU (CI's AVX2 lane) runs the
     /// saturating kernels. AVX-VNNI (`avx2_vnni`, 256-bit) keeps 63: oneDNN 2.6's matmul was not
     /// checked there.
-    public static let int8WeightLevels: Float = {
-        // The ISA values are bit sets, each holding the ones below it.
-        let vnni = dnnl_cpu_isa_avx512_core_vnni.rawValue
-        return dnnl_get_effective_cpu_isa().rawValue & vnni == vnni ? 127 : 63
-    }()
+    public static let int8WeightLevels: Float = GEMM.oneDNNUses(dnnl_cpu_isa_avx512_core_vnni) ? 127 : 63
 
     /// Bytes of the `staging` buffer a forward of `rows` rows from an fp32 input needs in
     /// `precision`: bf16's rounded input; int8's row scales (64-byte aligned) then its quantized

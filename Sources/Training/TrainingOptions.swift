@@ -73,8 +73,7 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
         try check(loggingSteps >= 1, "logging steps must be at least 1")
         try check(saveSteps >= 0, "save steps must not be negative")
         try check(saveTotalLimit >= 1, "save total limit must be at least 1")
-        try check(!bf16 || BF16Products.available,
-                  "bf16 needs a CPU with avx512_bf16 or AMX instructions; this one runs \(GEMM.instructionSets) (train in fp32: drop --bf16)")
+        if bf16, let why = BF16Products.unavailable { throw TrainingError.invalidOption("bf16 \(why) (train in fp32: drop --bf16)") }
         // trainer_state.json stores the seed as a JSON integer, as transformers does.
         try check(seed <= UInt64(Int.max), "seed must be below 2^63, got \(seed)")
     }

@@ -26,9 +26,7 @@ struct BenchTrainCommand: ParsableCommand {
 
     func validate() throws {
         if steps < 1 { throw ValidationError("--steps must be at least 1") }
-        if bf16 && !BF16Products.available {
-            throw ValidationError("--bf16 needs a CPU with avx512_bf16 or AMX instructions; this one runs \(GEMM.instructionSets)")
-        }
+        if bf16, let why = BF16Products.unavailable { throw ValidationError("--bf16 \(why)") }
     }
 
     func run() throws {

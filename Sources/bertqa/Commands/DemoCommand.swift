@@ -72,9 +72,7 @@ struct DemoCommand: ParsableCommand {
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1") }
         if let learningRate, !(learningRate > 0) { throw ValidationError("--learning-rate must be positive") }
         if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1") }
-        if bf16 && !BF16Products.available {
-            throw ValidationError("--bf16 needs a CPU with avx512_bf16 or AMX instructions; this one runs \(GEMM.instructionSets)")
-        }
+        if bf16, let why = BF16Products.unavailable { throw ValidationError("--bf16 \(why)") }
     }
 
     func run() throws {
