@@ -18,6 +18,9 @@ struct PackedBertLayer: Sendable {
     let output: PackedLinear
     var relativePositions: ProjectedPositions?
     var precision: InferencePrecision { qkv.precision }
+    /// Whether attention's two products run in int8 too (`attentionForwardInt8`): int8 layers on
+    /// a CPU whose int8 products are exact (VNNI), for a head size the kernel takes.
+    let int8Attention: Bool
 
     /// (2S,C) each: one layer's keys and queries of the relative embeddings, in fp32.
     struct ProjectedPositions: Sendable {
@@ -48,6 +51,7 @@ struct PackedBertLayer: Sendable {
                                         activation: bf16 ? layer.intermediate.activation : nil, bf16Output: bf16)
         output = try PackedLinear(weight: p + layer.output.dense.weight.offset, bias: nil, inFeatures: I, outFeatures: C,
                                   precision: precision)
+        int8Attention = precision == .int8 && PackedLinear.hasInt8DotProducts && C / sa.heads <= 256
     }
 }
 

@@ -224,6 +224,17 @@ public final class BertWorkspace {
     private var scratchpad: PackedScratchpad?
     private var bf16Storage: UnsafeMutablePointer<UInt16>?
     private var int8Staging: UnsafeMutableRawPointer?
+    private var int8AttentionStorage: UnsafeMutableRawPointer?
+
+    /// `attentionForwardInt8`'s scratch at the maximum shape, made on first use.
+    func int8AttentionScratch() -> UnsafeMutableRawPointer {
+        if let made = int8AttentionStorage { return made }
+        let bytes = attentionInt8ScratchBytes(seq: maxSequence, headSize: config.hiddenSize / config.numAttentionHeads)
+        let made = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        made.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+        int8AttentionStorage = made
+        return made
+    }
 
     typealias PackedBuffers = (input: UnsafeMutableRawPointer?, intermediate: UnsafeMutablePointer<UInt16>?,
                                scratchpad: PackedScratchpad)
@@ -261,6 +272,7 @@ public final class BertWorkspace {
         relative?.index.deallocate()
         bf16Storage?.deallocate()
         int8Staging?.deallocate()
+        int8AttentionStorage?.deallocate()
         if let t = bf16Training {
             t.weights.deallocate()
             t.input.deallocate()

@@ -70,6 +70,35 @@ public func gemmBF16(
     assert(status == dnnl_success, "dnnl_gemm_bf16bf16f32 failed (\(status)) for \(m)×\(n)×\(k)")
 }
 
+/// `C (m×n int32, row stride ldc) = A (m×k) · op(B)`, row-major, A and B signed 8-bit, the sums
+/// exact in int32: oneDNN's `dnnl_gemm_s8s8s32`. Exact only where oneDNN has int8 dot products
+/// (VNNI: `GEMM.oneDNNUses(dnnl_cpu_isa_avx512_core_vnni)`); elsewhere its kernels add pairs of
+/// products in saturating 16-bit lanes, so callers check first.
+@inline(__always)
+public func gemmS8S8(
+    transB: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Int8>, lda: Int,
+    b: UnsafePointer<Int8>, ldb: Int, c: UnsafeMutablePointer<Int32>, ldc: Int
+) {
+    var offset: Int32 = 0
+    let status = dnnl_gemm_s8s8s32(78, transB ? 84 : 78, 70,  // "N", "T"/"N", "F": one C offset, 0
+                                   Int64(m), Int64(n), Int64(k), 1, a, Int64(lda), 0, b, Int64(ldb), 0,
+                                   0, c, Int64(ldc), &offset)
+    assert(status == dnnl_success, "dnnl_gemm_s8s8s32 failed (\(status)) for \(m)×\(n)×\(k)")
+}
+
+/// `C (m×n int32, row stride ldc) = A (m×k) · B (k×n)`, A unsigned and B signed 8-bit, exact in
+/// int32 where oneDNN has VNNI (as `gemmS8S8`): oneDNN's `dnnl_gemm_u8s8s32`.
+@inline(__always)
+public func gemmU8S8(
+    m: Int, n: Int, k: Int, a: UnsafePointer<UInt8>, lda: Int,
+    b: UnsafePointer<Int8>, ldb: Int, c: UnsafeMutablePointer<Int32>, ldc: Int
+) {
+    var offset: Int32 = 0
+    let status = dnnl_gemm_u8s8s32(78, 78, 70, Int64(m), Int64(n), Int64(k), 1, a, Int64(lda), 0, b, Int64(ldb), 0,
+                                   0, c, Int64(ldc), &offset)
+    assert(status == dnnl_success, "dnnl_gemm_u8s8s32 failed (\(status)) for \(m)×\(n)×\(k)")
+}
+
 /// The bfloat16 copies a training product reads instead of its fp32 operands (`bertqa train
 /// --bf16`): fp32 master weights stay where they are; each product rounds what it multiplies.
 public struct BF16Operands: @unchecked Sendable {

@@ -37,6 +37,12 @@ public protocol KernelSet {
         channels: Int, heads: Int
     )
 
+    // AttentionInt8
+    static func attentionForwardInt8(
+        ctx: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>, qkvBias: UnsafePointer<Float>,
+        mask: UnsafePointer<Float>, batch: Int, seq: Int, channels: Int, heads: Int, scratch: UnsafeMutableRawPointer
+    )
+
     // BF16
     static func convertToBF16(out: UnsafeMutablePointer<UInt16>, inp: UnsafePointer<Float>, count: Int)
 

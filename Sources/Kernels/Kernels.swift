@@ -77,6 +77,23 @@ public func attentionBackward(
     )
 }
 
+// MARK: AttentionInt8
+
+/// ctx (B,T,C) = softmax(q·kᵀ/√d + mask)·v per head, as `attentionForward` in inference, with
+/// both products in int8 (above). qkv is (B,T,3C) without its bias, `qkvBias` (3C) added as
+/// q, k and v are quantized; mask is (B,T), HF's additive key mask. scratch holds
+/// `attentionInt8ScratchBytes(seq:headSize:)` bytes. Needs int8 products without saturation
+/// (the caller checks oneDNN has VNNI) and a head size of at most 256 (scores stay below 2²²).
+public func attentionForwardInt8(
+    ctx: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>, qkvBias: UnsafePointer<Float>,
+    mask: UnsafePointer<Float>, batch: Int, seq: Int, channels: Int, heads: Int, scratch: UnsafeMutableRawPointer
+) {
+    KernelPath.kernels.attentionForwardInt8(
+        ctx: ctx, qkv: qkv, qkvBias: qkvBias, mask: mask, batch: batch, seq: seq, channels: channels, heads: heads,
+        scratch: scratch
+    )
+}
+
 // MARK: BF16
 
 /// bf16 buffer of (rows, columns) = fp32 `inp` rounded to nearest even (NaN stays NaN).

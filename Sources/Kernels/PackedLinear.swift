@@ -46,8 +46,9 @@ public enum InferencePrecision: String, Sendable, CaseIterable {
     /// that effect is ~1e-6). Speed and SQuAD EM/F1: docs/benchmarks-history.md, "bf16 inference".
     case bf16
     /// The encoder's four linear layers per block in int8 (weights per output channel, inputs
-    /// per row, exact int32 sums); everything else fp32. Opt-in: logits move by a few hundredths
-    /// (BENCHMARKS.md, "int8 inference").
+    /// per row, exact int32 sums), and where oneDNN has VNNI attention's two products per head
+    /// too (`attentionForwardInt8`; not DeBERTa's relative attention); everything else fp32.
+    /// Opt-in: logits move by a few hundredths (BENCHMARKS.md, "int8 inference", "int8 attention").
     case int8
 
     var dataType: dnnl_data_type_t {

@@ -329,7 +329,7 @@ extension SIMDKernels {
 
     /// row[0..<count] ← exp(row - max) (count a multiple of 16); returns 1 / Σ.
     @inline(__always)
-    private static func expInPlace(_ row: UnsafeMutablePointer<Float>, count: Int, max: Float) -> Float {
+    static func expInPlace(_ row: UnsafeMutablePointer<Float>, count: Int, max: Float) -> Float {
         let m = Vec16(repeating: max)
         var sum = Vec16(repeating: 0)
         var j = 0

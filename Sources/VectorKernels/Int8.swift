@@ -38,7 +38,7 @@ extension SIMDKernels {
 
     /// One row: its scale, and its values quantized into `out`.
     @inline(__always)
-    private static func quantizeRow(out: UnsafeMutablePointer<Int8>, inp: UnsafePointer<Float>, count: Int) -> Float {
+    static func quantizeRow(out: UnsafeMutablePointer<Int8>, inp: UnsafePointer<Float>, count: Int) -> Float {
         // The largest magnitude as bits: for non-negative floats the integer order is the float
         // order, and every NaN and ±inf compares at or above 0x7F80_0000, so no NaN can slip
         // through a float max.
