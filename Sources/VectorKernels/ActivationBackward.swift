@@ -43,8 +43,10 @@ extension SIMDKernels {
         let half = Vec16(repeating: 0.5), one = Vec16(repeating: 1)
         switch kind {
         case .gelu:
-            let cdf = half * (one + VectorMath.erf(x * Vec16(repeating: 0.707_106_781_186_547_5)))
-            let pdf = VectorMath.exp(Vec16(repeating: -0.5) * x * x) * Vec16(repeating: 0.398_942_280_401_432_7)
+            // erf(x/√2) computes exp(-(x/√2)²) = exp(-x²/2), the density's exponential, anyway.
+            let (e, gaussian) = VectorMath.erfAndGaussian(x * Vec16(repeating: 0.707_106_781_186_547_5))
+            let cdf = half * (one + e)
+            let pdf = gaussian * Vec16(repeating: 0.398_942_280_401_432_7)
             return cdf + x * pdf
         case .geluNew:
             let k = Vec16(repeating: 0.797_884_560_802_865_4), c = Vec16(repeating: 0.044_715)

@@ -45,7 +45,12 @@ extension SIMDKernels {
         /// erf(x) as PyTorch's vectorized CPU kernel computes it (Abramowitz & Stegun 7.1.26,
         /// |error| ≤ 1.5e-7 in exact arithmetic, ≈ 5e-7 in float), so GELU matches `torch.nn.functional.gelu` closely.
         @inline(__always)
-        public static func erf(_ x: Vec16) -> Vec16 {
+        public static func erf(_ x: Vec16) -> Vec16 { erfAndGaussian(x).erf }
+
+        /// erf(x) as `erf`, and the exp(-x²) it computes on the way (GELU's backward needs
+        /// exp(-x²/2) for its density: one exp per value instead of two).
+        @inline(__always)
+        public static func erfAndGaussian(_ x: Vec16) -> (erf: Vec16, gaussian: Vec16) {
             let signBits = unsafeBitCast(x, to: SIMD16<UInt32>.self) & SIMD16<UInt32>(repeating: 0x8000_0000)
             let a = unsafeBitCast(unsafeBitCast(x, to: SIMD16<UInt32>.self) ^ signBits, to: Vec16.self)
             // Multiply-adds (one rounding each): 8 vector operations fewer than separate * and +.
@@ -55,8 +60,9 @@ extension SIMDKernels {
             poly = fma16(poly, t, Vec16(repeating: -0.284_496_736))
             poly = fma16(poly, t, Vec16(repeating: 0.254_829_592))
             poly = poly * t
-            let y = fma16(-poly, exp(-(a * a)), Vec16(repeating: 1))
-            return unsafeBitCast(unsafeBitCast(y, to: SIMD16<UInt32>.self) | signBits, to: Vec16.self)
+            let gaussian = exp(-(a * a))
+            let y = fma16(-poly, gaussian, Vec16(repeating: 1))
+            return (unsafeBitCast(unsafeBitCast(y, to: SIMD16<UInt32>.self) | signBits, to: Vec16.self), gaussian)
         }
 
         /// tanh(x) = 1 - 2 / (e^{2x} + 1), saturating cleanly at ±1.
