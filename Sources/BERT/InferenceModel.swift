@@ -88,6 +88,11 @@ public final class BertInferenceModel: Sendable {
     /// Whether the encoder's products run on packed weights rather than through sgemm on the
     /// weights as they are.
     public var hasPackedWeights: Bool { packedLayers != nil }
+    /// Whether attention's products run in int8 too (int8 on a CPU with VNNI; not DeBERTa's
+    /// relative attention), for reports.
+    public var hasInt8Attention: Bool {
+        config.relativeAttention == nil && (packedLayers?.first?.int8Attention ?? false)
+    }
 
     /// A snapshot of `model`'s weights (copied) for inference in `precision`. `packedWeights`:
     /// nil packs where it pays on this CPU (`PackedLinear.paysOff(for:)`: bf16 always, fp32 where

@@ -79,22 +79,32 @@ extension SIMDKernels {
         quantizeRows(q, T, bias, q8, qScales)
         quantizeRows(k, nk, bias + biasStride, k8, kScales)
         // v per column: the largest magnitude of each, then the values (16 columns at a time,
-        // the rest one by one; |x| as max(x, −x)).
+        // the rest one by one; |x| as max(x, −x)). `row` sums x·0 per column meanwhile: NaN
+        // where the column holds NaN or ±inf, whose scale then is NaN, so its outputs come out
+        // NaN as fp32's would, never a number (a float max would skip the NaN).
         let vb = bias + 2 * biasStride, wide = hs / 16 * 16
         vScales.update(repeating: 0, count: hs)
+        row.update(repeating: 0, count: hs)
+        let zero = Vec16(repeating: 0)
         for j in 0..<nk {
             let x = v + j * ld
             var c = 0
             while c < wide {
                 let y = load16(x + c) + load16(vb + c)
                 store16(vmax(load16(vScales + c), vmax(y, -y)), vScales + c)
+                store16(fma16(y, zero, load16(row + c)), row + c)
                 c += 16
             }
-            while c < hs { vScales[c] = max(vScales[c], abs(x[c] + vb[c])); c += 1 }
+            while c < hs {
+                let y = x[c] + vb[c]
+                vScales[c] = max(vScales[c], abs(y))
+                row[c] += y * 0
+                c += 1
+            }
         }
         for c in 0..<hs {
-            let amax = vScales[c]
-            row[c] = amax > 0 ? 127 / amax : 0  // the inverse scale; a column of zeros stays 0
+            let amax = row[c].isNaN ? .nan : vScales[c]
+            row[c] = amax > 0 ? 127 / amax : 0  // the inverse scale; a column of zeros (or NaN) gives 0s
             vScales[c] = amax / 127
         }
         // Rounding as `quantizeRow`: 1.5·2²³ + x leaves round(x) in the low byte.

@@ -64,6 +64,7 @@ struct PrecisionOption: ParsableArguments {
         Console.detail(String(format: "loaded %@ in %.2f s: %@, %d layers, hidden %d, %d heads, vocabulary %d (tokenizer %@); %@ products%@",
                               directory.path, seconds, c.modelType.rawValue, c.numHiddenLayers, c.hiddenSize,
                               c.numAttentionHeads, c.vocabSize, String(describing: type(of: tokenizer)),
-                              model.precision.rawValue, model.hasPackedWeights ? " on packed weights" : ""))
+                              model.precision.rawValue,
+                              (model.hasPackedWeights ? " on packed weights" : "") + (model.hasInt8Attention ? " and int8 attention" : "")))
     }
 }

@@ -179,7 +179,11 @@ final class Int8InferenceTests: XCTestCase {
             let (model, _) = try BertForQuestionAnswering.load(from: folder.appendingPathComponent("model"))
             let ref = try SafetensorsFile(contentsOf: folder.appendingPathComponent("reference.safetensors"))
             let input = try ReferenceBatch(ref)
-            let int8 = try input.run(model, snapshot: BertInferenceModel(model, precision: .int8))
+            let snapshot = try BertInferenceModel(model, precision: .int8)
+            // Attention in int8 too exactly where oneDNN has VNNI, and never DeBERTa's relative one.
+            XCTAssertEqual(snapshot.hasInt8Attention, PackedLinear.hasInt8DotProducts && model.config.relativeAttention == nil, family)
+            XCTAssertFalse(try BertInferenceModel(model, precision: .fp32, packedWeights: true).hasInt8Attention, family)
+            let int8 = try input.run(model, snapshot: snapshot)
             let wantStart = try ref.floats("start_logits"), wantEnd = try ref.floats("end_logits")
             let scale = max(wantStart.map(abs).max() ?? 1, wantEnd.map(abs).max() ?? 1)
             let diff = max(maxAbsDifference(int8.start, wantStart), maxAbsDifference(int8.end, wantEnd))

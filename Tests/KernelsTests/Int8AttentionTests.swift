@@ -113,4 +113,31 @@ final class Int8AttentionTests: XCTestCase {
             }
         }
     }
+
+    /// A NaN or infinity in q, k or v gives NaN outputs where fp32's would be NaN, never a
+    /// number: v's column max must not skip it.
+    func testNonFiniteValuesComeOutNaN() throws {
+        guard PackedLinear.hasInt8DotProducts else {
+            throw XCTSkip("oneDNN has no VNNI here (\(GEMM.oneDNNInstructionSet)): int8 attention does not run on this CPU")
+        }
+        let T = 20, hs = 32, heads = 2, C = hs * heads
+        for (part, value) in [(2, Float.nan), (2, .infinity), (1, .nan), (0, -.infinity)] {
+            var qkv = (0..<(T * 3 * C)).map { Float(($0 * 37) % 17) / 10 - 0.8 }
+            qkv[5 * 3 * C + part * C + 3] = value  // token 5, head 0, column 3 of q, k or v
+            var got = [Float](repeating: 0, count: T * C)
+            var scratch = [UInt8](repeating: 0, count: attentionInt8ScratchBytes(seq: T, headSize: hs))
+            let bias = [Float](repeating: 0, count: 3 * C), mask = [Float](repeating: 0, count: T)
+            try withExtendedLifetime((qkv, bias, mask)) {
+                try scratch.withUnsafeMutableBytes { room in
+                    attentionForwardInt8(ctx: &got, qkv: qkv, qkvBias: bias, mask: mask, batch: 1, seq: T, channels: C,
+                                         heads: heads, scratch: try XCTUnwrap(room.baseAddress))
+                }
+            }
+            // v: that column of head 0 is NaN in every row; q or k: at least that row (q) or
+            // every row (k, through the softmax). Head 1 is untouched.
+            let head0Column3 = (0..<T).map { got[$0 * C + 3] }
+            XCTAssertTrue(part == 0 ? got[5 * C + 3].isNaN : head0Column3.allSatisfy(\.isNaN), "part \(part), \(value)")
+            XCTAssertTrue((0..<T).allSatisfy { i in (hs..<C).allSatisfy { got[i * C + $0].isFinite } }, "head 1 stays finite")
+        }
+    }
 }
