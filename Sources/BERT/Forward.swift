@@ -247,16 +247,16 @@ extension BertLayer {
                                          dropout: ws.dropout?.attentionProbabilities(index),
                                          dropped: ws.backward?.droppedProbabilities)
             }
-        } else if let packed, packed.int8Attention, qkvBiasInAttention {
-            timed(ws.profile, .attention, flops: 2 * productFlops(BT, T, C)) {
+        } else { timed(ws.profile, .attention, flops: 2 * productFlops(BT, T, C)) {
+            if let packed, packed.int8Attention, qkvBiasInAttention {
                 attentionForwardInt8(ctx: a.context, qkv: a.qkv, qkvBias: qkvBias, mask: ws.additiveMask,
                                      batch: B, seq: T, channels: C, heads: sa.heads, scratch: ws.int8AttentionScratch())
+            } else {
+                attentionForward(ctx: a.context, att: a.attention, qkv: a.qkv, mask: ws.additiveMask,
+                                 batch: B, seq: T, channels: C, heads: sa.heads, saveProbabilities: ws.saveForBackward,
+                                 dropout: ws.dropout?.attentionProbabilities(index),
+                                 dropped: ws.backward?.droppedProbabilities, qkvBias: qkvBiasInAttention ? qkvBias : nil)
             }
-        } else { timed(ws.profile, .attention, flops: 2 * productFlops(BT, T, C)) {
-            attentionForward(ctx: a.context, att: a.attention, qkv: a.qkv, mask: ws.additiveMask,
-                             batch: B, seq: T, channels: C, heads: sa.heads, saveProbabilities: ws.saveForBackward,
-                             dropout: ws.dropout?.attentionProbabilities(index),
-                             dropped: ws.backward?.droppedProbabilities, qkvBias: qkvBiasInAttention ? qkvBias : nil)
         } }
         // BertSelfOutput: dense, dropout:, LayerNorm(dense + input).
         try timed(ws.profile, .attentionOutputDense, flops: productFlops(BT, C, C)) {

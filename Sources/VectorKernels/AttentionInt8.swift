@@ -107,15 +107,11 @@ extension SIMDKernels {
             row[c] = amax > 0 ? 127 / amax : 0  // the inverse scale; a column of zeros (or NaN) gives 0s
             vScales[c] = amax / 127
         }
-        // Rounding as `quantizeRow`: 1.5·2²³ + x leaves round(x) in the low byte.
-        let limit = Vec16(repeating: 127), shifter = Vec16(repeating: 12_582_912)
         for j in 0..<nk {
             let x = v + j * ld, y = v8 + j * hs
             var c = 0
             while c < wide {
-                let scaled = vmin(vmax((load16(x + c) + load16(vb + c)) * load16(row + c), -limit), limit)
-                let bits = unsafeBitCast(scaled + shifter, to: SIMD16<UInt32>.self)
-                for lane in 0..<16 { y[c + lane] = Int8(truncatingIfNeeded: bits[lane]) }
+                storeInt8((load16(x + c) + load16(vb + c)) * load16(row + c), y + c)
                 c += 16
             }
             while c < hs {

@@ -58,17 +58,10 @@ extension SIMDKernels {
             return top == 0 ? 0 : .nan
         }
         let amax = Float(bitPattern: top), inverse = 127 / amax
-        // Adding 1.5·2^23 rounds to an integer (nearest even) and leaves it, two's complement,
-        // in the low mantissa bits: the low byte is the int8 (|v| ≤ 127 after the clamp).
-        let shifter = Vec16(repeating: 12_582_912), limit = Vec16(repeating: 127), v = Vec16(repeating: inverse)
+        let v = Vec16(repeating: inverse)
         i = 0
         while i + 16 <= count {
-            let scaled = vmin(vmax(load16(inp + i) * v, -limit), limit)
-            let bits = unsafeBitCast(scaled + shifter, to: SIMD16<UInt32>.self)
-            // Lane by lane rather than the standard library's generic SIMD narrowing, whose
-            // specialization would be emitted out of line and shared between the vector paths
-            // (see VectorMath's reductions); the compiler packs these stores itself.
-            for lane in 0..<16 { out[i + lane] = Int8(truncatingIfNeeded: bits[lane]) }
+            storeInt8(load16(inp + i) * v, out + i)
             i += 16
         }
         while i < count {
@@ -76,5 +69,18 @@ extension SIMDKernels {
             i += 1
         }
         return amax / 127
+    }
+
+    /// out[0..<16] = x clamped to ±127 and rounded to nearest even. Adding 1.5·2^23 rounds to an
+    /// integer and leaves it, two's complement, in the low mantissa bits: the low byte is the
+    /// int8 (|x| ≤ 127 after the clamp).
+    @inline(__always)
+    static func storeInt8(_ x: Vec16, _ out: UnsafeMutablePointer<Int8>) {
+        let limit = Vec16(repeating: 127)
+        let bits = unsafeBitCast(vmin(vmax(x, -limit), limit) + Vec16(repeating: 12_582_912), to: SIMD16<UInt32>.self)
+        // Lane by lane rather than the standard library's generic SIMD narrowing, whose
+        // specialization would be emitted out of line and shared between the vector paths
+        // (see VectorMath's reductions); the compiler packs these stores itself.
+        for lane in 0..<16 { out[lane] = Int8(truncatingIfNeeded: bits[lane]) }
     }
 }
