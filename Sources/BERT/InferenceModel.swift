@@ -88,6 +88,12 @@ public final class BertInferenceModel: Sendable {
     /// Whether the encoder's products run on packed weights rather than through sgemm on the
     /// weights as they are.
     public var hasPackedWeights: Bool { packedLayers != nil }
+    /// How the encoder's products run, for reports: "sgemm on the weights", or "on packed weights
+    /// (oneDNN matmul)" / "(oneDNN 1×1 convolution)", then " and int8 attention" where it runs.
+    public var productsDescription: String {
+        guard let layer = packedLayers?.first else { return "sgemm on the weights" }
+        return "on packed weights (oneDNN \(layer.qkv.primitiveDescription))" + (hasInt8Attention ? " and int8 attention" : "")
+    }
     /// Whether attention's products run in int8 too (int8 on a CPU with VNNI; not DeBERTa's
     /// relative attention), for reports.
     public var hasInt8Attention: Bool {
@@ -96,7 +102,7 @@ public final class BertInferenceModel: Sendable {
 
     /// A snapshot of `model`'s weights (copied) for inference in `precision`. `packedWeights`:
     /// nil packs where it pays on this CPU (`PackedLinear.paysOff(for:)`: bf16 always, fp32 where
-    /// oneDNN has blocked-layout kernels); false keeps the weights as they are (sgemm, fp32 only;
+    /// oneDNN has blocked-layout kernels: AVX-512's matmul, AVX2's 1×1 convolution); false keeps the weights as they are (sgemm, fp32 only;
     /// saves the packed copy's memory); true packs. Throws when the CPU has no bf16 matrix
     /// kernels; for fp32 without packed kernels on this CPU it falls back to sgemm.
     public convenience init(_ model: BertForQuestionAnswering, precision: InferencePrecision = .fp32,

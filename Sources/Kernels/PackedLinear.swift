@@ -23,13 +23,18 @@ import Synchronization
 //   7 bits (±63, as ONNX Runtime's reduce_range), so no pair can saturate and the integer sums
 //   stay exact (`int8WeightLevels`).
 //
-// Where packing pays (`paysOff(for:)`): fp32 only where oneDNN's matmul keeps the weights in a
-// blocked layout of its own (its brgemm kernels, AVX-512 and up). On AVX2 CPUs oneDNN 2.6 offers
-// the primitive only over its sgemm driver ("gemm:jit"): the "packed" layout is the plain one,
-// and the driver's split of one window's product (384 rows) over the cores ran 30 % below the
-// model's own sgemm tiles at q|k|v's and the FFN's shapes (47.6 against 65–67 GFLOP/s, AMD EPYC
-// Zen 1, 2026-12-06, `bertqa bench gemm` with and without --no-packed-weights): there inference
-// runs sgemm on the weights as they are.
+// Where packing pays (`paysOff(for:)`): fp32 only where oneDNN has kernels on a blocked layout
+// of its own. AVX-512 and up: its matmul (brgemm). AVX2: oneDNN 2.6's matmul there is only its
+// sgemm driver ("gemm:jit", the plain layout; its split of one window's product over the cores
+// ran 30 % below the model's own sgemm tiles on AMD EPYC Zen 1, 47.6 against 65–67 GFLOP/s),
+// but its 1×1 convolution has a kernel of its own ("jit_1x1:avx2", weights blocked 8 × 8): a
+// linear layer is a 1×1 convolution over a row of `rows` pixels whose channels are the
+// features, and (rows, features) row-major is exactly that convolution's "nwc" layout, so
+// inputs and outputs are bound as they are. With 12 layers' distinct weights a call (as in a
+// pass), AVX2 forced on AMD EPYC Zen 4: 188–213 GFLOP/s against 166–195 for sgemm tiles at
+// BERT-base's four shapes, 343 against 372 ms for all 48 products (median of 15;
+// scripts/probes/conv1x1.c, 2026-12-06). Elsewhere inference runs sgemm on the weights as
+// they are.
 //
 // A primitive is compiled per row count (oneDNN's fast kernels need the row count fixed; its
 // runtime-rows variant took a slower generic path). oneDNN runs each product on its own
@@ -67,6 +72,22 @@ public enum InferencePrecision: String, Sendable, CaseIterable {
     }
 }
 
+/// The oneDNN primitive that runs a packed layer's product (see the note at the top of this file).
+enum PackedPrimitive: Sendable {
+    /// out (rows, N) = inp (rows, K) · W (K, N): any precision.
+    case matmul
+    /// The same as a 1×1 convolution over `rows` pixels of K channels (fp32, AVX2).
+    case convolution
+
+    /// The weights' dimensions and plain layout as this primitive sees PyTorch's (N, K) matrix.
+    func weightShape(inFeatures: Int, outFeatures: Int) -> (dims: [Int64], plainTag: dnnl_format_tag_t) {
+        switch self {
+        case .matmul: ([Int64(inFeatures), Int64(outFeatures)], dnnl_ba)  // the (K, N) matrix, "ba"
+        case .convolution: ([Int64(outFeatures), Int64(inFeatures), 1], dnnl_oiw)  // (N, K, 1)
+        }
+    }
+}
+
 /// Why a packed layer could not be built or run.
 public struct PackedLinearError: Error, CustomStringConvertible {
     public let description: String
@@ -93,6 +114,10 @@ public final class PackedLinear: @unchecked Sendable {
     public let precision: InferencePrecision
     public let activation: Activation?
     public let bf16Output: Bool
+    /// The primitive running the product: a convolution for fp32 on AVX2, else a matmul.
+    let primitiveKind: PackedPrimitive
+    /// "matmul" or "1×1 convolution", for reports.
+    public var primitiveDescription: String { primitiveKind == .matmul ? "matmul" : "1×1 convolution" }
     private let packed: UnsafeMutableRawPointer
     private var packedDesc: dnnl_memory_desc_t
     private let bias: UnsafeMutablePointer<Float>?
@@ -139,21 +164,38 @@ public final class PackedLinear: @unchecked Sendable {
     private static func int8InputOffset(rows: Int) -> Int { (4 * rows + 63) / 64 * 64 }
 
     /// Whether packing `precision`'s weights pays on this CPU: bf16 and int8 always (their
-    /// kernels need it); fp32 where oneDNN's matmul picks a blocked layout of its own rather
-    /// than running its sgemm driver on the plain one (see the note at the top of this file). Asked once.
+    /// kernels need it); fp32 where oneDNN has a kernel on a blocked layout of its own (its
+    /// matmul on AVX-512, its 1×1 convolution on AVX2; see the note at the top of this file).
+    /// Asked once.
     public static func paysOff(for precision: InferencePrecision) -> Bool {
-        precision != .fp32 || fp32PaysOff
+        precision != .fp32 || fp32Primitive != nil
     }
 
-    private static let fp32PaysOff: Bool = {
-        guard engine != nil else { return false }
-        var any = dnnl_memory_desc_t()
-        guard dnnl_memory_desc_init_by_tag(&any, 2, [384, 1536], dnnl_f32, dnnl_format_tag_any) == dnnl_success,
-              let pd = try? primitiveDesc(rows: 384, weights: &any, inFeatures: 384, outFeatures: 1536, precision: .fp32,
-                                          hasBias: false, activation: nil, bf16Output: false, outputScales: [])
-        else { return false }
-        defer { dnnl_primitive_desc_destroy(pd) }
-        return !implementation(pd).hasPrefix("gemm")
+    /// The primitive for `precision`'s products: matmul, except fp32 where only the convolution
+    /// has a blocked-layout kernel.
+    static func primitiveKind(for precision: InferencePrecision) -> PackedPrimitive {
+        precision == .fp32 ? fp32Primitive ?? .matmul : .matmul
+    }
+
+    /// fp32's primitive where one has a kernel of its own layout (probed once at BERT-base's
+    /// shape; oneDNN picks by instruction set, not by size): nil where both run only sgemm.
+    private static let fp32Primitive: PackedPrimitive? = {
+        guard engine != nil else { return nil }
+        for kind in [PackedPrimitive.matmul, .convolution] {
+            var any = dnnl_memory_desc_t()
+            let dims = kind.weightShape(inFeatures: 768, outFeatures: 3072).dims
+            guard dnnl_memory_desc_init_by_tag(&any, Int32(dims.count), dims, dnnl_f32, dnnl_format_tag_any) == dnnl_success,
+                  let pd = try? primitiveDesc(kind, rows: 384, weights: &any, inFeatures: 768, outFeatures: 3072,
+                                              precision: .fp32, hasBias: true, activation: nil, bf16Output: false,
+                                              outputScales: [])
+            else { continue }
+            defer { dnnl_primitive_desc_destroy(pd) }
+            let name = implementation(pd)
+            // matmul: anything but the sgemm driver; convolution: the AVX2 1×1 kernel measured
+            // (on AVX-512 the matmul is found first).
+            if kind == .matmul ? !name.hasPrefix("gemm") : name.hasPrefix("jit_1x1:avx2") { return kind }
+        }
+        return nil
     }()
 
     /// Converts and packs `weight` (N = outFeatures rows of K = inFeatures). Throws when this
@@ -169,12 +211,15 @@ public final class PackedLinear: @unchecked Sendable {
         self.bf16Output = bf16Output
         let quantized = precision == .int8 ? try Self.quantizeWeight(weight, rows: outFeatures, columns: inFeatures) : nil
         weightScales = quantized?.scales ?? []
+        let kind = Self.primitiveKind(for: precision)
+        primitiveKind = kind
+        let (weightDims, plainTag) = kind.weightShape(inFeatures: inFeatures, outFeatures: outFeatures)
         // The layout oneDNN wants the weights in, from a primitive for a typical row count
         // (first: what can fail before anything is allocated).
         var any = dnnl_memory_desc_t()
-        try check(dnnl_memory_desc_init_by_tag(&any, 2, [Int64(inFeatures), Int64(outFeatures)], precision.dataType, dnnl_format_tag_any),
+        try check(dnnl_memory_desc_init_by_tag(&any, Int32(weightDims.count), weightDims, precision.dataType, dnnl_format_tag_any),
                   "weights descriptor")
-        let probe = try Self.primitiveDesc(rows: 384, weights: &any, inFeatures: inFeatures, outFeatures: outFeatures,
+        let probe = try Self.primitiveDesc(kind, rows: 384, weights: &any, inFeatures: inFeatures, outFeatures: outFeatures,
                                            precision: precision, hasBias: bias != nil, activation: activation,
                                            bf16Output: bf16Output, outputScales: weightScales)
         defer { dnnl_primitive_desc_destroy(probe) }
@@ -190,10 +235,11 @@ public final class PackedLinear: @unchecked Sendable {
             self.bias = nil
         }
         // Fully initialized from here: a failing reorder still frees both buffers (deinit runs).
-        // Reorder: (N, K) row-major is the (K, N) matrix in "ba" order; fp32, or int8 quantized.
+        // Reorder from (N, K) row-major (the matmul's (K, N) matrix in "ba" order, the
+        // convolution's (N, K, 1) in "oiw"); fp32, or int8 quantized.
         var source = dnnl_memory_desc_t()
-        try check(dnnl_memory_desc_init_by_tag(&source, 2, [Int64(inFeatures), Int64(outFeatures)],
-                                               quantized == nil ? dnnl_f32 : dnnl_s8, dnnl_ba),
+        try check(dnnl_memory_desc_init_by_tag(&source, Int32(weightDims.count), weightDims,
+                                               quantized == nil ? dnnl_f32 : dnnl_s8, plainTag),
                   "weights descriptor")
         if let quantized {
             var values = quantized.values
@@ -362,8 +408,8 @@ public final class PackedLinear: @unchecked Sendable {
                 try bind(Int32(DNNL_ARG_SCRATCHPAD), compiled.scratchpad, scratchpad.reserve(compiled.scratchpadBytes))
             }
             let stream = try scratchpad.stream()
-            try check(dnnl_primitive_execute(compiled.pointer, stream, Int32(count), args.baseAddress), "matmul")
-            try check(dnnl_stream_wait(stream), "matmul")
+            try check(dnnl_primitive_execute(compiled.pointer, stream, Int32(count), args.baseAddress), "product")
+            try check(dnnl_stream_wait(stream), "product")
         }
     }
 
@@ -371,12 +417,12 @@ public final class PackedLinear: @unchecked Sendable {
     private func primitive(rows: Int) throws -> Compiled {
         if let p = primitives.withLock({ $0[rows] }) { return p }
         var weights = packedDesc
-        let pd = try Self.primitiveDesc(rows: rows, weights: &weights, inFeatures: inFeatures, outFeatures: outFeatures,
+        let pd = try Self.primitiveDesc(primitiveKind, rows: rows, weights: &weights, inFeatures: inFeatures, outFeatures: outFeatures,
                                         precision: precision, hasBias: bias != nil, activation: activation,
                                         bf16Output: bf16Output, outputScales: weightScales)
         defer { dnnl_primitive_desc_destroy(pd) }
         var p: dnnl_primitive_t?
-        try check(dnnl_primitive_create(&p, pd), "\(precision.rawValue) matmul for \(rows) rows")
+        try check(dnnl_primitive_create(&p, pd), "\(precision.rawValue) product for \(rows) rows")
         guard let p else { throw PackedLinearError("oneDNN returned no primitive") }
         // The memory layouts each call binds, as the primitive was made for them.
         func described(_ query: dnnl_query_t, _ index: Int32 = 0) -> dnnl_memory_desc_t {
@@ -394,16 +440,33 @@ public final class PackedLinear: @unchecked Sendable {
     }
 
     private static func primitiveDesc(
-        rows: Int, weights: inout dnnl_memory_desc_t, inFeatures: Int, outFeatures: Int,
+        _ kind: PackedPrimitive, rows: Int, weights: inout dnnl_memory_desc_t, inFeatures: Int, outFeatures: Int,
         precision: InferencePrecision, hasBias: Bool, activation: Activation?, bf16Output: Bool, outputScales: [Float]
     ) throws -> dnnl_primitive_desc_t {
         var src = dnnl_memory_desc_t(), dst = dnnl_memory_desc_t(), biasDesc = dnnl_memory_desc_t()
-        try check(dnnl_memory_desc_init_by_tag(&src, 2, [Int64(rows), Int64(inFeatures)], precision.dataType, dnnl_ab), "input")
-        try check(dnnl_memory_desc_init_by_tag(&dst, 2, [Int64(rows), Int64(outFeatures)], bf16Output ? dnnl_bf16 : dnnl_f32, dnnl_ab), "output")
-        try check(dnnl_memory_desc_init_by_tag(&biasDesc, 2, [1, Int64(outFeatures)], dnnl_f32, dnnl_ab), "bias")
-        var desc = dnnl_matmul_desc_t()
+        let output = bf16Output ? dnnl_bf16 : dnnl_f32
+        switch kind {
+        case .matmul:
+            try check(dnnl_memory_desc_init_by_tag(&src, 2, [Int64(rows), Int64(inFeatures)], precision.dataType, dnnl_ab), "input")
+            try check(dnnl_memory_desc_init_by_tag(&dst, 2, [Int64(rows), Int64(outFeatures)], output, dnnl_ab), "output")
+            try check(dnnl_memory_desc_init_by_tag(&biasDesc, 2, [1, Int64(outFeatures)], dnnl_f32, dnnl_ab), "bias")
+        case .convolution:
+            // One image (N = 1) of `rows` pixels: "nwc" is (rows, features) row-major.
+            try check(dnnl_memory_desc_init_by_tag(&src, 3, [1, Int64(inFeatures), Int64(rows)], precision.dataType, dnnl_nwc), "input")
+            try check(dnnl_memory_desc_init_by_tag(&dst, 3, [1, Int64(outFeatures), Int64(rows)], output, dnnl_nwc), "output")
+            try check(dnnl_memory_desc_init_by_tag(&biasDesc, 1, [Int64(outFeatures)], dnnl_f32, dnnl_a), "bias")
+        }
+        var matmul = dnnl_matmul_desc_t(), convolution = dnnl_convolution_desc_t()
         try withUnsafePointer(to: &biasDesc) { b in
-            try check(dnnl_matmul_desc_init(&desc, &src, &weights, hasBias ? b : nil, &dst), "matmul descriptor")
+            switch kind {
+            case .matmul:
+                try check(dnnl_matmul_desc_init(&matmul, &src, &weights, hasBias ? b : nil, &dst), "matmul descriptor")
+            case .convolution:
+                let one: [Int64] = [1], zero: [Int64] = [0]  // stride 1, no padding
+                try check(dnnl_convolution_forward_desc_init(&convolution, dnnl_forward_inference, dnnl_convolution_direct,
+                                                             &src, &weights, hasBias ? b : nil, &dst, one, zero, zero),
+                          "convolution descriptor")
+            }
         }
         var attr: dnnl_primitive_attr_t?
         try check(dnnl_primitive_attr_create(&attr), "attributes")
@@ -428,8 +491,12 @@ public final class PackedLinear: @unchecked Sendable {
             try check(dnnl_primitive_attr_set_post_ops(attr, ops), "activation")
         }
         var pd: dnnl_primitive_desc_t?
-        try check(dnnl_primitive_desc_create(&pd, &desc, attr, engine, nil),
-                  "\(precision.rawValue) matmul \(rows)×\(inFeatures) → \(outFeatures)"
+        let created = switch kind {
+        case .matmul: dnnl_primitive_desc_create(&pd, &matmul, attr, engine, nil)
+        case .convolution: dnnl_primitive_desc_create(&pd, &convolution, attr, engine, nil)
+        }
+        try check(created,
+                  "\(precision.rawValue) product \(rows)×\(inFeatures) → \(outFeatures)"
                       + (precision == .bf16 ? " (does this CPU have bf16 support?)" : ""))
         guard let pd else { throw PackedLinearError("oneDNN returned no primitive descriptor") }
         // A reference implementation would run orders of magnitude slower than sgemm: refuse it.

@@ -16,8 +16,8 @@ struct PrecisionOption: ParsableArguments {
     var precision: InferencePrecision = .fp32
 
     @Flag(inversion: .prefixedNo, help: ArgumentHelp(
-        "Pack a copy of the encoder's linear weights once for oneDNN's matmul kernels (default: where it pays on this CPU).",
-        discussion: "fp32: the same arithmetic; on AVX-512 CPUs 3–11 % faster products than sgemm on the weights as they are (BENCHMARKS.md), for the weights' memory once more, so packed by default there; on AVX2 CPUs oneDNN has no packed-layout kernels and its matmul ran 30 % slower at one window, so sgemm by default. --packed-weights / --no-packed-weights force either. bf16 and int8 always pack."))
+        "Pack a copy of the encoder's linear weights once for oneDNN's own-layout kernels (default: where it pays on this CPU).",
+        discussion: "fp32: the same arithmetic; products faster than sgemm on the weights as they are (AVX-512: oneDNN's matmul, 3–11 %; AVX2: its 1×1 convolution, 8–13 %; BENCHMARKS.md), for the weights' memory once more, so packed by default there; elsewhere sgemm. --packed-weights / --no-packed-weights force either. bf16 and int8 always pack."))
     var packedWeights: Bool?
 
     mutating func validate() throws {
@@ -61,10 +61,10 @@ struct PrecisionOption: ParsableArguments {
     /// With --verbose: what was loaded, from where, how, and how long it took.
     static func describe(_ model: BertInferenceModel, tokenizer: any QATokenizer, from directory: URL, seconds: Double) {
         let c = model.config
-        Console.detail(String(format: "loaded %@ in %.2f s: %@, %d layers, hidden %d, %d heads, vocabulary %d (tokenizer %@); %@ products%@",
+        Console.detail(String(format: "loaded %@ in %.2f s: %@, %d layers, hidden %d, %d heads, vocabulary %d (tokenizer %@); %@ products %@",
                               directory.path, seconds, c.modelType.rawValue, c.numHiddenLayers, c.hiddenSize,
                               c.numAttentionHeads, c.vocabSize, String(describing: type(of: tokenizer)),
                               model.precision.rawValue,
-                              (model.hasPackedWeights ? " on packed weights" : "") + (model.hasInt8Attention ? " and int8 attention" : "")))
+                              model.productsDescription))
     }
 }

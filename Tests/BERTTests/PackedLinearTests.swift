@@ -214,14 +214,19 @@ final class PackedLinearTests: XCTestCase {
         XCTAssertEqual(again.end, fp32.end)
     }
 
-    /// Inference packs fp32 weights by default only where oneDNN's matmul has kernels of its own
-    /// layout (brgemm, AVX-512 and up); on AVX2 it runs its sgemm driver on the plain layout,
-    /// slower at one window than the model's sgemm tiles, so the snapshot keeps sgemm there.
-    /// Both paths stay available on request, and give the same logits within fp32 rounding.
+    /// Inference packs fp32 weights by default where oneDNN has a kernel on a blocked layout of
+    /// its own: its matmul (brgemm) on AVX-512 and up, its 1×1 convolution on AVX2 (where the
+    /// matmul is only its sgemm driver). Both paths stay available on request, and give the same
+    /// logits within fp32 rounding.
     func testPackingByDefaultOnlyWhereOneDNNHasPackedKernels() throws {
         #if arch(x86_64)
         let isa = GEMM.oneDNNInstructionSet
-        XCTAssertEqual(PackedLinear.paysOff(for: .fp32), isa.hasPrefix("avx512"), "oneDNN runs \(isa)")
+        XCTAssertEqual(PackedLinear.paysOff(for: .fp32), isa.hasPrefix("avx512") || isa.hasPrefix("avx2"), "oneDNN runs \(isa)")
+        if PackedLinear.paysOff(for: .fp32) {
+            let layer = try PackedLinear(weight: [Float](repeating: 0.5, count: 64 * 32), bias: nil,
+                                         inFeatures: 32, outFeatures: 64, precision: .fp32)
+            XCTAssertEqual(layer.primitiveDescription, isa.hasPrefix("avx512") ? "matmul" : "1×1 convolution", "oneDNN runs \(isa)")
+        }
         #else
         XCTAssertFalse(PackedLinear.paysOff(for: .fp32), "oneDNN 2.6 has only reference fp32 kernels off x86-64")
         #endif

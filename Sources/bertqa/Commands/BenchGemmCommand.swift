@@ -71,12 +71,13 @@ struct BenchGemmCommand: ParsableCommand {
                 elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             } while elapsed < seconds
             let gflops = 2 * Double(rows * inF * outF) * Double(calls) / elapsed / 1e9
+            let path = layer.map { "packed weights, oneDNN \($0.primitiveDescription)" } ?? "sgemm on the weights"
             if json {
-                results.append(.object([("rows", .int(rows)), ("in", .int(inF)), ("out", .int(outF)),
+                results.append(.object([("rows", .int(rows)), ("in", .int(inF)), ("out", .int(outF)), ("path", .string(path)),
                                         ("ms", decimals(elapsed / Double(calls) * 1000, 3)), ("gflops", decimals(gflops, 1))]))
             } else {
                 print(String(format: "%5d × %4d → %4d  %8.3f ms  %6.1f GFLOP/s", rows, inF, outF,
-                             elapsed / Double(calls) * 1000, gflops) + ceiling.percentText(gflops))
+                             elapsed / Double(calls) * 1000, gflops) + ceiling.percentText(gflops) + "  (\(path))")
             }
         }
         if json {

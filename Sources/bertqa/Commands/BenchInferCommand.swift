@@ -67,8 +67,7 @@ struct BenchInferCommand: ParsableCommand {
         } else {
             print("model \(shape.model): \(config.numHiddenLayers) layers, hidden \(config.hiddenSize), "
                 + "\(config.numAttentionHeads) heads, FFN \(config.intermediateSize); batch \(batch) × \(seq); "
-                + "\(precision.rawValue)\(net.hasPackedWeights ? " on packed weights" : ", sgemm on the weights")"
-                + "\(net.hasInt8Attention ? " and int8 attention" : ""), "
+                + "\(precision.rawValue) \(net.productsDescription), "
                 + "\(cores) cores, \(GEMM.library); \(GEMM.instructionSets)")
             print(String(format: "%.1f ms/batch (best %.1f), %.2f sequences/s", mean * 1000, best * 1000, Double(batch) / mean))
             print(String(format: "%.1f GFLOP/batch, %.1f GFLOP/s", flops / 1e9, gflops) + shape.ceiling.percentText(gflops))
