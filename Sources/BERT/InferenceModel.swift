@@ -19,7 +19,8 @@ struct PackedBertLayer: Sendable {
     var relativePositions: ProjectedPositions?
     var precision: InferencePrecision { qkv.precision }
     /// Whether attention's two products run in int8 too (`attentionForwardInt8`): int8 layers on
-    /// a CPU whose int8 products are exact (VNNI), for a head size the kernel takes.
+    /// a CPU whose int8 products are exact (VNNI), for a head size the kernel takes, in a model
+    /// without relative attention (DeBERTa's runs `relativeAttentionForward`, in fp32).
     let int8Attention: Bool
 
     /// (2S,C) each: one layer's keys and queries of the relative embeddings, in fp32.
@@ -37,7 +38,7 @@ struct PackedBertLayer: Sendable {
         }
     }
 
-    init(_ layer: BertLayer, _ p: UnsafePointer<Float>, precision: InferencePrecision) throws {
+    init(_ layer: BertLayer, _ p: UnsafePointer<Float>, precision: InferencePrecision, relativeAttention: Bool) throws {
         let sa = layer.attention.selfAttention, C = sa.query.inFeatures, I = layer.intermediate.dense.outFeatures
         qkv = try PackedLinear(weight: p + sa.qkv.weight.offset, bias: nil, inFeatures: C, outFeatures: 3 * C,
                                precision: precision)
@@ -51,7 +52,7 @@ struct PackedBertLayer: Sendable {
                                         activation: bf16 ? layer.intermediate.activation : nil, bf16Output: bf16)
         output = try PackedLinear(weight: p + layer.output.dense.weight.offset, bias: nil, inFeatures: I, outFeatures: C,
                                   precision: precision)
-        int8Attention = precision == .int8 && PackedLinear.hasInt8DotProducts && C / sa.heads <= 256
+        int8Attention = precision == .int8 && PackedLinear.hasInt8DotProducts && C / sa.heads <= 256 && !relativeAttention
     }
 }
 
@@ -94,11 +95,10 @@ public final class BertInferenceModel: Sendable {
         guard let layer = packedLayers?.first else { return "sgemm on the weights" }
         return "on packed weights (oneDNN \(layer.qkv.primitiveDescription))" + (hasInt8Attention ? " and int8 attention" : "")
     }
+
     /// Whether attention's products run in int8 too (int8 on a CPU with VNNI; not DeBERTa's
     /// relative attention), for reports.
-    public var hasInt8Attention: Bool {
-        config.relativeAttention == nil && (packedLayers?.first?.int8Attention ?? false)
-    }
+    public var hasInt8Attention: Bool { packedLayers?.first?.int8Attention ?? false }
 
     /// A snapshot of `model`'s weights (copied) for inference in `precision`. `packedWeights`:
     /// nil packs where it pays on this CPU (`PackedLinear.paysOff(for:)`: bf16 always, fp32 where
@@ -142,7 +142,8 @@ public final class BertInferenceModel: Sendable {
                 packed = try architecture.encoder.layers.map { layer in
                     let key = layer.attention.selfAttention.qkv.weight.offset
                     if let done = byOffset[key] { return done }
-                    let made = try PackedBertLayer(layer, p, precision: precision)
+                    let made = try PackedBertLayer(layer, p, precision: precision,
+                                                   relativeAttention: architecture.encoder.relative != nil)
                     byOffset[key] = made
                     return made
                 }

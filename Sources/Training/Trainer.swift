@@ -161,6 +161,13 @@ public final class Trainer {
             }
             log.restore(state.logHistory)
             log.line("resumed from \(resume.path) at step \(state.step)/\(totalSteps)")
+            if state.options.bf16 != options.bf16 {
+                // Not refused: a run may move to a CPU with or without bf16 units. Said, as the
+                // steps from here are not the ones the interrupted run would have made; later
+                // checkpoints record the arithmetic the run now uses.
+                log.line("the checkpoint's steps ran \(state.options.bf16 ? "with" : "without") --bf16, the steps from here \(options.bf16 ? "with" : "without") it: not the run an uninterrupted one would have made")
+                state.options.bf16 = options.bf16
+            }
         }
         state.globalBatchSize = globalBatchSize
         state.worldSize = worldSize

@@ -107,6 +107,15 @@ final class CommandTests: XCTestCase {
                                    "--max-length", "128", "--stride", "32", "--resume"])
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         XCTAssertTrue(resumed.stderr.contains("resumed from"), resumed.stderr)
+        XCTAssertFalse(resumed.stderr.contains("--bf16"), resumed.stderr)
+        if BF16Products.available {
+            // Resuming an fp32 run with --bf16 is allowed (another CPU, say) and said.
+            let inBF16 = try CLI.run(["train", "--model", model, "--train-file", trainSample, "--output", output.path,
+                                      "--max-train-samples", "24", "--epochs", "1", "--batch-size", "8",
+                                      "--max-length", "128", "--stride", "32", "--resume", "--bf16"])
+            XCTAssertEqual(inBF16.status, 0, inBF16.stderr)
+            XCTAssertTrue(inBF16.stderr.contains("the checkpoint's steps ran without --bf16, the steps from here with it"), inBF16.stderr)
+        }
         // Without --resume, a folder holding a run is not trained into unless the user says so.
         let again = ["train", "--model", model, "--train-file", trainSample, "--output", output.path,
                      "--max-train-samples", "8", "--batch-size", "8", "--max-length", "128", "--stride", "32", "--max-steps", "1"]

@@ -54,21 +54,6 @@ final class DistributedTrainingTests: XCTestCase {
         return dir
     }
 
-    /// A tiny model of another family (Tests/Fixtures/architectures, no dropout) with its tokenizer.
-    func fixtureModel(_ family: String) throws -> URL {
-        let fixture = Golden.repositoryRoot.appendingPathComponent("Tests/Fixtures/architectures/\(family)")
-        let tokenizer = try String(contentsOf: fixture.appendingPathComponent("TOKENIZER"), encoding: .utf8)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        let folder = try TinyModel.temporaryFolder("bertqa-mpi-\(family)")
-        for source in [fixture.appendingPathComponent("model"),
-                       Golden.repositoryRoot.appendingPathComponent("Tests/Fixtures/tokenizers/\(tokenizer)")] {
-            for name in try FileManager.default.contentsOfDirectory(atPath: source.path) {
-                try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: folder.appendingPathComponent(name))
-            }
-        }
-        return folder
-    }
-
     func losses(_ output: URL) throws -> [Double] {
         try String(contentsOf: output.appendingPathComponent("training_log.jsonl"), encoding: .utf8)
             .split(separator: "\n").compactMap {
@@ -166,7 +151,7 @@ final class DistributedTrainingTests: XCTestCase {
         _ = try Self.mpirun()
         for (family, invariant) in [("albert", Set(["qa_outputs.bias"])),
                                     ("deberta-v3", Set(["qa_outputs.bias", "deberta.encoder.layer.1.output.LayerNorm.bias"]))] {
-            let model = try fixtureModel(family).path
+            let model = try TinyModel.architectureFixture(family).path
             let common = ["--model", model, "--train-file", trainSample, "--max-train-samples", "32", "--max-length", "96",
                           "--stride", "32", "--learning-rate", "1e-3", "--seed", "3", "--no-group-by-length",
                           "--no-dynamic-padding", "--max-steps", "6", "--logging-steps", "1", "--quiet"]

@@ -97,17 +97,8 @@ final class ArchitecturePipelineTests: XCTestCase {
     func testEveryArchitectureAnswersAsTransformers() throws {
         for family in ["roberta", "xlm-roberta", "electra", "distilbert", "albert", "deberta-v3"] {
             let fixture = Golden.repositoryRoot.appendingPathComponent("Tests/Fixtures/architectures/\(family)")
-            let tokenizerName = try String(contentsOf: fixture.appendingPathComponent("TOKENIZER"), encoding: .utf8)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-            let folder = try TinyModel.temporaryFolder("bertqa-\(family)")
+            let folder = try TinyModel.architectureFixture(family)
             defer { try? FileManager.default.removeItem(at: folder) }
-            for source in [fixture.appendingPathComponent("model"),
-                           Golden.repositoryRoot.appendingPathComponent("Tests/Fixtures/tokenizers/\(tokenizerName)")] {
-                for name in try FileManager.default.contentsOfDirectory(atPath: source.path) {
-                    try FileManager.default.copyItem(at: source.appendingPathComponent(name),
-                                                     to: folder.appendingPathComponent(name))
-                }
-            }
             let lines = try Golden.jsonLines(fixture.appendingPathComponent("pipeline.jsonl"))
             XCTAssertEqual(lines.count, 15, family)
             for packed in [false, true] {

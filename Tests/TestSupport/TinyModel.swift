@@ -13,6 +13,24 @@ public enum TinyModel {
         }
     }
 
+    /// The tiny model of another family (Tests/Fixtures/architectures/`family`, made by
+    /// scripts/fixtures/make_architectures.py) with the fixture tokenizer its TOKENIZER file
+    /// names, copied into a new temporary folder as a user's model folder. Their encoders have
+    /// no dropout (hidden and attention dropout 0), so training on them is the same on any split.
+    public static func architectureFixture(_ family: String) throws -> URL {
+        let fixture = Golden.repositoryRoot.appendingPathComponent("Tests/Fixtures/architectures/\(family)")
+        let tokenizer = try String(contentsOf: fixture.appendingPathComponent("TOKENIZER"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let folder = try temporaryFolder("bertqa-\(family)")
+        for source in [fixture.appendingPathComponent("model"),
+                       Golden.repositoryRoot.appendingPathComponent("Tests/Fixtures/tokenizers/\(tokenizer)")] {
+            for name in try FileManager.default.contentsOfDirectory(atPath: source.path) {
+                try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: folder.appendingPathComponent(name))
+            }
+        }
+        return folder
+    }
+
     /// A new empty folder under the temporary directory, removed with everything in it when
     /// the test process exits (tests that share one, or hand it to a child process, need not
     /// remember to; a test may still remove it earlier).

@@ -4,7 +4,9 @@
 // kernels there use 16 lanes (`Vec16`); on AVX2 each operation becomes two 256-bit
 // instructions on independent halves. Here the same GELU (erf by Abramowitz & Stegun with
 // bertqa's exp), softmax exp and LayerNorm row as in the kernels, once per width, on one
-// window's FFN activations (384 × 3072) or rows of 768, best of 30. Dev tool, not built by SwiftPM:
+// window's FFN activations (384 × 3072) or rows of 768, best of 30. The two copies differ only in
+// their width: written once as generic SIMD code, the bit casts and selects compiled to scalar
+// loops (30–40× slower), so each width has its own. Dev tool, not built by SwiftPM:
 //
 //   swiftc -O -target-cpu haswell scripts/probes/lane_width.swift -o /tmp/lane_width && /tmp/lane_width
 //   swiftc -O -target-cpu skylake-avx512 scripts/probes/lane_width.swift -o /tmp/lane_width512 && /tmp/lane_width512

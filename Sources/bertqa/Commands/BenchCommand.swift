@@ -59,7 +59,8 @@ enum BenchModel: ExpressibleByArgument, CustomStringConvertible {
 }
 
 /// The % figure's reference: the machine's fp32 peak in GFLOP/s, when the user gives one (it
-/// differs by CPU and core count; there is no default to be wrong about).
+/// differs by CPU and core count; there is no default to be wrong about). bf16 and int8 products
+/// run on other units, so their figures can pass 100 % of it: the text says "fp32 ceiling".
 struct CeilingOption: ParsableArguments {
     @Option(parsing: .unconditional, help: "This machine's fp32 peak in GFLOP/s, to also print each figure as a % of it.")
     var ceiling: Double?
@@ -68,9 +69,9 @@ struct CeilingOption: ParsableArguments {
         if let ceiling, !(ceiling > 0) { throw ValidationError("--ceiling must be positive") }
     }
 
-    /// " = N % of the C GFLOP/s ceiling", or nothing.
+    /// " = N % of the C GFLOP/s fp32 ceiling", or nothing.
     func percentText(_ gflops: Double) -> String {
-        ceiling.map { String(format: " = %.0f %% of the %.0f GFLOP/s ceiling", 100 * gflops / $0, $0) } ?? ""
+        ceiling.map { String(format: " = %.0f %% of the %.0f GFLOP/s fp32 ceiling", 100 * gflops / $0, $0) } ?? ""
     }
 
     /// `,"percent_of_ceiling":N`, or nothing.
