@@ -3,6 +3,7 @@ import BERT
 import Foundation
 import Inference
 import Kernels
+import Support
 import Tokenization
 
 extension InferencePrecision: ExpressibleByArgument {}
@@ -17,7 +18,7 @@ struct PrecisionOption: ParsableArguments {
 
     @Flag(inversion: .prefixedNo, help: ArgumentHelp(
         "Pack a copy of the encoder's linear weights once for oneDNN's own-layout kernels (default: where it pays on this CPU).",
-        discussion: "fp32: the same arithmetic; products faster than sgemm on the weights as they are (AVX-512: oneDNN's matmul, 3–11 %; AVX2: its 1×1 convolution, 8–13 %; BENCHMARKS.md), for the weights' memory once more, so packed by default there; elsewhere sgemm. --packed-weights / --no-packed-weights force either. bf16 and int8 always pack."))
+        discussion: "fp32: the same arithmetic; products faster than sgemm on the weights as they are (AVX-512: oneDNN's matmul, 3–11 %; AVX2: its 1×1 convolution, 8–13 %; BENCHMARKS.md), so packed by default there; elsewhere sgemm. Packed, the fp32 copies' pages are given back: no more memory than unpacked. --packed-weights / --no-packed-weights force either. bf16 and int8 always pack."))
     var packedWeights: Bool?
 
     mutating func validate() throws {
@@ -61,10 +62,10 @@ struct PrecisionOption: ParsableArguments {
     /// With --verbose: what was loaded, from where, how, and how long it took.
     static func describe(_ model: BertInferenceModel, tokenizer: any QATokenizer, from directory: URL, seconds: Double) {
         let c = model.config
-        Console.detail(String(format: "loaded %@ in %.2f s: %@, %d layers, hidden %d, %d heads, vocabulary %d (tokenizer %@); %@ products %@",
+        Console.detail(String(format: "loaded %@ in %.2f s: %@, %d layers, hidden %d, %d heads, vocabulary %d (tokenizer %@); %@ products %@; resident %.0f MB",
                               directory.path, seconds, c.modelType.rawValue, c.numHiddenLayers, c.hiddenSize,
                               c.numAttentionHeads, c.vocabSize, String(describing: type(of: tokenizer)),
                               model.precision.rawValue,
-                              model.productsDescription))
+                              model.productsDescription, residentMegabytes()))
     }
 }

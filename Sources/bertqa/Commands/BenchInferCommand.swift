@@ -50,7 +50,7 @@ struct BenchInferCommand: ParsableCommand {
         let best = times.min() ?? mean
         let flops = net.forwardFLOPs(batch: batch, sequence: seq)
         let gflops = flops / mean / 1e9
-        let rss = peakRSSMegabytes()
+        let rss = peakRSSMegabytes(), resident = residentMegabytes()
         let cores = ProcessInfo.processInfo.activeProcessorCount
         if shape.json {
             let report: [(key: String, value: JSONValue)] = [
@@ -61,6 +61,7 @@ struct BenchInferCommand: ParsableCommand {
                 ("ms_per_batch", decimals(mean * 1000)), ("best_ms_per_batch", decimals(best * 1000)),
                 ("sequences_per_second", decimals(Double(batch) / mean)),
                 ("gflop_per_batch", decimals(flops / 1e9)), ("gflops", decimals(gflops)), ("peak_rss_mb", decimals(rss)),
+                ("rss_mb", decimals(resident)), ("released_weights_mb", decimals(Double(net.releasedWeightBytes) / 1_048_576)),
             ] + shape.ceiling.percentJSON(gflops)
                 + (shape.profile ? [("profile_ms_per_batch", .object(operationsJSON(ops, runs: iterations)))] : [])
             print(JSONValue.object(report).compactText)
@@ -71,7 +72,9 @@ struct BenchInferCommand: ParsableCommand {
                 + "\(cores) cores, \(GEMM.library); \(GEMM.instructionSets)")
             print(String(format: "%.1f ms/batch (best %.1f), %.2f sequences/s", mean * 1000, best * 1000, Double(batch) / mean))
             print(String(format: "%.1f GFLOP/batch, %.1f GFLOP/s", flops / 1e9, gflops) + shape.ceiling.percentText(gflops))
-            print(String(format: "peak RSS %.0f MB", rss))
+            print(String(format: "peak RSS %.0f MB, resident %.0f MB after the passes", rss, resident)
+                + (net.releasedWeightBytes > 0
+                    ? String(format: " (%.0f MB of fp32 linear weights released once packed)", Double(net.releasedWeightBytes) / 1_048_576) : ""))
             if shape.profile {
                 print("per batch:")
                 printOperations(ops, runs: iterations, periodSeconds: mean)
