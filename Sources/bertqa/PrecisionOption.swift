@@ -18,7 +18,7 @@ struct PrecisionOption: ParsableArguments {
 
     @Flag(inversion: .prefixedNo, help: ArgumentHelp(
         "Pack a copy of the encoder's linear weights once for oneDNN's own-layout kernels (default: where it pays on this CPU).",
-        discussion: "fp32: the same arithmetic; products faster than sgemm on the weights as they are (AVX-512: oneDNN's matmul, 3–11 %; AVX2: its 1×1 convolution, 8–13 %; BENCHMARKS.md), so packed by default there; elsewhere sgemm. Packed, the fp32 copies' pages are given back: no more memory than unpacked. --packed-weights / --no-packed-weights force either. bf16 and int8 always pack."))
+        discussion: "fp32: the same arithmetic; products faster than sgemm on the weights as they are (AVX-512: oneDNN's matmul, 3–11 %; AVX2: its 1×1 convolution, 9–13 %; BENCHMARKS.md), so packed by default there; elsewhere sgemm. Packed, the fp32 copies' pages are given back: no more memory than unpacked. --packed-weights / --no-packed-weights force either. bf16 and int8 always pack."))
     var packedWeights: Bool?
 
     mutating func validate() throws {
