@@ -202,7 +202,7 @@ public final class BertInferenceModel: Sendable {
         for layer in architecture.encoder.layers {
             for weight in layer.linearWeights where done.insert(weight.offset).inserted {
                 let start = Int(bitPattern: parameters.pointer + weight.offset)
-                let first = (start + page - 1) / page * page, end = (start + 4 * weight.count) / page * page
+                let first = (start + page - 1) / page * page, end = (start + MemoryLayout<Float>.stride * weight.count) / page * page
                 guard end > first, let pointer = UnsafeMutableRawPointer(bitPattern: first),
                       madvise(pointer, end - first, MADV_DONTNEED) == 0 else { continue }
                 released += end - first

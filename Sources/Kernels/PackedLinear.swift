@@ -86,6 +86,14 @@ enum PackedPrimitive: Sendable {
         case .convolution: ([Int64(outFeatures), Int64(inFeatures), 1], dnnl_oiw)  // (N, K, 1)
         }
     }
+
+    /// The weights' descriptor with the layout left to oneDNN ("any").
+    func anyLayoutWeights(inFeatures: Int, outFeatures: Int, _ dataType: dnnl_data_type_t) throws -> dnnl_memory_desc_t {
+        var desc = dnnl_memory_desc_t()
+        let dims = weightShape(inFeatures: inFeatures, outFeatures: outFeatures).dims
+        try check(dnnl_memory_desc_init_by_tag(&desc, Int32(dims.count), dims, dataType, dnnl_format_tag_any), "weights descriptor")
+        return desc
+    }
 }
 
 /// Why a packed layer could not be built or run.
@@ -182,9 +190,7 @@ public final class PackedLinear: @unchecked Sendable {
     private static let fp32Primitive: PackedPrimitive? = {
         guard engine != nil else { return nil }
         for kind in [PackedPrimitive.matmul, .convolution] {
-            var any = dnnl_memory_desc_t()
-            let dims = kind.weightShape(inFeatures: 768, outFeatures: 3072).dims
-            guard dnnl_memory_desc_init_by_tag(&any, Int32(dims.count), dims, dnnl_f32, dnnl_format_tag_any) == dnnl_success,
+            guard var any = try? kind.anyLayoutWeights(inFeatures: 768, outFeatures: 3072, dnnl_f32),
                   let pd = try? primitiveDesc(kind, rows: 384, weights: &any, inFeatures: 768, outFeatures: 3072,
                                               precision: .fp32, hasBias: true, activation: nil, bf16Output: false,
                                               outputScales: [])
@@ -216,9 +222,7 @@ public final class PackedLinear: @unchecked Sendable {
         let (weightDims, plainTag) = kind.weightShape(inFeatures: inFeatures, outFeatures: outFeatures)
         // The layout oneDNN wants the weights in, from a primitive for a typical row count
         // (first: what can fail before anything is allocated).
-        var any = dnnl_memory_desc_t()
-        try check(dnnl_memory_desc_init_by_tag(&any, Int32(weightDims.count), weightDims, precision.dataType, dnnl_format_tag_any),
-                  "weights descriptor")
+        var any = try kind.anyLayoutWeights(inFeatures: inFeatures, outFeatures: outFeatures, precision.dataType)
         let probe = try Self.primitiveDesc(kind, rows: 384, weights: &any, inFeatures: inFeatures, outFeatures: outFeatures,
                                            precision: precision, hasBias: bias != nil, activation: activation,
                                            bf16Output: bf16Output, outputScales: weightScales)
@@ -443,31 +447,6 @@ public final class PackedLinear: @unchecked Sendable {
         _ kind: PackedPrimitive, rows: Int, weights: inout dnnl_memory_desc_t, inFeatures: Int, outFeatures: Int,
         precision: InferencePrecision, hasBias: Bool, activation: Activation?, bf16Output: Bool, outputScales: [Float]
     ) throws -> dnnl_primitive_desc_t {
-        var src = dnnl_memory_desc_t(), dst = dnnl_memory_desc_t(), biasDesc = dnnl_memory_desc_t()
-        let output = bf16Output ? dnnl_bf16 : dnnl_f32
-        switch kind {
-        case .matmul:
-            try check(dnnl_memory_desc_init_by_tag(&src, 2, [Int64(rows), Int64(inFeatures)], precision.dataType, dnnl_ab), "input")
-            try check(dnnl_memory_desc_init_by_tag(&dst, 2, [Int64(rows), Int64(outFeatures)], output, dnnl_ab), "output")
-            try check(dnnl_memory_desc_init_by_tag(&biasDesc, 2, [1, Int64(outFeatures)], dnnl_f32, dnnl_ab), "bias")
-        case .convolution:
-            // One image (N = 1) of `rows` pixels: "nwc" is (rows, features) row-major.
-            try check(dnnl_memory_desc_init_by_tag(&src, 3, [1, Int64(inFeatures), Int64(rows)], precision.dataType, dnnl_nwc), "input")
-            try check(dnnl_memory_desc_init_by_tag(&dst, 3, [1, Int64(outFeatures), Int64(rows)], output, dnnl_nwc), "output")
-            try check(dnnl_memory_desc_init_by_tag(&biasDesc, 1, [Int64(outFeatures)], dnnl_f32, dnnl_a), "bias")
-        }
-        var matmul = dnnl_matmul_desc_t(), convolution = dnnl_convolution_desc_t()
-        try withUnsafePointer(to: &biasDesc) { b in
-            switch kind {
-            case .matmul:
-                try check(dnnl_matmul_desc_init(&matmul, &src, &weights, hasBias ? b : nil, &dst), "matmul descriptor")
-            case .convolution:
-                let one: [Int64] = [1], zero: [Int64] = [0]  // stride 1, no padding
-                try check(dnnl_convolution_forward_desc_init(&convolution, dnnl_forward_inference, dnnl_convolution_direct,
-                                                             &src, &weights, hasBias ? b : nil, &dst, one, zero, zero),
-                          "convolution descriptor")
-            }
-        }
         var attr: dnnl_primitive_attr_t?
         try check(dnnl_primitive_attr_create(&attr), "attributes")
         defer { dnnl_primitive_attr_destroy(attr) }
@@ -490,10 +469,34 @@ public final class PackedLinear: @unchecked Sendable {
             try check(dnnl_post_ops_append_eltwise(ops, 1, kind, 0, 0), "activation")
             try check(dnnl_primitive_attr_set_post_ops(attr, ops), "activation")
         }
+        // The product's memory layouts, its descriptor, and the primitive descriptor from both.
+        var src = dnnl_memory_desc_t(), dst = dnnl_memory_desc_t(), biasDesc = dnnl_memory_desc_t()
+        let output = bf16Output ? dnnl_bf16 : dnnl_f32
         var pd: dnnl_primitive_desc_t?
-        let created = switch kind {
-        case .matmul: dnnl_primitive_desc_create(&pd, &matmul, attr, engine, nil)
-        case .convolution: dnnl_primitive_desc_create(&pd, &convolution, attr, engine, nil)
+        let created: dnnl_status_t
+        switch kind {
+        case .matmul:
+            try check(dnnl_memory_desc_init_by_tag(&src, 2, [Int64(rows), Int64(inFeatures)], precision.dataType, dnnl_ab), "input")
+            try check(dnnl_memory_desc_init_by_tag(&dst, 2, [Int64(rows), Int64(outFeatures)], output, dnnl_ab), "output")
+            try check(dnnl_memory_desc_init_by_tag(&biasDesc, 2, [1, Int64(outFeatures)], dnnl_f32, dnnl_ab), "bias")
+            var desc = dnnl_matmul_desc_t()
+            try withUnsafePointer(to: &biasDesc) { b in
+                try check(dnnl_matmul_desc_init(&desc, &src, &weights, hasBias ? b : nil, &dst), "matmul descriptor")
+            }
+            created = dnnl_primitive_desc_create(&pd, &desc, attr, engine, nil)
+        case .convolution:
+            // One image (N = 1) of `rows` pixels: "nwc" is (rows, features) row-major.
+            try check(dnnl_memory_desc_init_by_tag(&src, 3, [1, Int64(inFeatures), Int64(rows)], precision.dataType, dnnl_nwc), "input")
+            try check(dnnl_memory_desc_init_by_tag(&dst, 3, [1, Int64(outFeatures), Int64(rows)], output, dnnl_nwc), "output")
+            try check(dnnl_memory_desc_init_by_tag(&biasDesc, 1, [Int64(outFeatures)], dnnl_f32, dnnl_a), "bias")
+            var desc = dnnl_convolution_desc_t()
+            let one: [Int64] = [1], zero: [Int64] = [0]  // stride 1, no padding
+            try withUnsafePointer(to: &biasDesc) { b in
+                try check(dnnl_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct,
+                                                             &src, &weights, hasBias ? b : nil, &dst, one, zero, zero),
+                          "convolution descriptor")
+            }
+            created = dnnl_primitive_desc_create(&pd, &desc, attr, engine, nil)
         }
         try check(created,
                   "\(precision.rawValue) product \(rows)×\(inFeatures) → \(outFeatures)"
